@@ -1,0 +1,1 @@
+"""Annotation campaigns, judgments, agreement and gold labels."""

@@ -1,0 +1,1 @@
+"""Evaluation runs: win-rate and the interactive MediQ simulation (no issue yet)."""

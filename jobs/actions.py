@@ -1,0 +1,96 @@
+"""State changes of jobs: enqueue, cancel, retry, and the watchdog's re-queue of lost jobs."""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .models import ItemStatus, Job, JobStatus
+from .runner import JOB_KINDS, stale_cutoff
+
+logger = logging.getLogger(__name__)
+
+
+class JobError(Exception):
+    """A request about a job that its state does not allow."""
+
+
+def send_job(job):
+    """Send the job's task to its queue once the surrounding transaction commits."""
+    from .tasks import run_job
+
+    def send():
+        result = run_job.apply_async((job.pk, job.version), queue=job.queue)
+        Job.objects.filter(pk=job.pk, version=job.version).update(celery_task_id=result.id or "")
+
+    transaction.on_commit(send)
+
+
+def do_enqueue_job(kind, params=None, owner=None, queue=None, items=()):
+    """Create a job of a registered kind (with its work items) and queue it."""
+    if kind not in JOB_KINDS:
+        raise JobError(f"Unknown job kind {kind!r}.")
+    with transaction.atomic():
+        job = Job.objects.create(kind=kind, params=params or {}, owner=owner, queue=queue or JOB_KINDS[kind].queue)
+        if items:
+            job.items.bulk_create([job.items.model(job=job, key=key) for key in items])
+        send_job(job)
+    return job
+
+
+def do_cancel_job(job):
+    """Cancel a queued job at once; ask a running one to stop at its next progress report."""
+    if not job.can_cancel:
+        raise JobError(f"A {job.status} job cannot be cancelled.")
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now, error="Cancelled before it started."
+    )
+    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True)
+    job.refresh_from_db()
+    return job
+
+
+def do_retry_job(job):
+    """Queue a failed or cancelled job again; items that already succeeded are kept and not redone."""
+    if not job.can_retry:
+        raise JobError(f"A {job.status} job cannot be retried.")
+    with transaction.atomic():
+        updated = Job.objects.filter(pk=job.pk, status=job.status, version=job.version).update(
+            status=JobStatus.QUEUED, version=F("version") + 1, cancel_requested=False, error="", traceback="",
+            finished_at=None,
+        )
+        if not updated:
+            raise JobError("The job changed meanwhile; reload and try again.")
+        job.items.filter(status=ItemStatus.FAILED).update(status=ItemStatus.PENDING)
+        job.refresh_from_db()
+        send_job(job)
+    return job
+
+
+def requeue_stale_jobs():
+    """Re-queue running jobs whose worker stopped beating; fail them after JOB_MAX_ATTEMPTS."""
+    outcomes = {"requeued": [], "failed": []}
+    for job in Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_cutoff()):
+        note = f"\n{timezone.now():%H:%M:%S} watchdog: no heartbeat since {job.heartbeat_at:%H:%M:%S}; worker lost"
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            done = Job.objects.filter(pk=job.pk, version=job.version, status=JobStatus.RUNNING).update(
+                status=JobStatus.FAILED, finished_at=timezone.now(), log_tail=job.log_tail + note,
+                error=f"Worker lost {job.attempts} times; giving up. Retry to resume from the finished items.",
+            )
+            if done:
+                outcomes["failed"].append(job.pk)
+            continue
+        with transaction.atomic():
+            done = Job.objects.filter(pk=job.pk, version=job.version, status=JobStatus.RUNNING).update(
+                status=JobStatus.QUEUED, version=F("version") + 1, log_tail=job.log_tail + note + "; re-queued"
+            )
+            if done:
+                job.refresh_from_db()
+                send_job(job)
+                outcomes["requeued"].append(job.pk)
+    if outcomes["requeued"] or outcomes["failed"]:
+        logger.warning("watchdog: %s", outcomes)
+    return outcomes

@@ -1,0 +1,46 @@
+"""REST endpoints for jobs: list and read (leads), cancel and retry."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from alfa_platform.roles import IsLead
+
+from .actions import JobError, do_cancel_job, do_retry_job
+from .models import Job
+from .serializers import JobDetailSerializer, JobSerializer
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsLead]
+    queryset = Job.objects.select_related("owner").defer("log_tail", "traceback")
+
+    def get_queryset(self):
+        jobs = super().get_queryset()
+        for field in ("kind", "status", "queue"):
+            if value := self.request.query_params.get(field):
+                jobs = jobs.filter(**{field: value})
+        return jobs if self.action == "list" else Job.objects.select_related("owner")
+
+    def get_serializer_class(self):
+        return JobDetailSerializer if self.action == "retrieve" else JobSerializer
+
+    def _transition(self, change):
+        job = self.get_object()
+        try:
+            job = change(job)
+        except JobError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(JobDetailSerializer(job, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses=JobDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._transition(do_cancel_job)
+
+    @extend_schema(request=None, responses=JobDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        return self._transition(do_retry_job)

@@ -1,0 +1,31 @@
+"""API representation of jobs."""
+
+from rest_framework import serializers
+
+from .models import Job, item_counts
+
+
+class JobSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+    url = serializers.HyperlinkedIdentityField(view_name="job-detail")
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "url", "kind", "status", "queue", "owner", "params", "progress_done", "progress_total",
+            "progress_unit", "percent", "result", "error", "created_at", "started_at", "finished_at",
+            "heartbeat_at", "attempts", "celery_task_id", "cancel_requested",
+        ]
+        read_only_fields = fields
+
+
+class JobDetailSerializer(JobSerializer):
+    items = serializers.SerializerMethodField()
+
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "traceback", "log_tail", "items"]
+        read_only_fields = fields
+
+    def get_items(self, job) -> dict:
+        return item_counts(job)

@@ -1,0 +1,85 @@
+"""Roles (Django groups) and the checks every view and API endpoint uses."""
+
+from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from rest_framework.permissions import BasePermission
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    LEAD = "lead", "Lead"
+    ADMIN = "admin", "Admin"
+
+
+# A higher role can do everything a lower one can: an admin is a lead, a lead may review.
+ROLE_IMPLIES = {
+    Role.ANNOTATOR: {Role.ANNOTATOR},
+    Role.REVIEWER: {Role.REVIEWER, Role.LEAD, Role.ADMIN},
+    Role.LEAD: {Role.LEAD, Role.ADMIN},
+    Role.ADMIN: {Role.ADMIN},
+}
+
+
+def roles_of(user):
+    """Return the set of role names a user holds (cached on the user object for the request)."""
+    if not user or not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_alfa_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            cached.add(Role.ADMIN)
+        user._alfa_roles = cached
+    return cached
+
+
+def has_role(user, role):
+    """Return whether the user holds the role or one that implies it."""
+    held = roles_of(user)
+    if role == Role.ANNOTATOR:
+        return bool(held)  # every staff member of the platform may annotate when invited
+    return bool(held & ROLE_IMPLIES[role])
+
+
+def require_role(user, role):
+    if not has_role(user, role):
+        raise PermissionDenied(f"This page needs the {Role(role).label.lower()} role.")
+
+
+class RoleRequiredMixin(AccessMixin):
+    """Class-based view mixin: anonymous users go to the login page, others need `required_role`."""
+
+    required_role = Role.LEAD
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        require_role(request.user, self.required_role)
+        return super().dispatch(request, *args, **kwargs)
+
+
+def role_permission(role):
+    """Return a DRF permission class that admits users holding `role`."""
+
+    class HasRole(BasePermission):
+        message = f"This endpoint needs the {Role(role).label.lower()} role."
+
+        def has_permission(self, request, view):
+            return has_role(request.user, role)
+
+    HasRole.__name__ = f"Is{Role(role).label}"
+    return HasRole
+
+
+IsAnnotator = role_permission(Role.ANNOTATOR)
+IsReviewer = role_permission(Role.REVIEWER)
+IsLead = role_permission(Role.LEAD)
+IsAdmin = role_permission(Role.ADMIN)
+
+
+def roles_context(request):
+    """Template context: `roles.lead` etc. for showing navigation a user may use."""
+    user = getattr(request, "user", None)
+    return {"roles": {role.value: has_role(user, role) for role in Role}}

@@ -1,0 +1,24 @@
+"""Root URLconf: pages per app, the REST API under /api/, its schema and docs."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("health/", views.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("corpus/", include("corpus.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("synthesis/", include("synthesis.urls")),
+    path("annotation/", include("annotation.urls")),
+    path("api/", include("alfa_platform.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+]

@@ -1,0 +1,1 @@
+"""Corpus models for synthesis: attribute catalogue, templates, rewrites, verification and preference pairs."""

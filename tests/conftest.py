@@ -1,0 +1,98 @@
+"""Shared fixtures: one persona per role, API clients, the shared real data, eager Celery by default."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(name, "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from alfa_platform.roles import Role
+from alfa_platform.users import create_user_with_role
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(settings, request):
+    """Run tasks in-process unless a test starts a real worker."""
+    if request.node.get_closest_marker("worker") is None:
+        settings.CELERY_TASK_ALWAYS_EAGER = True
+        from alfa_platform.celery import app
+
+        app.conf.task_always_eager = True
+        yield
+        app.conf.task_always_eager = False
+    else:
+        yield
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username, role):
+        return create_user_with_role(username, role, password=PASSWORD)
+
+    return make
+
+
+@pytest.fixture
+def lead(make_user):
+    return make_user("lena_lead", Role.LEAD)
+
+
+@pytest.fixture
+def annotator(make_user):
+    return make_user("anna_annotator", Role.ANNOTATOR)
+
+
+@pytest.fixture
+def second_annotator(make_user):
+    return make_user("ben_annotator", Role.ANNOTATOR)
+
+
+@pytest.fixture
+def reviewer(make_user):
+    return make_user("rita_reviewer", Role.REVIEWER)
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("adam_admin", Role.ADMIN)
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("oscar_outsider", None)
+
+
+@pytest.fixture
+def api_client_for():
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client_for(client):
+    def make(user):
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The real AskDocs/MediQ files in ../shared/data; tests read them in place and never copy them."""
+    path = Path(settings.SHARED_DATA_DIR)
+    assert (path / "askdocs" / "test_q.jsonl").exists(), f"shared data not found under {path}"
+    return path

@@ -1,0 +1,1 @@
+"""DPO training runs (no issue yet)."""

@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint browser bench
+.PHONY: install run test lint browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,3 +27,6 @@ test: install browser
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+run: install
+	scripts/run.sh

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -187,7 +187,6 @@ def finish_job(ctx, status, result=None, error="", trace=""):
 
 def execute_job(job_id, version):
     """Claim and run one job; every outcome, including a crash, is written to the job row."""
-    close_old_connections()
     job = claim_job(job_id, version)
     if job is None:
         logger.info("job %s v%s not claimable; skipping delivery", job_id, version)

@@ -96,3 +96,24 @@ def shared_data():
     path = Path(settings.SHARED_DATA_DIR)
     assert (path / "askdocs" / "test_q.jsonl").exists(), f"shared data not found under {path}"
     return path
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path):
+    """Return a function starting a real Celery worker process on the test database; workers stop afterwards.
+
+    Tests using it must be marked `worker` and use committed data (the fixture implies transactional_db).
+    """
+    from tests.workers import WorkerProcess, use_broker_dir, worker_env
+
+    broker_env = use_broker_dir(tmp_path / "broker")
+    started = []
+
+    def start(**env):
+        worker = WorkerProcess(tmp_path / f"worker-{len(started)}.log", worker_env(broker_env, **env))
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,23 @@
+"""Load the demo project: the demo corpus (written by the project itself) and one user per role."""
+
+from django.core.management.base import BaseCommand
+
+from alfa_platform.demo import ensure_demo_users, write_demo_files
+
+
+class Command(BaseCommand):
+    help = "Write and import the demo corpus (idempotent) and print the demo users' credentials."
+
+    def handle(self, *args, **options):
+        from corpus.importers import import_path
+
+        questions, mcqs = write_demo_files()
+        for path, fmt in ((questions, "questions"), (mcqs, "askdocs_mcq")):
+            run = import_path(path, format=fmt, split="test")
+            self.stdout.write(f"{path.name}: {run.records_read} records, created {run.created}, "
+                              f"updated {run.updated}, unchanged {run.unchanged}, rejected {run.rejected}")
+            if run.rejected:
+                raise SystemExit(f"demo import rejected records: {run.errors[:5]}")
+        self.stdout.write(self.style.SUCCESS("Demo users (username / password / role):"))
+        for username, info in ensure_demo_users().items():
+            self.stdout.write(f"  {username:<12} {info['password']:<16} {info['role']}")

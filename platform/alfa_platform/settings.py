@@ -153,6 +153,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Corpus, jobs, synthesis and annotation for clinical follow-up question alignment.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

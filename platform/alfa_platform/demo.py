@@ -27,7 +27,7 @@ def question_records(thread, index):
             yield {
                 "thread_id": thread_id, "post": thread["post"], "title": thread["title"],
                 "author_post": thread["author"], "id_post": thread["post_id"],
-                "post_author_feedback": answer is not None, "pos_post_author_feedback": 1.0,
+                "post_author_feedback": True, "pos_post_author_feedback": 1.0,
                 "turn_count": 2 * len(thread["turns"]), "total_score": 5 + index,
                 "verified_author_flairs": [thread["flair"]], "unique_author_counts": 2,
                 "year": thread["year"], "created_utc": created, "has_conclusion": 1, "refer_to_hospital": 0.0,

@@ -37,8 +37,11 @@ def use_broker_dir(broker_dir):
         "processed_folder": str(broker_dir / "processed"),
     }
     app.conf.broker_transport_options = options
-    app.pool.force_close_all()
+    # Drop the cached connection and producer pools so the next send uses the new folder.
+    if app._pool is not None:
+        app._pool.force_close_all()
     app._pool = None
+    app.amqp._producer_pool = None
     return {"ALFA_BROKER_DIR": str(broker_dir)}
 
 

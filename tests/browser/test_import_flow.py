@@ -10,10 +10,10 @@ pytestmark = [pytest.mark.worker, pytest.mark.browser]
 def test_lead_uploads_watches_the_import_job_and_opens_a_thread(page, live_server, login, lead, start_worker, shared_data):
     start_worker()
     login(page, lead)
-    page.click("text=Import")
+    page.click("header >> text=Import")
     page.set_input_files("input[type=file]", str(shared_data / "askdocs" / "test_q.jsonl"))
     page.select_option("select[name=split]", "test")
-    page.click("form >> button[type=submit]")
+    page.click("main form button[type=submit]")
 
     page.wait_for_url("**/jobs/*/")
     page.wait_for_selector("#job-status:has-text('Succeeded')", timeout=120_000)

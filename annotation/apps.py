@@ -1,6 +1,11 @@
+"""App configuration of the annotation app."""
+
 from django.apps import AppConfig
 
 
 class AnnotationConfig(AppConfig):
     name = "annotation"
     verbose_name = "Annotation"
+
+    def ready(self):
+        from . import jobs  # noqa: F401  (registers the job kinds in every process)

@@ -1,0 +1,161 @@
+"""State changes of campaigns: create, import items, members, status, and adjudication of disagreements."""
+
+from dataclasses import dataclass, field
+
+from alfa_platform.roles import Role, has_role
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from corpus.models import Question
+
+from .attributes import attribute_keys
+from .imports import parse_items
+from .models import Adjudication, Campaign, CampaignMember, CampaignStatus, Choice, ComparisonItem, Judgment
+
+COMPARED_FIELDS = ("post_title", "post_body", "turns", "question_a", "question_b", "attribute", "source_a", "source_b")
+
+
+class CampaignError(Exception):
+    """A request about a campaign that its state or input does not allow."""
+
+
+class ImportRejected(CampaignError):
+    """The file had invalid rows; nothing was written. `errors` lists them with line numbers."""
+
+    def __init__(self, errors, error_count):
+        super().__init__(f"{error_count} invalid row(s); nothing was imported.")
+        self.errors = errors
+        self.error_count = error_count
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    unchanged: int = 0
+    gold: int = 0
+    errors: list = field(default_factory=list)
+
+
+def _check_settings(judgment_mode, keys, overlap, gold_rate):
+    unknown = set(keys) - set(attribute_keys())
+    if unknown:
+        raise CampaignError(f"Unknown attributes: {', '.join(sorted(unknown))}.")
+    if not 1 <= overlap <= 50:
+        raise CampaignError("Overlap must be between 1 and 50 annotators per item.")
+    if not 0 <= gold_rate <= 0.5:
+        raise CampaignError("The gold rate must be between 0 and 0.5.")
+
+
+def do_create_campaign(name, created_by, annotators=(), **settings):
+    """Create a campaign (in draft) and invite its annotators."""
+    _check_settings(
+        settings.get("judgment_mode", ""), settings.get("attribute_keys", []),
+        settings.get("overlap", 3), settings.get("gold_rate", 0.1),
+    )
+    with transaction.atomic():
+        campaign = Campaign.objects.create(name=name, created_by=created_by, **settings)
+        do_set_members(campaign, annotators)
+    return campaign
+
+
+def do_update_campaign(campaign, **changes):
+    """Change a campaign's settings; the overlap may grow but not shrink below what was already served."""
+    merged = {key: changes.get(key, getattr(campaign, key)) for key in ("judgment_mode", "attribute_keys",
+                                                                      "overlap", "gold_rate")}
+    _check_settings(merged["judgment_mode"], merged["attribute_keys"], merged["overlap"], merged["gold_rate"])
+    for key, value in changes.items():
+        setattr(campaign, key, value)
+    campaign.save(update_fields=list(changes))
+    return campaign
+
+
+def do_set_members(campaign, users):
+    """Invite exactly these users (annotator role or above); members who left keep their work."""
+    users = list(users)
+    refused = [user.username for user in users if not has_role(user, Role.ANNOTATOR)]
+    if refused:
+        raise CampaignError(f"Not annotators: {', '.join(refused)}.")
+    with transaction.atomic():
+        CampaignMember.objects.filter(campaign=campaign).exclude(user__in=users).update(invited=False)
+        for user in users:
+            CampaignMember.objects.update_or_create(campaign=campaign, user=user, defaults={"invited": True})
+
+
+def do_set_campaign_status(campaign, status):
+    if status not in CampaignStatus.values:
+        raise CampaignError(f"Unknown status {status!r}.")
+    if status == CampaignStatus.ACTIVE and not campaign.items.exists():
+        raise CampaignError("Add items before starting the campaign.")
+    campaign.status = status
+    campaign.save(update_fields=["status"])
+    return campaign
+
+
+def _link_questions(items):
+    qids = {item["meta"]["qid"] for item in items if item["meta"].get("qid")}
+    found = dict(Question.objects.filter(qid__in=qids).values_list("qid", "pk")) if qids else {}
+    for item in items:
+        item["question_id"] = found.get(item["meta"].get("qid"))
+
+
+def _split_existing(campaign, items, parsed):
+    """Drop rows already in the campaign with the same content; flag an id reused with other content."""
+    ids = [item["external_id"] for item in items if item["external_id"]]
+    existing = {
+        row["external_id"]: row
+        for row in ComparisonItem.objects.filter(campaign=campaign, external_id__in=ids).values(
+            "external_id", *COMPARED_FIELDS
+        )
+    }
+    new, unchanged = [], 0
+    for item in items:
+        old = existing.get(item["external_id"])
+        if old is None:
+            new.append(item)
+        elif all(old[name] == item[name] for name in COMPARED_FIELDS):
+            unchanged += 1
+        else:
+            parsed.add_error(item["position"], "id", f"id {item['external_id']!r} is already in this campaign "
+                                                     "with different content")
+    return new, unchanged
+
+
+def do_import_items(campaign, data):
+    """Import comparison items from JSONL bytes into the campaign, all or nothing; return an ImportReport."""
+    parsed = parse_items(data)
+    new, unchanged = _split_existing(campaign, parsed.items, parsed) if not parsed.error_count else ([], 0)
+    if parsed.error_count:
+        raise ImportRejected(parsed.errors, parsed.error_count)
+    _link_questions(new)
+    with transaction.atomic():
+        ComparisonItem.objects.bulk_create([ComparisonItem(campaign=campaign, **item) for item in new],
+                                           batch_size=2000)
+        selection = dict(campaign.selection)
+        selection["files"] = [*selection.get("files", []), {"rows": len(new) + unchanged, "created": len(new)}]
+        campaign.selection = selection
+        campaign.item_count = campaign.items.count()
+        campaign.save(update_fields=["selection", "item_count"])
+    return ImportReport(created=len(new), unchanged=unchanged, gold=sum(item["is_gold"] for item in new))
+
+
+# --- Adjudication ---------------------------------------------------------------------------------------------------
+
+
+def do_adjudicate(item, attribute, choice, note, author):
+    """Record a reviewer's resolution of one item's attribute; the raw judgments are left exactly as they are."""
+    if not has_role(author, Role.REVIEWER):
+        raise CampaignError("Only reviewers adjudicate.")
+    if choice not in Choice.values:
+        raise CampaignError(f"Unknown choice {choice!r}.")
+    if not note.strip():
+        raise CampaignError("Write a note explaining the resolution.")
+    if not Judgment.objects.filter(item=item, attribute=attribute, retracted_at__isnull=True).exists():
+        raise CampaignError("This item has no judgments on that attribute.")
+    return Adjudication.objects.create(
+        campaign_id=item.campaign_id, item=item, attribute=attribute, choice=choice, note=note.strip(), author=author
+    )
+
+
+def annotator_users():
+    """Return the users who may be invited to campaigns (any role)."""
+    return get_user_model().objects.filter(groups__isnull=False).distinct().order_by("username")

@@ -1,0 +1,472 @@
+"""REST endpoints: campaigns, the annotation loop (next, submit, skip, undo), quality, adjudication, gold, releases."""
+
+from alfa_platform.roles import IsAnnotator, IsLead, IsReviewer, Role, has_role
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from corpus.models import MultipleChoiceCase
+from jobs.actions import do_enqueue_job
+
+from . import gold as gold_actions
+from .actions import (
+    CampaignError,
+    ImportRejected,
+    do_adjudicate,
+    do_create_campaign,
+    do_import_items,
+    do_set_campaign_status,
+    do_set_members,
+    do_update_campaign,
+)
+from .assignment import (
+    AssignmentError,
+    Conflict,
+    NotEligible,
+    do_assign_next_item,
+    do_skip_assignment,
+    do_submit_and_assign_next,
+    do_submit_assignment,
+    do_undo_last_submission,
+)
+from .jobs import ADD_PAIRS_JOB
+from .models import Adjudication, Assignment, BenchmarkRelease, Campaign, CampaignMember, GoldLabel, Judgment
+from .pairs import PairSelection
+from .permissions import campaigns_for_user, get_assignment_for_user
+from .quality import campaign_quality, disagreements
+from .serializers import (
+    AdjudicationSerializer,
+    BlindAnswerInputSerializer,
+    CampaignLeadSerializer,
+    CampaignSerializer,
+    DisagreementSerializer,
+    FactsSerializer,
+    GoldBlindSerializer,
+    GoldDetailSerializer,
+    GoldEditSerializer,
+    GoldListSerializer,
+    GoldRevisionSerializer,
+    ImpliedSerializer,
+    ImportReportSerializer,
+    ImportUploadSerializer,
+    InitialInfoSerializer,
+    JobQueuedSerializer,
+    JudgmentSerializer,
+    NextResponseSerializer,
+    OwnJudgmentSerializer,
+    PairSelectionSerializer,
+    RebalanceSerializer,
+    ReleaseSerializer,
+    SkipSerializer,
+    SubmitSerializer,
+    assignment_payload,
+    progress_payload,
+)
+
+LEAD_ACTIONS = {"create", "update", "partial_update", "import_items", "set_status", "quality", "add_pairs"}
+
+
+def _member(campaign, user):
+    return CampaignMember.objects.filter(campaign=campaign, user=user).first()
+
+
+def campaign_for_annotating(pk):
+    """Return a campaign by id for the annotation loop; lock_member then decides eligibility (404 otherwise)."""
+    try:
+        return Campaign.objects.get(pk=pk)
+    except (Campaign.DoesNotExist, ValueError) as exc:
+        raise Http404("No such campaign.") from exc
+
+
+def next_payload(campaign, user):
+    """Serve the user's next item and return the page payload ({"item": None} when the campaign is done)."""
+    try:
+        assignment = do_assign_next_item(campaign, user)
+    except NotEligible as exc:
+        raise Http404("No such campaign.") from exc  # uninvited annotators learn nothing about the campaign
+    except AssignmentError as exc:
+        raise ValidationError({"detail": str(exc)}) from exc
+    if assignment is None:
+        return {"item": None, "progress": progress_payload(campaign, _member(campaign, user))}
+    payload = assignment_payload(assignment, assignment.member)
+    return {"item": payload, "progress": payload["progress"]}
+
+
+class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Annotators see the campaigns they may annotate; leads see and manage all of them."""
+
+    def get_permissions(self):
+        if self.action in LEAD_ACTIONS:
+            return [IsLead()]
+        if self.action == "disagreements":
+            return [IsReviewer()]
+        return [IsAnnotator()]
+
+    def get_queryset(self):
+        if self.action == "disagreements":  # reviewers adjudicate every campaign, not only their own
+            return Campaign.objects.all()
+        return campaigns_for_user(self.request.user).order_by("-created_at")
+
+    def get_serializer_class(self):
+        if self.action == "import_items":
+            return ImportUploadSerializer
+        if has_role(self.request.user, Role.LEAD):
+            return CampaignLeadSerializer
+        return CampaignSerializer
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        annotators = data.pop("annotators", [])
+        try:
+            serializer.instance = do_create_campaign(created_by=self.request.user, annotators=annotators, **data)
+        except CampaignError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        annotators = data.pop("annotators", None)
+        try:
+            do_update_campaign(serializer.instance, **data)
+            if annotators is not None:
+                do_set_members(serializer.instance, annotators)
+        except CampaignError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+
+    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses=ImportReportSerializer)
+    @action(detail=True, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    def import_items(self, request, pk=None):
+        """Import comparison items from a JSONL file; any invalid row rejects the file (errors by line)."""
+        campaign = self.get_object()
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "Attach a JSONL file."})
+        try:
+            report = do_import_items(campaign, upload.read())
+        except ImportRejected as exc:
+            errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
+            return Response({"detail": str(exc), "error_count": exc.error_count, "errors": errors},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return Response(ImportReportSerializer(report).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PairSelectionSerializer, responses={202: JobQueuedSerializer})
+    @action(detail=True, methods=["post"], url_path="add-pairs")
+    def add_pairs(self, request, pk=None):
+        """Queue a job snapshotting synthesis pairs (by attribute, pair type, verdict, split or ids) as items."""
+        campaign = self.get_object()
+        data = PairSelectionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        selection = PairSelection(**data.validated_data)
+        job = do_enqueue_job(ADD_PAIRS_JOB, {"campaign": campaign.pk, "selection": selection.as_dict()},
+                             owner=request.user)
+        return Response({"job": job.pk, "url": job.get_absolute_url()}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request={"application/json": {"type": "object", "properties": {"status": {"type": "string"}}}},
+                   responses=CampaignLeadSerializer)
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        campaign = self.get_object()
+        try:
+            do_set_campaign_status(campaign, request.data.get("status", ""))
+        except CampaignError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(CampaignLeadSerializer(campaign).data)
+
+    @extend_schema(request=None, responses=NextResponseSerializer)
+    @action(detail=True, methods=["post"])
+    def next(self, request, pk=None):
+        """Return the annotator's current item, or serve the least-annotated eligible one."""
+        return Response(next_payload(campaign_for_annotating(pk), request.user))
+
+    @extend_schema(request=None, responses=NextResponseSerializer)
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        """Reopen the annotator's latest submission (its judgments are retracted, not deleted)."""
+        campaign = campaign_for_annotating(pk)
+        try:
+            assignment = do_undo_last_submission(campaign, request.user)
+        except NotEligible as exc:
+            raise Http404("No such campaign.") from exc
+        except AssignmentError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        payload = assignment_payload(assignment, _member(campaign, request.user))
+        return Response({"item": payload, "progress": payload["progress"]})
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def progress(self, request, pk=None):
+        campaign = self.get_object()
+        return Response(progress_payload(campaign, _member(campaign, request.user)))
+
+    @extend_schema(parameters=[OpenApiParameter("attribute", str)], responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def quality(self, request, pk=None):
+        """Agreement with bootstrap CIs, position bias, per-annotator accuracy and speed, judge-expert agreement."""
+        attribute = request.query_params.get("attribute") or None
+        return Response(campaign_quality(self.get_object(), attribute, allow_stale=True))
+
+    @extend_schema(parameters=[OpenApiParameter("attribute", str)], responses=DisagreementSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def disagreements(self, request, pk=None):
+        """Items whose annotators disagree and that no reviewer has resolved yet."""
+        rows = disagreements(self.get_object(), request.query_params.get("attribute") or None)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(DisagreementSerializer(page, many=True).data)
+
+
+class AssignmentViewSet(viewsets.GenericViewSet):
+    """An annotator's own assignments: submit judgments or skip. Other annotators' assignments do not exist here."""
+
+    permission_classes = [IsAnnotator]
+    serializer_class = SubmitSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Assignment.objects.none()
+        return Assignment.objects.filter(annotator=self.request.user)
+
+    def _own(self, pk):
+        assignment = get_assignment_for_user(self.request.user, pk)
+        assignment.annotator = self.request.user  # the same row; keeps the roles already read for this request
+        return assignment
+
+    @extend_schema(request=SubmitSerializer, responses=NextResponseSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Store one judgment per asked attribute; with next=true the response holds the next item."""
+        assignment = self._own(pk)
+        data = SubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        judgments, duration = data.validated_data["judgments"], data.validated_data.get("duration_ms")
+        try:
+            if not data.validated_data["next"]:
+                do_submit_assignment(assignment, judgments, duration)
+                return self._after(assignment, False)
+            following = do_submit_and_assign_next(assignment, judgments, duration)
+        except Conflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except NotEligible as exc:
+            raise Http404("No such campaign.") from exc
+        except AssignmentError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        if following is None:
+            return self._after(assignment, False)
+        payload = assignment_payload(following, following.member)
+        return Response({"item": payload, "progress": payload["progress"]})
+
+    @extend_schema(request=SkipSerializer, responses=NextResponseSerializer)
+    @action(detail=True, methods=["post"])
+    def skip(self, request, pk=None):
+        """Give the item back with a reason; it goes to another annotator."""
+        assignment = self._own(pk)
+        data = SkipSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            do_skip_assignment(assignment, data.validated_data["reason"], data.validated_data.get("note", ""))
+        except Conflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return self._after(assignment, data.validated_data["next"])
+
+    def _after(self, assignment, want_next):
+        campaign = assignment.campaign
+        if want_next and campaign.is_serving:
+            return Response(next_payload(campaign, self.request.user))
+        return Response({"item": None, "progress": progress_payload(campaign, _member(campaign, self.request.user))})
+
+
+class JudgmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Annotators list only their own judgments; reviewers and leads list everyone's."""
+
+    permission_classes = [IsAnnotator]
+
+    def is_reviewer(self):
+        return has_role(self.request.user, Role.REVIEWER)
+
+    def get_serializer_class(self):
+        return JudgmentSerializer if self.is_reviewer() else OwnJudgmentSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("campaign", int), OpenApiParameter("item", int),
+                               OpenApiParameter("annotator", str)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        judgments = Judgment.objects.filter(retracted_at__isnull=True).select_related(
+            "assignment", "item", "campaign", "annotator"
+        ).order_by("-created_at", "-pk")
+        if not self.is_reviewer():
+            judgments = judgments.filter(annotator=self.request.user)
+        elif username := self.request.query_params.get("annotator"):
+            judgments = judgments.filter(annotator__username=username)
+        for name in ("campaign", "item"):
+            if (value := self.request.query_params.get(name, "")).isdigit():
+                judgments = judgments.filter(**{f"{name}_id": int(value)})
+        return judgments
+
+
+class AdjudicationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Reviewers resolve disagreements; each resolution is a new row beside the judgments."""
+
+    permission_classes = [IsReviewer]
+    serializer_class = AdjudicationSerializer
+
+    def get_queryset(self):
+        rows = Adjudication.objects.select_related("author").order_by("-created_at")
+        if (campaign := self.request.query_params.get("campaign", "")).isdigit():
+            rows = rows.filter(campaign_id=int(campaign))
+        return rows
+
+    def perform_create(self, serializer):
+        item = serializer.validated_data["item"]
+        try:
+            serializer.instance = do_adjudicate(
+                item, serializer.validated_data["attribute"], serializer.validated_data["choice"],
+                serializer.validated_data["note"], self.request.user,
+            )
+        except CampaignError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+
+
+# --- Gold labels ----------------------------------------------------------------------------------------------------
+
+
+def _gold_call(function, *args, **kwargs):
+    try:
+        result = function(*args, **kwargs)
+    except gold_actions.GoldError as exc:
+        raise ValidationError({"detail": str(exc)}) from exc
+    return result[0] if isinstance(result, tuple) else result
+
+
+class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Gold labels of MediQ-AskDocs cases, addressed by the case's id; the key stays hidden until answered blind."""
+
+    permission_classes = [IsReviewer]
+    queryset = GoldLabel.objects.select_related("case", "signed_off_by").order_by("case__case_id")
+    serializer_class = GoldListSerializer
+    lookup_url_kwarg = "case_pk"
+
+    def get_permissions(self):
+        if self.action in ("balance", "rebalance"):
+            return [IsLead()]
+        return super().get_permissions()
+
+    def _gold(self, case_pk):
+        case = get_object_or_404(MultipleChoiceCase, pk=case_pk, source=MultipleChoiceCase.Source.ASKDOCS)
+        return gold_actions.get_or_create_gold(case, self.request.user)
+
+    def _detail(self, gold):
+        if gold_actions.has_answered_blind(gold, self.request.user):
+            return Response(GoldDetailSerializer(gold).data)
+        return Response(GoldBlindSerializer(gold).data)
+
+    @extend_schema(responses=GoldDetailSerializer)
+    def retrieve(self, request, case_pk=None):
+        """Before the blind answer: case, stem and options only; afterwards the whole label."""
+        return self._detail(self._gold(case_pk))
+
+    @extend_schema(request=BlindAnswerInputSerializer, responses=GoldDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="blind-answer")
+    def blind_answer(self, request, case_pk=None):
+        gold = self._gold(case_pk)
+        data = BlindAnswerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _gold_call(gold_actions.do_record_blind_answer, gold, request.user, data.validated_data["letter"],
+                   data.validated_data.get("time_ms"))
+        return self._detail(gold)
+
+    @extend_schema(request=GoldEditSerializer, responses=GoldDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def edit(self, request, case_pk=None):
+        data = GoldEditSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._detail(_gold_call(gold_actions.do_edit_gold, self._gold(case_pk), request.user,
+                                       **data.validated_data))
+
+    @extend_schema(request=ImpliedSerializer, responses=GoldDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def implied(self, request, case_pk=None):
+        data = ImpliedSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._detail(_gold_call(gold_actions.do_mark_implied, self._gold(case_pk), request.user,
+                                       data.validated_data["marks"]))
+
+    @extend_schema(request=FactsSerializer, responses=GoldDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def facts(self, request, case_pk=None):
+        data = FactsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._detail(_gold_call(gold_actions.do_curate_facts, self._gold(case_pk), request.user,
+                                       data.validated_data["atomic_facts"], data.validated_data.get("note", "")))
+
+    @extend_schema(request=InitialInfoSerializer, responses=GoldDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="initial-info")
+    def initial_info(self, request, case_pk=None):
+        data = InitialInfoSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._detail(_gold_call(gold_actions.do_set_initial_info, self._gold(case_pk), request.user,
+                                       data.validated_data["initial_info"]))
+
+    @extend_schema(request=None, responses=GoldDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="sign-off")
+    def sign_off(self, request, case_pk=None):
+        return self._detail(_gold_call(gold_actions.do_sign_off, self._gold(case_pk), request.user))
+
+    @extend_schema(request=None, responses=GoldDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, case_pk=None):
+        return self._detail(_gold_call(gold_actions.do_reopen_gold, self._gold(case_pk), request.user,
+                                       str(request.data.get("note", ""))))
+
+    @extend_schema(responses=GoldRevisionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def revisions(self, request, case_pk=None):
+        gold = self._gold(case_pk)
+        if not gold_actions.has_answered_blind(gold, request.user):
+            raise PermissionDenied("Answer the case blind first: the history shows the key.")
+        return Response(GoldRevisionSerializer(gold.revisions.select_related("author"), many=True).data)
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=False, methods=["get"])
+    def balance(self, request):
+        """Key-position counts and how often the key is the longest option, published vs gold."""
+        return Response(gold_actions.balance_report())
+
+    @extend_schema(request=RebalanceSerializer, responses=OpenApiTypes.OBJECT)
+    @action(detail=False, methods=["post"])
+    def rebalance(self, request):
+        """Reorder options so the key positions are balanced; the key stays correct."""
+        data = RebalanceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changed = gold_actions.do_rebalance_options(request.user, seed=data.validated_data["seed"])
+        return Response({"changed": changed, **gold_actions.balance_report()})
+
+
+class ReleaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     viewsets.GenericViewSet):
+    """Immutable benchmark releases of the signed-off gold labels (leads)."""
+
+    permission_classes = [IsLead]
+    serializer_class = ReleaseSerializer
+    queryset = BenchmarkRelease.objects.select_related("created_by")
+
+    def perform_create(self, serializer):
+        serializer.instance = _gold_call(
+            gold_actions.do_create_release, serializer.validated_data["name"], self.request.user,
+            serializer.validated_data.get("description", ""),
+        )
+
+    @extend_schema(responses={(200, "application/jsonl"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        """Download the release as MediQ JSONL (the published file's fields)."""
+        release = self.get_object()
+        response = HttpResponse(gold_actions.release_jsonl(release), content_type="application/jsonl")
+        response["Content-Disposition"] = f'attachment; filename="mediq-askdocs-{release.pk}.jsonl"'
+        return response

@@ -1,0 +1,356 @@
+"""Campaign quality from the database: agreement, position bias, annotator accuracy and speed, judge-expert match.
+
+One query loads a campaign's live judgments as numpy arrays; everything else is numpy and agreement.py. The
+result is stored as a QualitySnapshot under a version derived from the judgments themselves, so a new or undone
+judgment makes it stale and an unchanged campaign is served from the snapshot.
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Count, Exists, Max, OuterRef, Q
+
+from . import agreement
+from .attributes import attribute_names
+from .models import (
+    Adjudication,
+    Assignment,
+    AssignmentStatus,
+    Choice,
+    ComparisonItem,
+    Judgment,
+    QualitySnapshot,
+    Side,
+)
+
+CATEGORIES = [Choice.A, Choice.B, Choice.TIE, Choice.BOTH_BAD]
+CATEGORY_INDEX = {value: index for index, value in enumerate(CATEGORIES)}
+ALL = "all"
+STATISTICS = ("krippendorff_alpha", "cohen_kappa", "fleiss_kappa", "percent_agreement")
+
+
+QUALITY_JOB = "annotation_quality"
+
+
+def bootstrap_samples():
+    return int(getattr(settings, "ANNOTATION_BOOTSTRAP_SAMPLES", agreement.DEFAULT_BOOTSTRAP))
+
+
+def async_threshold():
+    """Campaigns with at least this many judgments refresh their dashboard in the background."""
+    return int(getattr(settings, "ANNOTATION_ASYNC_QUALITY_JUDGMENTS", 20_000))
+
+
+@dataclass
+class JudgmentTable:
+    """A campaign's live judgments as parallel arrays."""
+
+    item: np.ndarray
+    annotator: np.ndarray
+    attribute: np.ndarray  # index into `keys`
+    choice: np.ndarray  # index into CATEGORIES
+    side: np.ndarray  # 0 left, 1 right, 2 none
+    time_ms: np.ndarray  # -1 when not reported
+    is_gold: np.ndarray
+    gold_choice: np.ndarray  # index into CATEGORIES, -1 when none
+    judge_choice: np.ndarray
+    keys: list
+
+    def __len__(self):
+        return len(self.item)
+
+    def subset(self, mask):
+        fields = {name: getattr(self, name)[mask] for name in self.__dataclass_fields__ if name != "keys"}
+        return JudgmentTable(**fields, keys=self.keys)
+
+
+def live_judgments(campaign, attribute=None):
+    judgments = Judgment.objects.filter(campaign=campaign, retracted_at__isnull=True)
+    return judgments.filter(attribute=attribute) if attribute else judgments
+
+
+def data_version(campaign, attribute=None):
+    """Return a cheap fingerprint of the judgments the dashboard depends on (one indexed aggregate)."""
+    judgments = Judgment.objects.filter(campaign=campaign)
+    if attribute:
+        judgments = judgments.filter(attribute=attribute)
+    stats = judgments.aggregate(n=Count("id", filter=Q(retracted_at__isnull=True)), last=Max("id"),
+                                retracted=Max("retracted_at"))
+    return f"{stats['n']}:{stats['last']}:{stats['retracted'].timestamp() if stats['retracted'] else 0}"
+
+
+def _case(column, mapping, default):
+    """Return an SQL CASE mapping a text column to small integers, with its parameters."""
+    if not mapping:
+        return str(int(default)), []
+    whens = " ".join("WHEN %s THEN %s" for _ in mapping)
+    params = [value for pair in mapping.items() for value in pair]
+    return f"CASE {column} {whens} ELSE {default} END", params
+
+
+def _fetch(columns, rest, params, width):
+    """Run SELECT columns rest and return an int64 array (rows x width).
+
+    On PostgreSQL the rows come back as one space-separated string (string_agg), which numpy parses in C: half
+    the time of building 100,000 Python tuples.
+    """
+    # Only model table names and fixed CASE fragments are formatted in; every value is a query parameter.
+    if connection.vendor == "postgresql":
+        query = f"SELECT string_agg(concat_ws(' ', {', '.join(columns)}), ' ') {rest}"
+    else:
+        query = f"SELECT {', '.join(columns)} {rest}"
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        if connection.vendor == "postgresql":
+            text = cursor.fetchone()[0]
+            if not text:
+                return np.zeros((0, width), dtype=np.int64)
+            return np.fromstring(text, dtype=np.int64, sep=" ").reshape(-1, width)
+        return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, width)
+
+
+def load_table(campaign, attribute=None):
+    """Load the live judgments as integer arrays: two raw queries coded in SQL, no joins, no model instances."""
+    keys = sorted(set(live_judgments(campaign, attribute).values_list("attribute", flat=True).distinct()),
+                  key=_key_order)
+    columns, params = ["item_id", "annotator_id"], []
+    for column, mapping, default in (
+        ("attribute", {key: index for index, key in enumerate(keys)}, -1),
+        ("choice", CATEGORY_INDEX, -1),
+        ("side", {Side.LEFT.value: 0, Side.RIGHT.value: 1}, 2),
+    ):
+        sql, values = _case(column, {str(k): v for k, v in mapping.items()}, default)
+        columns.append(sql)
+        params += values
+    columns.append("COALESCE(time_ms, -1)")
+    where = "campaign_id = %s AND retracted_at IS NULL" + (" AND attribute = %s" if attribute else "")
+    judgments = _fetch(columns, f"FROM {Judgment._meta.db_table} WHERE {where}",
+                       [*params, campaign.pk, *([attribute] if attribute else [])], 6)
+    items = _item_columns(campaign)
+    position = np.searchsorted(items[:, 0], judgments[:, 0])
+    return JudgmentTable(
+        item=judgments[:, 0], annotator=judgments[:, 1], attribute=judgments[:, 2], choice=judgments[:, 3],
+        side=judgments[:, 4], time_ms=judgments[:, 5], is_gold=items[position, 1].astype(bool),
+        gold_choice=items[position, 2], judge_choice=items[position, 3], keys=keys,
+    )
+
+
+def _item_columns(campaign):
+    """Return (id, is_gold, gold choice, judge choice) per item of the campaign, sorted by id."""
+    columns, params = ["id", "CASE WHEN is_gold THEN 1 ELSE 0 END"], []
+    for column in ("gold_choice", "judge_choice"):
+        sql, values = _case(column, {str(k): v for k, v in CATEGORY_INDEX.items()}, -1)
+        columns.append(sql)
+        params += values
+    items = _fetch(columns, f"FROM {ComparisonItem._meta.db_table} WHERE campaign_id = %s", [*params, campaign.pk], 4)
+    return items[np.argsort(items[:, 0], kind="stable")]
+
+
+def _key_order(key):
+    names = list(attribute_names())
+    return (names.index(key) if key in names else len(names), key)
+
+
+# --- Agreement ----------------------------------------------------------------------------------------------------
+
+
+def agreement_rows(table, n_boot, seed=0):
+    """Return one agreement row per attribute, plus a pooled row when there are several.
+
+    A unit is an (item, attribute) pair, so the pooled row counts each attribute's judgment of an item apart.
+    """
+    regular = table.subset(~table.is_gold)
+    names = attribute_names()
+    units = regular.item * max(len(regular.keys), 1) + regular.attribute
+    encoded = agreement.encode_arrays(units, regular.annotator, regular.choice, CATEGORIES)
+    masks = {key: regular.attribute == index for index, key in enumerate(regular.keys)}
+    if len(regular.keys) > 1:
+        masks[ALL] = np.ones(len(regular), dtype=bool)
+    summaries = agreement.summarize_groups(encoded, masks, n_boot=n_boot, seed=seed)
+    rows = []
+    for key, mask in masks.items():
+        stats = summaries[key]
+        rows.append({
+            "attribute": key, "name": "All attributes pooled" if key == ALL else names.get(key, key),
+            "judgments": int(mask.sum()), "items": len(np.unique(regular.item[mask])),
+            **{name: stats[name].as_dict() for name in STATISTICS},
+        })
+    return rows
+
+
+# --- Annotators ----------------------------------------------------------------------------------------------------
+
+
+def position_bias_rows(table, usernames):
+    """Share of 'left' picks per annotator and attribute (and pooled), flagged when a binomial test rejects 50%."""
+    names, slots = attribute_names(), len(table.keys) + 1  # the last slot pools every attribute
+    annotators, annotator_index = np.unique(table.annotator, return_inverse=True)
+    size = len(annotators) * slots
+    left, right = (
+        np.bincount(annotator_index * slots + table.attribute, weights=table.side == side, minlength=size)
+        + np.bincount(annotator_index * slots + slots - 1, weights=table.side == side, minlength=size)
+        for side in (0, 1)
+    )
+    judged = np.bincount(annotator_index * slots + table.attribute, minlength=size)
+    share, p_value, flagged = agreement.position_bias_many(left, right)
+    rows = []
+    for a, annotator in enumerate(annotators.tolist()):
+        for slot in range(slots):
+            pooled, at = slot == slots - 1, a * slots + slot
+            if not pooled and not judged[at]:
+                continue
+            key = ALL if pooled else table.keys[slot]
+            rows.append({"annotator": usernames.get(annotator, str(annotator)), "attribute": key,
+                         "name": "All" if pooled else names.get(key, key), "left": int(left[at]),
+                         "right": int(right[at]), "share_left": _number(share[at]), "p_value": _number(p_value[at]),
+                         "flagged": bool(flagged[at])})
+    return rows
+
+
+def _number(value):
+    return None if np.isnan(value) else float(value)
+
+
+def annotator_rows(campaign, table, usernames):
+    """Per annotator: judgments, gold accuracy, median time per judgment, agreement with the majority, skips."""
+    regular = table.subset(~table.is_gold)
+    majority = {}
+    for index in range(len(regular.keys)):
+        part = regular.subset(regular.attribute == index)
+        if len(part):
+            encoded = agreement.encode_arrays(part.item, part.annotator, part.choice, CATEGORIES)
+            for rater, (agree, compared) in agreement.majority_agreement(encoded).items():
+                total = majority.setdefault(int(rater), [0, 0])
+                total[0] += agree
+                total[1] += compared
+    skips = dict(
+        Assignment.objects.filter(campaign=campaign, status=AssignmentStatus.SKIPPED)
+        .values_list("annotator_id").annotate(n=Count("id"))
+    )
+    rows = []
+    for annotator in np.unique(table.annotator):
+        rows.append(_annotator_row(table, int(annotator), usernames, majority, skips))
+    return rows
+
+
+def _annotator_row(table, annotator, usernames, majority, skips):
+    mine = table.annotator == annotator
+    gold = mine & table.is_gold & (table.gold_choice >= 0)
+    times = table.time_ms[mine & (table.time_ms >= 0)]
+    agree, compared = majority.get(annotator, (0, 0))
+    return {
+        "annotator": usernames.get(annotator, str(annotator)), "judgments": int(mine.sum()),
+        "gold_judged": int(gold.sum()),
+        "gold_accuracy": float((table.choice[gold] == table.gold_choice[gold]).mean()) if gold.any() else None,
+        "median_seconds": float(np.median(times)) / 1000 if len(times) else None,
+        "majority_agreement": agree / compared if compared else None, "majority_compared": compared,
+        "skipped": skips.get(annotator, 0),
+    }
+
+
+def judge_rows(table):
+    """Per attribute: how often the LLM judge's answer matches the experts' majority."""
+    regular = table.subset(~table.is_gold & (table.judge_choice >= 0))
+    names, rows = attribute_names(), []
+    for index, key in enumerate(regular.keys):
+        part = regular.subset(regular.attribute == index)
+        if not len(part):
+            continue
+        encoded = agreement.encode_arrays(part.item, part.annotator, part.choice, CATEGORIES)
+        experts = agreement.majority_labels(encoded)
+        judge = {item: CATEGORIES[code] for item, code in zip(part.item.tolist(), part.judge_choice.tolist(),
+                                                                strict=True)}
+        result = agreement.judge_agreement(judge, experts, categories=CATEGORIES)
+        rows.append({"attribute": key, "name": names.get(key, key), **result})
+    return rows
+
+
+# --- Campaign summary -----------------------------------------------------------------------------------------------
+
+
+def progress(campaign):
+    items = ComparisonItem.objects.filter(campaign=campaign, is_gold=False).aggregate(
+        total=Count("id"), complete=Count("id", filter=Q(submitted_count__gte=campaign.overlap)),
+    )
+    judged = Assignment.objects.filter(campaign=campaign, status=AssignmentStatus.SUBMITTED).count()
+    return {**items, "submitted": judged, "target": items["total"] * campaign.overlap}
+
+
+def compute_quality(campaign, attribute=None, n_boot=None):
+    """Compute the dashboard's numbers from the live judgments (no cache)."""
+    n_boot = n_boot or bootstrap_samples()
+    table = load_table(campaign, attribute)
+    usernames = dict(get_user_model().objects.filter(pk__in=np.unique(table.annotator).tolist())
+                     .values_list("pk", "username"))
+    return {
+        "judgments": len(table),
+        "agreement": agreement_rows(table, n_boot),
+        "position_bias": position_bias_rows(table, usernames),
+        "annotators": annotator_rows(campaign, table, usernames),
+        "judge": judge_rows(table),
+        "n_boot": n_boot,
+    }
+
+
+def refresh_quality(campaign, attribute=None):
+    """Compute and store the snapshot for the judgments as they are now; return it."""
+    n_boot = bootstrap_samples()
+    version = data_version(campaign, attribute)
+    started = time.perf_counter()
+    data = compute_quality(campaign, attribute, n_boot)
+    snapshot, _ = QualitySnapshot.objects.update_or_create(
+        campaign=campaign, attribute=attribute or "", n_boot=n_boot,
+        defaults={"version": version, "data": data, "judgments": data["judgments"],
+                  "seconds": time.perf_counter() - started},
+    )
+    return snapshot
+
+
+def _queue_refresh(campaign, attribute):
+    from jobs.actions import do_enqueue_job
+    from jobs.models import Job, JobStatus
+
+    pending = Job.objects.filter(kind=QUALITY_JOB, status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
+                                 params__campaign=campaign.pk, params__attribute=attribute or "")
+    if not pending.exists():  # one refresh at a time per dashboard; it reads the newest judgments when it runs
+        do_enqueue_job(QUALITY_JOB, {"campaign": campaign.pk, "attribute": attribute or ""})
+
+
+def campaign_quality(campaign, attribute=None, allow_stale=False):
+    """Return the dashboard's numbers plus `computed_at` and `stale`.
+
+    Up to date snapshot: returned as is. Otherwise small campaigns are computed now; for large ones, with
+    `allow_stale`, the previous snapshot is returned at once and a background job computes the new one.
+    """
+    version = data_version(campaign, attribute)
+    snapshot = QualitySnapshot.objects.filter(
+        campaign=campaign, attribute=attribute or "", n_boot=bootstrap_samples()
+    ).first()
+    stale = snapshot is not None and snapshot.version != version
+    if stale and allow_stale and snapshot.judgments >= async_threshold():
+        _queue_refresh(campaign, attribute)
+    elif snapshot is None or stale:
+        snapshot, stale = refresh_quality(campaign, attribute), False
+    return {**snapshot.data, "computed_at": snapshot.computed_at.isoformat(), "seconds": snapshot.seconds,
+            "stale": stale}
+
+
+# --- Disagreements for adjudication ---------------------------------------------------------------------------------
+
+
+def disagreements(campaign, attribute=None, include_resolved=False):
+    """Return (item_id, attribute, judgments, distinct choices) for items whose annotators disagree."""
+    judgments = live_judgments(campaign, attribute).filter(item__is_gold=False)
+    if not include_resolved:
+        resolved = Adjudication.objects.filter(item_id=OuterRef("item_id"), attribute=OuterRef("attribute"))
+        judgments = judgments.exclude(Exists(resolved))
+    return (
+        judgments.values("item_id", "attribute")
+        .annotate(n=Count("id"), kinds=Count("choice", distinct=True))
+        .filter(n__gte=2, kinds__gte=2)
+        .order_by("item_id", "attribute")
+    )

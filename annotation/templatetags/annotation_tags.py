@@ -1,0 +1,34 @@
+"""Template filters for the annotation pages: estimates with intervals, shares and lookups."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def estimate(value):
+    """Format an Estimate dict as '0.74 [0.40, 0.97]' ('—' when undefined)."""
+    if not value or value.get("value") is None:
+        return "—"
+    text = f"{value['value']:.3f}"
+    if value.get("low") is not None:
+        text += f" [{value['low']:.3f}, {value['high']:.3f}]"
+    return text
+
+
+@register.filter
+def share(value, digits=1):
+    """Format a 0..1 share as a percentage ('—' when None)."""
+    if value is None:
+        return "—"
+    return f"{100 * value:.{int(digits)}f}%"
+
+
+@register.filter
+def lookup(mapping, key):
+    return (mapping or {}).get(key, key)
+
+
+@register.filter
+def get_item(mapping, key):
+    return (mapping or {}).get(key)

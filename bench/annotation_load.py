@@ -1,0 +1,275 @@
+"""Benchmark the annotation loop on PostgreSQL: 100,000 pairs, 20 annotators, real HTTP through gunicorn.
+
+Usage:
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/alfa_annotation_bench \\
+        .venv/bin/python bench/annotation_load.py [--pairs 100000] [--clients 8] [--seconds 20] [--workers 3]
+
+Measures, against a gunicorn server on this machine:
+  1. one client alone: "next item" and "submit judgment" latency (p50/p95 over --samples round trips);
+  2. --clients concurrent clients (separate processes, one annotator each) calling next then submit: latency of
+     each under load, and judgments per second;
+  3. the same clients in the page's mode (submit returns the next item: one round trip per judgment);
+and then checks that the database holds exactly the judgments the clients saw accepted (none lost, none
+duplicated) and that no item exceeds its overlap. Prints the machine's load average next to the figures.
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "platform"))
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alfa_platform.settings")
+# Jobs queued during a benchmark go to a private queue that no worker of another database ever reads.
+os.environ.setdefault("ALFA_BROKER_DIR", "/tmp/alfa-annotation-bench-broker")
+BENCH_DB = "alfa_annotation_bench"
+CAMPAIGN = "bench-load-100k"
+PORT = 8765
+ATTRIBUTES = ["clarity", "focus", "answerability", "accuracy", "relevance", "avoidbias"]
+
+
+def require_bench_database():
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql://") or not url.rstrip("/").endswith("/" + BENCH_DB):
+        sys.exit(f"Set DATABASE_URL=postgresql://postgres@127.0.0.1:5432/{BENCH_DB} (a dedicated database).")
+    import psycopg
+
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def setup_django():
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def analyze():
+    """Refresh the planner's statistics after bulk loads, as autovacuum would shortly after."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def rows(n):
+    """Yield n synthetic but realistic comparison rows (JSONL bytes)."""
+    post = ("I've had a dull ache in my lower right abdomen for three days. It gets worse when I walk and I "
+            "felt feverish last night. No vomiting. Should I be worried?")
+    for i in range(n):
+        row = {
+            "id": f"bench-{i}", "attribute": ATTRIBUTES[i % len(ATTRIBUTES)],
+            "context": {"title": f"Abdominal pain case {i}", "post": post,
+                        "turns": [{"question": "How high was the fever?", "patient_answer": "About 38 C."}]},
+            "question_a": f"Does the pain move when you press and release the spot? ({i})",
+            "question_b": f"Have you eaten anything unusual this week? ({i})",
+            "source_a": "enhanced", "source_b": "corrupted",
+        }
+        yield (json.dumps(row) + "\n").encode()
+
+
+def prepare(pairs, annotators):
+    """Create (or reuse) the campaign with `pairs` items and the annotators with API tokens."""
+    from alfa_platform.roles import Role
+    from alfa_platform.users import create_user_with_role
+    from rest_framework.authtoken.models import Token
+
+    from annotation.actions import do_create_campaign, do_import_items, do_set_campaign_status
+    from annotation.models import Campaign
+
+    users = [create_user_with_role(f"bench{i:02d}", Role.ANNOTATOR) for i in range(annotators)]
+    tokens = [Token.objects.get_or_create(user=user)[0].key for user in users]
+    Campaign.objects.filter(name=CAMPAIGN).delete()  # a fresh campaign each run: figures start from zero
+    campaign = do_create_campaign(name=CAMPAIGN, created_by=None, annotators=users, overlap=3, gold_rate=0.0)
+    started = time.perf_counter()
+    report = do_import_items(campaign, b"".join(rows(pairs)))
+    import_seconds = time.perf_counter() - started
+    do_set_campaign_status(campaign, "active")
+    analyze()
+    return campaign.pk, tokens, report.created, import_seconds
+
+
+def start_server(workers, threads):
+    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    command = [str(ROOT / ".venv/bin/gunicorn"), "alfa_platform.wsgi", "--bind", f"127.0.0.1:{PORT}",
+               "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+               "--keep-alive", "30", "--log-level", "warning", "--chdir", str(ROOT)]
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    for _ in range(100):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            connection.request("GET", "/health/")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    sys.exit("gunicorn did not start")
+
+
+class Client:
+    """A keep-alive HTTP client for one annotator."""
+
+    def __init__(self, token, campaign):
+        self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.campaign = campaign
+
+    def post(self, path, body=None):
+        started = time.perf_counter()
+        self.connection.request("POST", path, body=json.dumps(body or {}), headers=self.headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        return response.status, (json.loads(data) if data else None), elapsed
+
+    def next_item(self):
+        return self.post(f"/api/annotation/campaigns/{self.campaign}/next/")
+
+    def submit(self, item, want_next=False):
+        body = {"judgments": [{"attribute": j["attribute"], "pick": "left", "time_ms": 1500}
+                              for j in item["judgments"]], "duration_ms": 2000, "next": want_next}
+        return self.post(f"/api/annotation/assignments/{item['assignment']}/submit/", body)
+
+
+def client_loop(token, campaign, seconds, combined, results):
+    """Judge for `seconds`; report latencies and how many judgments the server accepted."""
+    client = Client(token, campaign)
+    next_ms, submit_ms, accepted, errors = [], [], 0, 0
+    status, data, _ = client.next_item()
+    item = data["item"] if status == 200 else None
+    deadline = time.perf_counter() + seconds
+    while item is not None and time.perf_counter() < deadline:
+        status, data, elapsed = client.submit(item, want_next=combined)
+        submit_ms.append(elapsed)
+        if status != 200:
+            errors += 1
+            break
+        accepted += len(item["judgments"])
+        if combined:
+            item = data["item"]
+            continue
+        status, data, elapsed = client.next_item()
+        next_ms.append(elapsed)
+        item = data["item"] if status == 200 else None
+    results.put({"next": next_ms, "submit": submit_ms, "accepted": accepted, "errors": errors})
+
+
+def percentiles(values):
+    if not values:
+        return "n/a"
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+    return f"p50 {statistics.median(values):.1f} ms, p95 {p95:.1f} ms (n={len(values)})"
+
+
+def run_clients(tokens, campaign, seconds, combined):
+    results = multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=client_loop, args=(token, campaign, seconds, combined, results))
+                 for token in tokens]
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    collected = [results.get() for _ in processes]
+    wall = time.perf_counter() - started
+    for process in processes:
+        process.join()
+    merged = {key: [value for row in collected for value in row[key]] for key in ("next", "submit")}
+    accepted = sum(row["accepted"] for row in collected)
+    errors = sum(row["errors"] for row in collected)
+    return merged, accepted, errors, wall, load_before, os.getloadavg()[0]
+
+
+def single_client(token, campaign, samples):
+    client = Client(token, campaign)
+    _status, data, _ = client.next_item()
+    item = data["item"]
+    next_ms, submit_ms = [], []
+    for _ in range(samples):
+        status, _data, elapsed = client.submit(item)
+        if status != 200:
+            sys.exit(f"submit answered {status}")
+        submit_ms.append(elapsed)
+        status, data, elapsed = client.next_item()
+        if status != 200:
+            sys.exit(f"next item answered {status}")
+        next_ms.append(elapsed)
+        item = data["item"]
+    return next_ms, submit_ms, samples
+
+
+def verify(campaign_id, accepted_total):
+    from django.db.models import Count
+
+    from annotation.models import Assignment, Judgment
+
+    stored = Judgment.objects.filter(campaign_id=campaign_id, retracted_at__isnull=True).count()
+    duplicates = (Judgment.objects.filter(campaign_id=campaign_id, retracted_at__isnull=True)
+                  .values("assignment_id", "attribute").annotate(n=Count("id")).filter(n__gt=1).count())
+    over = (Assignment.objects.filter(campaign_id=campaign_id, status__in=["assigned", "submitted"])
+            .values("item_id").annotate(n=Count("id")).filter(n__gt=3).count())
+    repeated = (Assignment.objects.filter(campaign_id=campaign_id).values("item_id", "annotator_id")
+                .annotate(n=Count("id")).filter(n__gt=1).count())
+    print(f"verify: accepted by the server {accepted_total}, stored {stored}, duplicated {duplicates}, "
+          f"items over overlap {over}, repeated (item, annotator) {repeated}")
+    return stored == accepted_total and not duplicates and not over and not repeated
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=100_000)
+    parser.add_argument("--annotators", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    require_bench_database()
+    setup_django()
+    campaign, tokens, created, import_seconds = prepare(args.pairs, args.annotators)
+    print(f"machine: {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.2f}")
+    print(f"campaign: {created} pairs imported in {import_seconds:.1f} s ({created / import_seconds:,.0f} rows/s); "
+          f"{args.annotators} annotators, overlap 3")
+    from django.db import connections
+
+    connections.close_all()  # the server and client processes open their own
+    server = start_server(args.workers, args.threads)
+    try:
+        next_ms, submit_ms, alone = single_client(tokens[-1], campaign, args.samples)
+        print(f"1 client   next item:  {percentiles(next_ms)}")
+        print(f"1 client   submit:     {percentiles(submit_ms)}")
+        clients = tokens[: args.clients]
+        merged, accepted_b, errors_b, wall, load0, load1 = run_clients(clients, campaign, args.seconds, False)
+        print(f"{args.clients} clients  next item:  {percentiles(merged['next'])}")
+        print(f"{args.clients} clients  submit:     {percentiles(merged['submit'])}")
+        print(f"{args.clients} clients  next+submit: {accepted_b / wall:.0f} judgments/s over {wall:.1f} s "
+              f"({accepted_b} judgments, {errors_b} errors; load {load0:.2f} -> {load1:.2f})")
+        merged, accepted_c, errors_c, wall, load0, load1 = run_clients(clients, campaign, args.seconds, True)
+        print(f"{args.clients} clients  page mode (submit returns next): {percentiles(merged['submit'])}")
+        print(f"{args.clients} clients  page mode: {accepted_c / wall:.0f} judgments/s over {wall:.1f} s "
+              f"({accepted_c} judgments, {errors_c} errors; load {load0:.2f} -> {load1:.2f})")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    ok = verify(campaign, alone + accepted_b + accepted_c)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

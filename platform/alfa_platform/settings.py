@@ -157,6 +157,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "annotation.models.CampaignStatus",
+        "GoldStatusEnum": "annotation.models.GoldStatus",
+        "JobStatusEnum": "jobs.models.JobStatus",
+        "AnswerLetterEnum": ["A", "B", "C", "D"],
+    },
 }
 
 # Celery: a filesystem broker under var/ by default (no server), Redis or RabbitMQ when configured.

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CorpusConfig(AppConfig):
     name = "corpus"
     verbose_name = "Corpus"
+
+    def ready(self):
+        from . import jobs  # noqa: F401 - registers the import_corpus job runner

@@ -74,6 +74,11 @@ class Thread(models.Model):
     def get_absolute_url(self):
         return reverse("corpus:thread", args=[self.thread_id])
 
+    @staticmethod
+    def make_search_text(title, body, question_texts):
+        """Return the lower-cased text the full-text index searches: title, post and the thread's questions."""
+        return "\n".join([title, body, *question_texts]).lower()
+
 
 class Comment(models.Model):
     """A comment in a thread's chain; doctor comments hold the questions under study."""
@@ -172,10 +177,16 @@ class MultipleChoiceCase(models.Model):
 class ImportRun(models.Model):
     """One file's import: what was created, updated, unchanged, rejected and normalized, and why."""
 
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
     file_name = models.CharField(max_length=255)
     file_sha256 = models.CharField(max_length=64, blank=True)
     format = models.CharField(max_length=32, blank=True)
     split = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="imports")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     started_at = models.DateTimeField(auto_now_add=True)
@@ -185,14 +196,45 @@ class ImportRun(models.Model):
     updated = models.JSONField(default=dict, blank=True)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0, help_text="Identical duplicate records, reported in warnings.")
+    # Every problem as {"file", "line", "field", "reason"}; line 0 means the file as a whole.
     errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0, help_text="All errors, also beyond the stored list's cap.")
+    warnings = models.JSONField(default=list, blank=True)
     normalizations = models.JSONField(default=dict, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, help_text="Why the import stopped early (crash or cancel).")
 
     class Meta:
         ordering = ["-started_at"]
 
     def __str__(self):
         return f"{self.file_name} ({self.format})"
+
+    @property
+    def has_problems(self):
+        """Return whether anything was rejected or the import stopped: the CLI then exits non-zero."""
+        return bool(self.rejected or self.error_count or self.status != self.Status.DONE)
+
+    def summary(self):
+        """Return the counts of this run as plain data (for job results and API responses)."""
+        return {
+            "file": self.file_name,
+            "format": self.format,
+            "split": self.split,
+            "status": self.status,
+            "records_read": self.records_read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "error_count": self.error_count,
+            "normalizations": self.normalizations,
+            "stats": self.stats,
+            "notes": self.notes,
+        }
 
 
 class RecordChange(models.Model):

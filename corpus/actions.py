@@ -1,0 +1,77 @@
+"""Corpus state changes with side effects: queue an import of uploaded or server-side files as a background job."""
+
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.text import get_valid_filename
+
+from jobs.actions import do_enqueue_job
+
+from .importers import FORMATS_BY_NAME
+from .models import Split
+
+IMPORT_JOB = "import_corpus"
+MAX_NAME = 120
+
+
+class ImportRequestError(ValueError):
+    """An import request that cannot be queued (unknown format or split, missing file)."""
+
+
+def safe_name(name):
+    """Return a file name safe to store: no directories, only [-_.A-Za-z0-9], at most MAX_NAME characters."""
+    base = Path(str(name or "")).name
+    try:
+        cleaned = get_valid_filename(base)
+    except Exception:  # SuspiciousFileOperation for names like ".." or ""
+        cleaned = ""
+    if not cleaned or cleaned.startswith("."):
+        cleaned = "upload.jsonl"
+    stem, dot, ext = cleaned.rpartition(".")
+    if dot and len(cleaned) > MAX_NAME:
+        return stem[: MAX_NAME - len(ext) - 1] + "." + ext
+    return cleaned[:MAX_NAME]
+
+
+def store_upload(upload):
+    """Save an uploaded file under MEDIA_ROOT/imports/<uuid>/<safe name> and return its path."""
+    folder = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / safe_name(upload.name)
+    with open(path, "wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return path
+
+
+def do_enqueue_import(files, *, format=None, split=None, owner=None):  # noqa: A002 - the importers' own word
+    """Queue an import_corpus job with one item per file; files are uploads or paths on the server."""
+    file_format = None if format in (None, "", "auto") else format
+    if file_format is not None and file_format not in FORMATS_BY_NAME:
+        raise ImportRequestError(f"Unknown format {format!r}; choose one of auto, {', '.join(FORMATS_BY_NAME)}.")
+    if split not in (None, "") and split not in Split.values:
+        raise ImportRequestError(f"Unknown split {split!r}; choose one of {', '.join(Split.values)}.")
+    if not files:
+        raise ImportRequestError("No files to import.")
+    entries = []
+    for item in files:
+        if isinstance(item, str | Path):
+            path = Path(item).resolve()
+            if not path.is_file():
+                raise ImportRequestError(f"{item}: no such file.")
+            entries.append({"path": str(path), "name": path.name})
+        else:
+            entries.append({"path": str(store_upload(item)), "name": safe_name(item.name)})
+    params = {"files": entries, "format": file_format or "auto", "split": split or None}
+    keys = [item_key(index, entry["name"]) for index, entry in enumerate(entries)]
+    return do_enqueue_job(IMPORT_JOB, params=params, owner=owner, items=keys)
+
+
+def item_key(index, name):
+    """Return a job item's key: the file's position in params["files"] and its name ("0003 test_q.jsonl")."""
+    return f"{index:04d} {name}"[:255]
+
+
+def item_index(key):
+    return int(key.split(" ", 1)[0])

@@ -1,0 +1,118 @@
+"""Stream a JSON Lines file record by record: gzip, UTF-8, size limits and JSON errors are found per line."""
+
+import gzip
+import os
+import zlib
+
+import orjson
+
+from .base import MAX_LINE_BYTES, FileRejected, RecordError
+
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+class Line:
+    """One non-blank line: its number, and either the parsed record or the reason it could not be read."""
+
+    __slots__ = ("error", "number", "record")
+
+    def __init__(self, number, record=None, error=None):
+        self.number, self.record, self.error = number, record, error
+
+
+class RecordStream:
+    """Iterate the records of a (possibly gzip-compressed) JSON Lines file without ever holding it whole.
+
+    `position` and `size` are in bytes of the file on disk (compressed bytes for gzip), for progress bars.
+    A corrupt gzip stream ends the iteration with a FileRejected naming the line it stopped at.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.size = os.path.getsize(path)
+        self.raw = open(path, "rb")
+        self.compressed = self.raw.read(2) == GZIP_MAGIC
+        self.raw.seek(0)
+        self.stream = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.compressed else self.raw
+        self.lines_read = 0
+        self.blank_lines = 0
+        self.records_seen = 0  # non-blank lines, read so far
+
+    @property
+    def position(self):
+        return self.raw.tell()
+
+    def close(self):
+        self.stream.close()
+        self.raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def read_line(self):
+        """Return the next line's bytes (b"" at the end); a line over MAX_LINE_BYTES is returned as None, skipped."""
+        try:
+            data = self.stream.readline(MAX_LINE_BYTES + 1)
+            if len(data) <= MAX_LINE_BYTES or data.endswith(b"\n"):
+                return data
+            while data and not data.endswith(b"\n"):  # drain the rest of the oversized line without keeping it
+                data = self.stream.readline(MAX_LINE_BYTES)
+            return None
+        except GZIP_ERRORS as exc:
+            raise FileRejected(self.lines_read + 1, "-", f"corrupt gzip data: {exc}") from exc
+
+    def check_first_line(self, text):
+        """Reject a whole JSON document (an array, or one pretty-printed object) on its first line."""
+        if self.records_seen > 1:
+            return
+        start = text.strip()[:1]
+        if start == "[":
+            raise FileRejected(self.lines_read, "-", "the file is a JSON array, not JSON Lines (one object per line)")
+        if text.strip() == "{":
+            raise FileRejected(self.lines_read, "-", "the file is a pretty-printed JSON document, not JSON Lines")
+
+    def __iter__(self):
+        loads = orjson.loads
+        while True:
+            data = self.read_line()
+            if data == b"":
+                return
+            self.lines_read += 1
+            number = self.lines_read
+            if data is None:
+                yield Line(number, error=RecordError("-", f"line longer than the {MAX_LINE_BYTES // 2**20} MB limit"))
+                continue
+            if number == 1 and data.startswith(UTF8_BOM):
+                data = data[3:]
+            if not data.strip():
+                self.blank_lines += 1
+                continue
+            self.records_seen += 1
+            try:
+                record = loads(data)  # orjson checks UTF-8 itself
+            except orjson.JSONDecodeError as first:
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as bad:
+                    reason = f"not valid UTF-8: byte 0x{data[bad.start]:02x} at column {bad.start + 1}"
+                    yield Line(number, error=RecordError("-", reason))
+                    continue
+                self.check_first_line(text)
+                message = str(first)
+                try:  # parse again without the line break, so the message's position is within this line
+                    loads(text.rstrip("\r\n"))
+                except orjson.JSONDecodeError as again:
+                    message = str(again).replace(": line 1 column", ": column")
+                yield Line(number, error=RecordError("-", f"malformed JSON: {message}"))
+                continue
+            if type(record) is not dict:
+                self.check_first_line(data.decode())
+                what = "an array" if isinstance(record, list) else type(record).__name__
+                yield Line(number, error=RecordError("-", f"expected a JSON object per line, got {what}"))
+                continue
+            yield Line(number, record=record)

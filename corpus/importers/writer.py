@@ -1,0 +1,421 @@
+"""Write chunks of Units set-based: one query per model finds what exists, then bulk inserts and bulk updates."""
+
+from collections import Counter, defaultdict
+from operator import itemgetter
+
+import orjson
+from django.db import DatabaseError, connection, transaction
+from django.db.models import JSONField
+
+from ..models import Comment, MultipleChoiceCase, Post, Question, RecordChange, Split, Thread
+from .base import RecordError
+from .units import COMMENT_FIELDS, POST_FIELDS, QUESTION_FIELDS, THREAD_FIELDS
+
+BATCH = 500  # rows per INSERT/UPDATE statement (SQLite lowers it to fit its 999 parameters)
+
+# Natural keys of parents, as rows carry them, and how to read them back from the database for change records.
+FOREIGN_KEYS = {"post_key": ("post_id", "post__post_id"), "comment_key": ("comment_id", "comment__comment_id")}
+
+
+class ChunkResult:
+    """What one chunk did; merged into the report only once its transaction committed."""
+
+    def __init__(self):
+        self.created = Counter()
+        self.updated = Counter()
+        self.stats = Counter()
+        self.touched = set()  # (model, key) created or updated
+        self.written = set()  # (model, key) now in the database from this import
+        self.changes = []
+        self.rejected = []  # (line, [RecordError])
+        self.retitled_posts = set()  # pks of posts whose title or body changed: their threads' search text is stale
+        self.unchanged = 0
+
+
+def write_in_transactions(items, write, line_of, written):
+    """Write items in one transaction; if the database refuses, retry them one per transaction to isolate the
+    record it refuses. Each record is written completely or not at all. Return the ChunkResults."""
+    if not items:
+        return []
+    try:
+        with transaction.atomic():
+            result = write(items)
+    except DatabaseError as exc:
+        if len(items) > 1:
+            return [res for item in items for res in write_in_transactions([item], write, line_of, written)]
+        result = ChunkResult()
+        result.rejected.append((line_of(items[0]), [RecordError("-", f"the database refused the record: {exc}")]))
+        return [result]
+    written |= result.written  # only now committed: later chunks of this import never rewrite these rows
+    return [result]
+
+
+class ChunkWriter:
+    """Write Units of the AskDocs formats (question records, thread records) for one import run."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def write(self, units):
+        """Write the units; return the ChunkResults to merge into the report."""
+        return write_in_transactions(units, self.write_units, lambda unit: unit.line, self.ctx.state.written)
+
+    # --- one chunk --------------------------------------------------------------------------------------------------
+
+    def write_units(self, units):
+        res = ChunkResult()
+        existing_posts = {
+            post_id: (pk, content_hash, split)
+            for post_id, pk, content_hash, split in select_in(
+                Post, "post_id", {unit.post["post_id"] for unit in units}, ("post_id", "id", "content_hash", "split")
+            )
+        }
+        units = self.drop_split_conflicts(units, existing_posts, res)
+        if not units:
+            return res
+        posts, threads, comments, questions = {}, {}, {}, {}
+        for unit in units:
+            posts.setdefault(unit.post["post_id"], unit.post)
+            thread_key = unit.thread["thread_id"]
+            threads.setdefault(thread_key, unit.thread)
+            for comment in unit.comments:
+                comments.setdefault((thread_key, comment["comment_id"]), comment)
+            for question in unit.questions:
+                questions.setdefault(question["qid"], (thread_key, question))
+
+        post_pks = self.upsert_posts(posts, existing_posts, res)
+        existing_threads = {
+            thread_id: (pk, content_hash)
+            for thread_id, pk, content_hash in select_in(
+                Thread, "thread_id", threads, ("thread_id", "id", "content_hash")
+            )
+        }
+        aggregates = self.new_thread_aggregates(threads, existing_threads, posts, comments, questions)
+        thread_pks = self.upsert(
+            Thread, "thread", threads, existing_threads, THREAD_FIELDS, res,
+            build=lambda key, row: {**row, "post_id": post_pks[row["post_key"]], **aggregates[key]},
+            fetch_pks=lambda keys: dict(select_in(Thread, "thread_id", keys, ("thread_id", "id"))),
+            parents={"post_key": lambda key, row: post_pks[row["post_key"]]},
+        )
+        comment_pks = self.upsert_comments(comments, existing_threads, thread_pks, res)
+        self.upsert(
+            Question, "question", {qid: row for qid, (_, row) in questions.items()},
+            self.existing(Question, "qid", questions), QUESTION_FIELDS, res,
+            build=lambda key, row: {
+                **row, "thread_id": thread_pks[questions[key][0]],
+                "comment_id": comment_pks.get((questions[key][0], row["comment_key"])),
+            },
+            fetch_pks=lambda keys: {},
+            parents={"comment_key": lambda key, row: comment_pks.get((questions[key][0], row["comment_key"]))},
+        )
+        self.refresh_existing_threads(threads, existing_threads, comments, questions, thread_pks, res)
+        self.link_waiting_mcqs([key for key in threads if key not in existing_threads], res)
+        RecordChange.objects.bulk_create(res.changes, batch_size=BATCH)
+        res.unchanged = sum(1 for unit in units if not self.unit_touched(unit, res.touched))
+        return res
+
+    def drop_split_conflicts(self, units, existing_posts, res):
+        """Reject units whose post already sits in another split: a post is never in two splits."""
+        kept = []
+        for unit in units:
+            found = existing_posts.get(unit.post["post_id"])
+            new = unit.post["split"]
+            if found and Split.UNASSIGNED not in (found[2], new) and found[2] != new:
+                reason = (
+                    f"post {unit.post['post_id']!r} is already in the {found[2]} split; "
+                    f"a post is never in two splits (this file imports into {new})"
+                )
+                res.rejected.append((unit.line, [RecordError("split", reason)]))
+            else:
+                kept.append(unit)
+        return kept
+
+    @staticmethod
+    def unit_touched(unit, touched):
+        if ("post", unit.post["post_id"]) in touched or ("thread", unit.thread["thread_id"]) in touched:
+            return True
+        thread_key = unit.thread["thread_id"]
+        return any(("comment", (thread_key, c["comment_id"])) in touched for c in unit.comments) or any(
+            ("question", q["qid"]) in touched for q in unit.questions
+        )
+
+    # --- per model --------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def existing(model, key_field, keys):
+        return {
+            key: (pk, content_hash)
+            for key, pk, content_hash in select_in(model, key_field, keys, (key_field, "id", "content_hash"))
+        }
+
+    def upsert_posts(self, posts, existing_posts, res):
+        # The split is not part of the content hash: a post gains one (unassigned -> test) but never changes it.
+        existing = {}
+        for post_id, (pk, content_hash, split) in existing_posts.items():
+            wanted = posts[post_id]["split"]
+            gains_split = split == Split.UNASSIGNED and wanted != Split.UNASSIGNED
+            existing[post_id] = (pk, content_hash + ("+split" if gains_split else ""))
+            if not gains_split:
+                posts[post_id] = {**posts[post_id], "split": split}
+        return self.upsert(
+            Post, "post", posts, existing, (*POST_FIELDS, "split"), res,
+            build=lambda key, row: row,
+            fetch_pks=lambda keys: dict(select_in(Post, "post_id", keys, ("post_id", "id"))),
+        )
+
+    def upsert_comments(self, comments, existing_threads, thread_pks, res):
+        key_of = {pk: thread_id for thread_id, (pk, _) in existing_threads.items()}
+        existing = {}
+        if key_of:
+            rows = select_in(Comment, "thread_id", key_of, ("thread_id", "comment_id", "id", "content_hash"))
+            existing = {(key_of[thread_pk], comment_id): (pk, h) for thread_pk, comment_id, pk, h in rows}
+        return self.upsert(
+            Comment, "comment", comments, existing, COMMENT_FIELDS, res,
+            build=lambda key, row: {**row, "thread_id": thread_pks[key[0]]},
+            fetch_pks=lambda keys: self.comment_pks(keys, thread_pks),
+        )
+
+    @staticmethod
+    def comment_pks(keys, thread_pks):
+        thread_key = {thread_pks[thread_id]: thread_id for thread_id, _ in keys}
+        rows = select_in(Comment, "thread_id", thread_key, ("thread_id", "comment_id", "id"))
+        return {(thread_key[thread_pk], comment_id): pk for thread_pk, comment_id, pk in rows}
+
+    def upsert(self, model, kind, rows, existing, fields, res, build, fetch_pks, parents=None):
+        """Create the rows not in `existing`, update those whose content hash differs; return {key: pk}.
+
+        build(key, row) returns the new row's column values by attname; fetch_pks(keys) their primary keys.
+        """
+        pks, created, changed = {}, [], {}
+        written = self.ctx.state.written
+        for key, row in rows.items():
+            found = existing.get(key)
+            if found is None:
+                created.append((key, build(key, row)))
+                continue
+            pks[key] = found[0]
+            res.written.add((kind, key))
+            if found[1] != row["content_hash"] and (kind, key) not in written:
+                changed[found[0]] = (key, row)
+        if created:
+            insert_rows(model, [row for _, row in created])
+            new_pks = fetch_pks([key for key, _ in created])
+            for key, _ in created:
+                pks[key] = new_pks.get(key)
+                res.touched.add((kind, key))
+                res.written.add((kind, key))
+            res.created[kind] += len(created)
+        if changed:
+            self.update(model, kind, changed, fields, res, parents or {})
+        return pks
+
+    def update(self, model, kind, changed, fields, res, parents):
+        """Update changed rows in place and record each field's old and new value as a RecordChange."""
+        lookups = [FOREIGN_KEYS[name][1] if name in FOREIGN_KEYS else name for name in fields]
+        objects, names = [], {"content_hash"}
+        for old in model.objects.filter(pk__in=list(changed)).values("pk", *lookups):
+            key, row = changed[old["pk"]]
+            diff = {}
+            for name, lookup in zip(fields, lookups, strict=True):
+                if old[lookup] != row[name]:
+                    diff[name] = [old[lookup], row[name]]
+            obj = model(pk=old["pk"], content_hash=row["content_hash"])
+            for name in fields:
+                if name in FOREIGN_KEYS:
+                    setattr(obj, FOREIGN_KEYS[name][0], parents[name](key, row))
+                else:
+                    setattr(obj, name, row[name])
+            names.update(FOREIGN_KEYS[name][0] if name in FOREIGN_KEYS else name for name in diff)
+            objects.append(obj)
+            if kind == "post" and ("title" in diff or "body" in diff):
+                res.retitled_posts.add(old["pk"])
+            if diff:
+                res.updated[kind] += 1
+                res.touched.add((kind, key))
+                shown = key if isinstance(key, str) else "/".join(key)
+                res.changes.append(
+                    RecordChange(import_run=self.ctx.run, model=kind, key=shown[:96], changes=diff)
+                )
+        model.objects.bulk_update(objects, sorted(names), batch_size=BATCH)
+
+    # --- thread aggregates ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def new_thread_aggregates(threads, existing_threads, posts, comments, questions):
+        """Return search text, question count and credential flag of the new threads, from the chunk alone."""
+        texts = defaultdict(list)
+        for thread_key, row in questions.values():
+            if thread_key not in existing_threads:
+                texts[thread_key].append((row["turn_index"], row["question_index"], row["text"]))
+        credentialed = {key for (key, _), row in comments.items() if row["is_credentialed"]}
+        aggregates = {}
+        for key, row in threads.items():
+            if key in existing_threads:
+                continue
+            post = posts[row["post_key"]]
+            ordered = sorted(texts.get(key, ()))
+            aggregates[key] = {
+                "search_text": Thread.make_search_text(post["title"], post["body"], [text for *_, text in ordered]),
+                "question_count": len(ordered),
+                "has_credentialed_author": key in credentialed,
+            }
+        return aggregates
+
+    @staticmethod
+    def refresh_existing_threads(threads, existing_threads, comments, questions, thread_pks, res):
+        """Recompute the aggregates of existing threads whose questions, comments or post text changed."""
+        touched = res.touched
+        stale = {
+            thread_pks[key] for key, comment_id in comments
+            if key in existing_threads and ("comment", (key, comment_id)) in touched
+        }
+        stale.update(
+            thread_pks[key] for qid, (key, _) in questions.items()
+            if key in existing_threads and ("question", qid) in touched
+        )
+        if res.retitled_posts:
+            stale.update(Thread.objects.filter(post_id__in=res.retitled_posts).values_list("id", flat=True))
+        if stale:
+            res.stats["thread search texts refreshed"] += refresh_threads(stale)
+
+    @staticmethod
+    def link_waiting_mcqs(new_thread_keys, res):
+        """Link MediQ-AskDocs MCQs imported before their thread (stored unlinked) to the threads now created."""
+        if not new_thread_keys:
+            return
+        waiting = list(
+            MultipleChoiceCase.objects.filter(
+                source=MultipleChoiceCase.Source.ASKDOCS, thread__isnull=True, case_id__in=new_thread_keys
+            ).values_list("pk", "case_id")
+        )
+        if not waiting:
+            return
+        case_ids = [case_id for _, case_id in waiting]
+        pks = dict(Thread.objects.filter(thread_id__in=case_ids).values_list("thread_id", "id"))
+        MultipleChoiceCase.objects.bulk_update(
+            [MultipleChoiceCase(pk=pk, thread_id=pks[case_id]) for pk, case_id in waiting], ["thread"], batch_size=BATCH
+        )
+        res.stats["mcqs linked to threads that arrived later"] += len(waiting)
+
+
+class Inserter:
+    """INSERT rows of one model with multi-row statements: no model instances, JSON dumped by orjson.
+
+    Many rows per statement matter on SQLite: the full-text trigger on corpus_thread then flushes its index once
+    per statement instead of once per row.
+    """
+
+    cache = {}
+
+    def __init__(self, model):
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        quote = connection.ops.quote_name
+        self.columns = [f.attname for f in fields]
+        self.json_positions = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
+        columns = ", ".join(quote(f.column) for f in fields)
+        self.head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608 - names from the model
+        self.placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        self.per_statement = max(1, min(500, max_parameters() // len(fields)))
+        self.sql = {}
+        self.copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+
+    @classmethod
+    def for_model(cls, model):
+        key = (model, connection.vendor)
+        if key not in cls.cache:
+            cls.cache[key] = cls(model)
+        return cls.cache[key]
+
+    def statement(self, rows):
+        if rows not in self.sql:
+            self.sql[rows] = self.head + ", ".join([self.placeholder] * rows)
+        return self.sql[rows]
+
+    def insert(self, rows):
+        """Insert rows (dicts holding every column by attname)."""
+        getter, json_positions, dumps = itemgetter(*self.columns), self.json_positions, orjson.dumps
+        params = []
+        for row in rows:
+            values = getter(row)
+            if json_positions:
+                values = list(values)
+                for i in json_positions:
+                    values[i] = dumps(values[i]).decode()
+            params.extend(values)
+        if connection.vendor == "postgresql":
+            self.copy(params)
+            return
+        width, step = len(self.columns), self.per_statement
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), step):
+                count = min(step, len(rows) - start)
+                cursor.execute(self.statement(count), params[start * width:(start + count) * width])
+
+
+    def copy(self, params):
+        """PostgreSQL: stream the rows with COPY, several times faster than INSERT for bulk data."""
+        width = len(self.columns)
+        with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
+            for start in range(0, len(params), width):
+                copy.write_row(params[start:start + width])
+
+
+def max_parameters():
+    """Return how many parameters one statement may carry on this database."""
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return 65_535 if connection.vendor == "postgresql" else 999
+
+
+def select_in(model, key_column, keys, columns):
+    """Return rows (tuples of `columns`) of model whose key_column is in keys: plain SQL, keys in batches."""
+    keys = list(keys)
+    if not keys:
+        return []
+    quote = connection.ops.quote_name
+    selected = ", ".join(quote(c) for c in columns)
+    head = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {quote(key_column)} IN "  # noqa: S608
+    rows = []
+    step = max(1, min(10_000, max_parameters() - 1))
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), step):
+            batch = keys[start:start + step]
+            cursor.execute(head + "(" + ", ".join(["%s"] * len(batch)) + ")", batch)
+            rows.extend(cursor.fetchall())
+    return rows
+
+
+def insert_rows(model, rows):
+    Inserter.for_model(model).insert(rows)
+
+
+def refresh_threads(thread_pks):
+    """Recompute threads' search_text, question_count and has_credentialed_author; return how many changed."""
+    thread_pks = list(thread_pks)
+    texts = defaultdict(list)
+    for thread_pk, text in (
+        Question.objects.filter(thread_id__in=thread_pks)
+        .order_by("thread_id", "turn_index", "question_index", "qid")
+        .values_list("thread_id", "text")
+    ):
+        texts[thread_pk].append(text)
+    credentialed = set(
+        Comment.objects.filter(thread_id__in=thread_pks, is_credentialed=True).values_list("thread_id", flat=True)
+    )
+    updates = []
+    for pk, title, body, search_text, count, has_credentialed in Thread.objects.filter(pk__in=thread_pks).values_list(
+        "pk", "post__title", "post__body", "search_text", "question_count", "has_credentialed_author"
+    ):
+        new = Thread(
+            pk=pk,
+            search_text=Thread.make_search_text(title, body, texts.get(pk, [])),
+            question_count=len(texts.get(pk, [])),
+            has_credentialed_author=pk in credentialed,
+        )
+        if (new.search_text, new.question_count, new.has_credentialed_author) != (search_text, count, has_credentialed):
+            updates.append(new)
+    Thread.objects.bulk_update(updates, ["search_text", "question_count", "has_credentialed_author"], batch_size=BATCH)
+    return len(updates)

@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass, field
 
-from alfa_platform.roles import Role, has_role
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from alfa_platform.roles import Role, has_role
 from corpus.models import Question
 
 from .attributes import attribute_keys

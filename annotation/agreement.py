@@ -13,12 +13,10 @@ rater pairs uses Poisson(1) unit weights (the Poisson bootstrap), its large-samp
 
 from dataclasses import asdict, dataclass
 
-import krippendorff
 import numpy as np
-from scipy import sparse
-from scipy.stats import binom, binomtest
-from sklearn.metrics import cohen_kappa_score
-from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
+
+# krippendorff, scipy, scikit-learn and statsmodels are imported inside the functions that use them: importing them
+# here would cost every Django process (web workers included, which never compute agreement) ~200 MB and ~2 s.
 
 DEFAULT_BOOTSTRAP = 1000
 MIN_COMMON_UNITS = 5  # a Cohen's kappa over fewer shared units says little; such annotator pairs are left out
@@ -109,6 +107,8 @@ def krippendorff_alpha(counts):
     counts = pairable(counts)
     if not len(counts) or np.count_nonzero(counts.sum(axis=0)) < 2:
         return None
+    import krippendorff
+
     return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
@@ -127,6 +127,8 @@ def fleiss_kappa(counts):
     table = fleiss_units(counts)
     if not len(table) or np.count_nonzero(table.sum(axis=0)) < 2:
         return None
+    from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
+
     return float(statsmodels_fleiss_kappa(table, method="fleiss"))
 
 
@@ -134,6 +136,8 @@ def cohen_kappa(labels_1, labels_2, categories=None):
     """Cohen's kappa between two raters' labels on the same units, from scikit-learn (None when undefined)."""
     if len(labels_1) == 0 or len(set(labels_1) | set(labels_2)) < 2:
         return None
+    from sklearn.metrics import cohen_kappa_score
+
     value = cohen_kappa_score(labels_1, labels_2, labels=categories)
     return None if np.isnan(value) else float(value)
 
@@ -291,6 +295,8 @@ def resample_weights(n_units, rows, rng):
 
 def _design(co, n_units, n_categories):
     # (pair cells) x units, one entry per co-rating: a resample's confusion matrices are one sparse product
+    from scipy import sparse
+
     cells = co.pair * n_categories**2 + co.label_1 * n_categories + co.label_2
     return sparse.csc_matrix(
         (np.ones(len(cells), dtype=np.float32), (cells, co.unit)), shape=(len(co.pair_keys) * n_categories**2, n_units)
@@ -397,6 +403,8 @@ def position_bias(left, right, alpha=0.05):
     total = left + right
     if total == 0:
         return PositionBias(left, right, None, None, False)
+    from scipy.stats import binomtest
+
     p_value = float(binomtest(left, total, 0.5).pvalue)
     return PositionBias(left, right, left / total, p_value, p_value < alpha)
 
@@ -407,6 +415,8 @@ def position_bias_many(left, right, alpha=0.05):
     Under the null p = 0.5 the binomial is symmetric, so the exact two-sided p-value (scipy's binomtest) is
     min(1, 2 * min(P(X <= k), P(X >= k))); a test checks both agree.
     """
+    from scipy.stats import binom
+
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
     total = left + right
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -7,12 +7,14 @@ annotators never take the same row at once), and the overlap counter only moves 
 by the database (IMMEDIATE transactions), so the same code is correct there too.
 """
 
+import json
 from datetime import timedelta
 
-from alfa_platform.roles import Role, has_role
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+
+from alfa_platform.roles import Role, has_role
 
 from .models import (
     Assignment,
@@ -138,6 +140,8 @@ def do_assign_next_item(campaign, user):
 def _assign_next(campaign, user):
     """The body of do_assign_next_item; the caller holds the transaction."""
     member = lock_member(campaign, user)
+    if _fast_sql() and not _quota_reached(campaign, member, 0):
+        return _assign_next_fast(campaign, user, member)
     current = open_assignments(campaign, user).first()
     if current is not None:
         current.member = member
@@ -153,6 +157,134 @@ def _assign_next(campaign, user):
     )
     CampaignMember.objects.filter(pk=member.pk).update(
         served_count=F("served_count") + 1, gold_served_count=F("gold_served_count") + int(item.is_gold)
+    )
+    assignment.member = member
+    return assignment
+
+
+def _fast_sql():
+    """Whether the hot path may use PostgreSQL's data-modifying CTEs (one round trip instead of four or five)."""
+    return connection.vendor == "postgresql"
+
+
+def _claim_sql(gold):
+    """One statement: the user's open assignment if any, else lock, take and return the best candidate item.
+
+    Runs after lock_member, so it sees (with a fresh snapshot) whatever the annotator's previous request
+    committed. The candidate row is locked with SKIP LOCKED; PostgreSQL re-checks `active_count < overlap` on
+    the row's latest version when it locks it, and the conditional UPDATE re-checks it once more.
+    """
+    items, assignments = ComparisonItem._meta.db_table, Assignment._meta.db_table
+    below_overlap = "" if gold else "AND i.active_count < %(overlap)s "
+    take_below = "" if gold else "AND u.active_count < %(overlap)s "
+    return (
+        f"WITH cur AS (SELECT a.id FROM {assignments} a WHERE a.annotator_id = %(user)s "  # noqa: S608
+        f"AND a.campaign_id = %(campaign)s AND a.status = 'assigned' "
+        f"ORDER BY a.reopened_at DESC NULLS LAST, a.served_at, a.id LIMIT 1), "
+        f"cand AS (SELECT i.id FROM {items} i WHERE NOT EXISTS (SELECT 1 FROM cur) "
+        f"AND i.campaign_id = %(campaign)s AND i.is_gold = %(gold)s {below_overlap}"
+        f"AND NOT EXISTS (SELECT 1 FROM {assignments} x WHERE x.item_id = i.id AND x.annotator_id = %(user)s) "
+        f"ORDER BY i.active_count, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED), "
+        f"taken AS (UPDATE {items} u SET active_count = u.active_count + 1 FROM cand WHERE u.id = cand.id "
+        f"{take_below}RETURNING u.*) "
+        f"SELECT taken.*, NULL::bigint AS current_id FROM taken "
+        f"UNION ALL SELECT i.*, cur.id FROM cur LEFT JOIN {items} i ON false"
+    )
+
+
+def _assign_next_fast(campaign, user, member):
+    """_assign_next on PostgreSQL: two statements after the member lock (claim an item, insert the assignment)."""
+    pools = [True, False] if _wants_gold(campaign, member) else [False]
+    item = None
+    for gold in pools:
+        # The candidate is locked before its counter moves, so the take cannot lose a race: no retry is needed.
+        params = {"user": user.pk, "campaign": campaign.pk, "gold": gold, "overlap": campaign.overlap}
+        item = next(iter(ComparisonItem.objects.raw(_claim_sql(gold), params)), None)
+        if item is not None and item.current_id is not None:  # an open item already: serve it again
+            current = open_assignments(campaign, user).first()
+            current.member = member
+            return current
+        if item is not None:
+            break
+    if item is None:
+        return None
+    item.campaign = campaign
+    assignment = Assignment.objects.create(
+        campaign=campaign, item=item, annotator=user, is_gold=item.is_gold, left_is_a=item.left_is_a_for(user.pk),
+    )
+    CampaignMember.objects.filter(pk=member.pk).update(
+        served_count=F("served_count") + 1, gold_served_count=F("gold_served_count") + int(item.is_gold)
+    )
+    assignment.member = member
+    return assignment
+
+
+def _fast_sql():
+    """Whether the hot path may use PostgreSQL's data-modifying CTEs (one round trip instead of four or five)."""
+    return connection.vendor == "postgresql"
+
+
+def _claim_sql(gold):
+    """One statement: the user's open assignment if any, else lock, take and return the best candidate item.
+
+    Runs after lock_member, so it sees (with a fresh snapshot) whatever the annotator's previous request
+    committed. The candidate row is locked with SKIP LOCKED; PostgreSQL re-checks `active_count < overlap` on
+    the row's latest version when it locks it, and the conditional UPDATE re-checks it once more.
+    """
+    items, assignments = ComparisonItem._meta.db_table, Assignment._meta.db_table
+    below_overlap = "" if gold else "AND i.active_count < %(overlap)s "
+    take_below = "" if gold else "AND u.active_count < %(overlap)s "
+    return (
+        f"WITH cur AS (SELECT a.id FROM {assignments} a WHERE a.annotator_id = %(user)s "  # noqa: S608
+        f"AND a.campaign_id = %(campaign)s AND a.status = 'assigned' "
+        f"ORDER BY a.reopened_at DESC NULLS LAST, a.served_at, a.id LIMIT 1), "
+        f"cand AS (SELECT i.id FROM {items} i WHERE NOT EXISTS (SELECT 1 FROM cur) "
+        f"AND i.campaign_id = %(campaign)s AND i.is_gold = %(gold)s {below_overlap}"
+        f"AND NOT EXISTS (SELECT 1 FROM {assignments} x WHERE x.item_id = i.id AND x.annotator_id = %(user)s) "
+        f"ORDER BY i.active_count, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED), "
+        f"taken AS (UPDATE {items} u SET active_count = u.active_count + 1 FROM cand WHERE u.id = cand.id "
+        f"{take_below}RETURNING u.*) "
+        f"SELECT taken.*, NULL::bigint AS current_id FROM taken "
+        f"UNION ALL SELECT i.*, cur.id FROM cur LEFT JOIN {items} i ON false"
+    )
+
+
+def _assign_next_fast(campaign, user, member):
+    """_assign_next on PostgreSQL: two statements after the member lock (claim an item, insert the assignment)."""
+    pools = [True, False] if _wants_gold(campaign, member) else [False]
+    item = None
+    for gold in pools:
+        for _attempt in range(3):
+            params = {"user": user.pk, "campaign": campaign.pk, "gold": gold, "overlap": campaign.overlap}
+            row = next(iter(ComparisonItem.objects.raw(_claim_sql(gold), params)), None)
+            if row is None:
+                break  # nothing left in this pool
+            if row.current_id is not None:  # the annotator already has an open item: serve it again
+                current = open_assignments(campaign, user).first()
+                current.member = member
+                return current
+            item = row
+            break
+        if item is not None:
+            break
+    if item is None:
+        return None
+    item.campaign = campaign
+    with connection.cursor() as cursor:
+        left_is_a = item.left_is_a_for(user.pk)
+        now = timezone.now()
+        cursor.execute(
+            f"WITH bumped AS (UPDATE {CampaignMember._meta.db_table} SET served_count = served_count + 1, "  # noqa: S608
+            f"gold_served_count = gold_served_count + %s WHERE id = %s) "
+            f"INSERT INTO {Assignment._meta.db_table} (campaign_id, item_id, annotator_id, status, left_is_a, "
+            f"is_gold, served_at, skip_reason, skip_note) VALUES (%s, %s, %s, 'assigned', %s, %s, %s, '', '') "
+            f"RETURNING id",
+            [int(item.is_gold), member.pk, campaign.pk, item.pk, user.pk, left_is_a, item.is_gold, now],
+        )
+        assignment_id = cursor.fetchone()[0]
+    assignment = Assignment(
+        id=assignment_id, campaign=campaign, item=item, annotator=user, status=AssignmentStatus.ASSIGNED,
+        left_is_a=left_is_a, is_gold=item.is_gold, served_at=now,
     )
     assignment.member = member
     return assignment
@@ -237,6 +369,8 @@ def do_submit_and_assign_next(assignment, entries, duration_ms=None):
 def _submit(assignment, rows, duration_ms):
     """The body of do_submit_assignment; the caller holds the transaction."""
     now = timezone.now()
+    if _fast_sql():
+        return _submit_fast(assignment, rows, duration_ms, now)
     claimed = Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.ASSIGNED).update(
         status=AssignmentStatus.SUBMITTED, submitted_at=now, duration_ms=duration_ms
     )
@@ -248,6 +382,46 @@ def _submit(assignment, rows, duration_ms):
         done_count=F("done_count") + 1
     )
     assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
+
+
+def _submit_fast(assignment, rows, duration_ms, now):
+    """_submit on PostgreSQL in one statement: claim the assignment, store the judgments, move both counters.
+
+    Every part is conditional on the claim (the UPDATE of an assignment still open), so a second submit of the
+    same assignment changes nothing and is reported as a Conflict. Sets `assignment.done_count` and
+    `assignment.skipped_count`: the annotator's counters after the submission, for the progress shown.
+    """
+    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * len(rows))
+    params = [now, duration_ms, assignment.pk, now]
+    for row in rows:
+        params += [str(row.attribute), str(row.choice), str(row.side), str(row.strength), json.dumps(row.reasons),
+                   row.rationale, row.time_ms]
+    params += [assignment.campaign_id, assignment.annotator_id]
+    judgments, items = Judgment._meta.db_table, ComparisonItem._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH claimed AS (UPDATE {Assignment._meta.db_table} SET status = 'submitted', submitted_at = %s, "  # noqa: S608
+            f"duration_ms = %s WHERE id = %s AND status = 'assigned' "
+            f"RETURNING id, campaign_id, item_id, annotator_id), "
+            f"judged AS (INSERT INTO {judgments} (assignment_id, campaign_id, item_id, annotator_id, attribute, "
+            f"choice, side, strength, reasons, rationale, time_ms, created_at) SELECT c.id, c.campaign_id, c.item_id, "
+            f"c.annotator_id, v.attribute, v.choice, v.side, v.strength, v.reasons, v.rationale, v.time_ms, %s "
+            f"FROM claimed c CROSS JOIN (VALUES {values}) AS v(attribute, choice, side, strength, reasons, "
+            f"rationale, time_ms) RETURNING 1), "
+            f"counted AS (UPDATE {items} SET submitted_count = submitted_count + 1 "
+            f"WHERE id IN (SELECT item_id FROM claimed)), "
+            f"done AS (UPDATE {CampaignMember._meta.db_table} SET done_count = done_count + 1 "
+            f"WHERE campaign_id = %s AND user_id = %s AND EXISTS (SELECT 1 FROM claimed) "
+            f"RETURNING done_count, skipped_count) "
+            f"SELECT (SELECT count(*) FROM claimed), done.done_count, done.skipped_count FROM (SELECT 1) one "
+            f"LEFT JOIN done ON true",
+            params,
+        )
+        claimed, done_count, skipped_count = cursor.fetchone()
+    if not claimed:
+        raise Conflict("This item was already submitted, skipped or expired.")
+    assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
+    assignment.done_count, assignment.skipped_count = done_count, skipped_count
 
 
 def do_skip_assignment(assignment, reason, note=""):

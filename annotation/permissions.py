@@ -1,8 +1,9 @@
 """Who may see what: permission-checked fetches shared by the pages and the API."""
 
-from alfa_platform.roles import Role, has_role
 from django.db.models import Q
 from django.http import Http404
+
+from alfa_platform.roles import Role, has_role
 
 from .models import Assignment, Campaign, CampaignStatus
 

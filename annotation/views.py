@@ -2,7 +2,6 @@
 
 from functools import wraps
 
-from alfa_platform.roles import Role, has_role, require_role
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -12,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from alfa_platform.roles import Role, has_role, require_role
 from corpus.models import MultipleChoiceCase
 from jobs.actions import do_enqueue_job
 

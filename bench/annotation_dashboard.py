@@ -34,10 +34,10 @@ GOLD_ITEMS = 200
 
 def build(judgments, seed=0):
     """Create the campaign with exactly `judgments` judgments through bulk inserts (no HTTP: this is set-up)."""
-    from alfa_platform.roles import Role
-    from alfa_platform.users import create_user_with_role
     from django.db import transaction
 
+    from alfa_platform.roles import Role
+    from alfa_platform.users import create_user_with_role
     from annotation.models import Assignment, Campaign, ComparisonItem, Judgment
 
     existing = Campaign.objects.filter(name=CAMPAIGN).first()
@@ -108,10 +108,10 @@ def main():
     args = parser.parse_args()
     require_bench_database()
     setup_django()
-    from alfa_platform.roles import Role
-    from alfa_platform.users import create_user_with_role
     from django.test import Client
 
+    from alfa_platform.roles import Role
+    from alfa_platform.users import create_user_with_role
     from annotation.models import Judgment, QualitySnapshot
     from annotation.quality import campaign_quality, refresh_quality
 

@@ -2,7 +2,7 @@
 
 Usage:
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/alfa_annotation_bench \\
-        .venv/bin/python bench/annotation_load.py [--pairs 100000] [--clients 8] [--seconds 20] [--workers 3]
+        .venv/bin/python bench/annotation_load.py [--pairs 100000] [--clients 8] [--seconds 20] [--workers 3] [--reuse]
 
 Measures, against a gunicorn server on this machine:
   1. one client alone: "next item" and "submit judgment" latency (p50/p95 over --samples round trips);
@@ -81,17 +81,20 @@ def rows(n):
         yield (json.dumps(row) + "\n").encode()
 
 
-def prepare(pairs, annotators):
-    """Create (or reuse) the campaign with `pairs` items and the annotators with API tokens."""
-    from alfa_platform.roles import Role
-    from alfa_platform.users import create_user_with_role
+def prepare(pairs, annotators, reuse=False):
+    """Create (or, with reuse, keep) the campaign with `pairs` items and the annotators with API tokens."""
     from rest_framework.authtoken.models import Token
 
+    from alfa_platform.roles import Role
+    from alfa_platform.users import create_user_with_role
     from annotation.actions import do_create_campaign, do_import_items, do_set_campaign_status
     from annotation.models import Campaign
 
     users = [create_user_with_role(f"bench{i:02d}", Role.ANNOTATOR) for i in range(annotators)]
     tokens = [Token.objects.get_or_create(user=user)[0].key for user in users]
+    existing = Campaign.objects.filter(name=CAMPAIGN, item_count=pairs, status="active").first()
+    if reuse and existing is not None:  # skips the 30 s import; a run adds a few thousand of 300,000 judgments
+        return existing.pk, tokens, pairs, None
     Campaign.objects.filter(name=CAMPAIGN).delete()  # a fresh campaign each run: figures start from zero
     campaign = do_create_campaign(name=CAMPAIGN, created_by=None, annotators=users, overlap=3, gold_rate=0.0)
     started = time.perf_counter()
@@ -212,12 +215,18 @@ def single_client(token, campaign, samples):
     return next_ms, submit_ms, samples
 
 
-def verify(campaign_id, accepted_total):
+def stored_judgments(campaign_id):
+    from annotation.models import Judgment
+
+    return Judgment.objects.filter(campaign_id=campaign_id, retracted_at__isnull=True).count()
+
+
+def verify(campaign_id, accepted_total, stored_before=0):
     from django.db.models import Count
 
     from annotation.models import Assignment, Judgment
 
-    stored = Judgment.objects.filter(campaign_id=campaign_id, retracted_at__isnull=True).count()
+    stored = stored_judgments(campaign_id) - stored_before
     duplicates = (Judgment.objects.filter(campaign_id=campaign_id, retracted_at__isnull=True)
                   .values("assignment_id", "attribute").annotate(n=Count("id")).filter(n__gt=1).count())
     over = (Assignment.objects.filter(campaign_id=campaign_id, status__in=["assigned", "submitted"])
@@ -238,14 +247,20 @@ def main():
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--reuse", action="store_true", help="keep the campaign of an earlier run (no import)")
     args = parser.parse_args()
 
     require_bench_database()
     setup_django()
-    campaign, tokens, created, import_seconds = prepare(args.pairs, args.annotators)
+    campaign, tokens, created, import_seconds = prepare(args.pairs, args.annotators, args.reuse)
+    stored_before = stored_judgments(campaign)
     print(f"machine: {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.2f}")
-    print(f"campaign: {created} pairs imported in {import_seconds:.1f} s ({created / import_seconds:,.0f} rows/s); "
-          f"{args.annotators} annotators, overlap 3")
+    if import_seconds is None:
+        print(f"campaign: {created} pairs reused ({stored_before} judgments already stored); "
+              f"{args.annotators} annotators, overlap 3")
+    else:
+        print(f"campaign: {created} pairs imported in {import_seconds:.1f} s ({created / import_seconds:,.0f} "
+              f"rows/s); {args.annotators} annotators, overlap 3")
     from django.db import connections
 
     connections.close_all()  # the server and client processes open their own
@@ -267,7 +282,7 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
-    ok = verify(campaign, alone + accepted_b + accepted_c)
+    ok = verify(campaign, alone + accepted_b + accepted_c, stored_before)
     sys.exit(0 if ok else 1)
 
 

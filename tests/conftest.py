@@ -117,3 +117,17 @@ def start_worker(transactional_db, tmp_path):
     yield start
     for worker in started:
         worker.stop()
+
+
+def pytest_collection_modifyitems(items):
+    """Give every test that commits (worker, live server) a serialized rollback.
+
+    Transactional tests end by flushing the database, which would also wipe rows that data migrations created
+    (role groups, the attribute catalogue) for every later test.
+    """
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is None or "django_db_serialized_rollback" in names:
+            continue
+        if {"transactional_db", "live_server", "start_worker"} & set(names):
+            names.append("django_db_serialized_rollback")

@@ -1,4 +1,4 @@
-"""`import platform` must stay Python's standard module in every process, although the project has a platform/ folder."""
+"""`import platform` stays Python's standard module in every process, although the project has a platform/ folder."""
 
 import subprocess
 import sys
@@ -29,7 +29,8 @@ def test_it_keeps_stdlib_platform_where_django_settings_are_loaded():
 
 
 def test_it_keeps_stdlib_platform_in_manage_py():
-    out = run_python("manage.py", "shell", "-v", "0", "-c", "import platform; print(platform.__file__, platform.python_version())")
+    probe = "import platform; print(platform.__file__, platform.python_version())"
+    out = run_python("manage.py", "shell", "-v", "0", "-c", probe)
     assert out.stdout.split()[0].startswith(STDLIB)
 
 

@@ -55,7 +55,7 @@ class WorkerProcess:
         self.process = None
 
     def start(self, timeout=60):
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.log = open(self.log_path, "ab")  # closed in stop()
         command = [sys.executable, "-m", "celery", "-A", "alfa_platform", "worker", "--pool=solo",
                    "-Q", self.queues, "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)

@@ -16,6 +16,11 @@ DEMO_USERS = [("lead", Role.LEAD), ("physician", Role.ANNOTATOR), ("physician2",
 BASE_UTC = 1_600_000_000
 
 
+def parent_id(thread, depth):
+    """Return the Reddit fullname of a comment's parent: the post for the first turn, else the patient's reply."""
+    return f"t3_{thread['post_id']}" if depth == 0 else f"t1_{thread['post_id']}c{depth * 2 - 1}"
+
+
 def question_records(thread, index):
     """Yield one question record (the 43-field format of test_q.jsonl) per doctor question of a demo thread."""
     thread_id = f"t_{thread['post_id']}c0-0"
@@ -37,7 +42,7 @@ def question_records(thread, index):
                 "comment_respond_to": None, "comment_requested_info": None, "comment_question_type": None,
                 "comment_is_personal_experience": False, "comment_is_medical_knowledge": True,
                 "comment_is_answered": answer is not None, "comment_is_relevant": True, "comment_score": 3,
-                "comment_parent_id": f"t3_{thread['post_id']}" if depth == 0 else f"t1_{thread['post_id']}c{depth * 2 - 1}",
+                "comment_parent_id": parent_id(thread, depth),
                 "comment_turn_level": depth * 2, "comment_author_flair_text": thread["flair"],
                 "comment_created_utc": created + 3600 * (depth + 1),
                 "qid": f"{thread_id}-c{depth * 2}-q{j}", "question": question, "patient_answer": answer,

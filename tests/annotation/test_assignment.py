@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from alfa_platform.roles import Role
 from django.utils import timezone
 
+from alfa_platform.roles import Role
 from annotation.assignment import (
     AssignmentError,
     Conflict,

@@ -4,10 +4,10 @@ import threading
 from collections import Counter
 
 import pytest
-from alfa_platform.roles import Role
 from django.db import connection, connections
 from django.db.models import Count, Q
 
+from alfa_platform.roles import Role
 from annotation.actions import do_create_campaign, do_import_items, do_set_campaign_status
 from annotation.assignment import do_assign_next_item, do_submit_assignment
 from annotation.models import Assignment, AssignmentStatus, ComparisonItem, Judgment

@@ -1,8 +1,8 @@
 """Campaign quality from stored judgments: agreement rows, bias, annotator accuracy, judge agreement, caching."""
 
 import pytest
-from alfa_platform.roles import Role
 
+from alfa_platform.roles import Role
 from annotation import agreement
 from annotation.actions import do_create_campaign, do_import_items, do_set_campaign_status
 from annotation.assignment import do_assign_next_item, do_submit_assignment, do_undo_last_submission

@@ -7,7 +7,9 @@ from corpus.models import Question
 pytestmark = [pytest.mark.worker, pytest.mark.browser]
 
 
-def test_lead_uploads_watches_the_import_job_and_opens_a_thread(page, live_server, login, lead, start_worker, shared_data):
+def test_lead_uploads_watches_the_import_job_and_opens_a_thread(
+    page, live_server, login, lead, start_worker, shared_data
+):
     start_worker()
     login(page, lead)
     page.click("header >> text=Import")

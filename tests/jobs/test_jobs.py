@@ -108,7 +108,8 @@ def test_it_ignores_a_duplicate_delivery_of_a_running_job():
 def test_it_lets_a_redelivery_take_over_a_job_whose_heartbeat_is_stale(settings):
     job = Job.objects.create(kind="test_items")
     claim_job(job.pk, job.version)
-    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS + 1))
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS + 1)
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=stale)
     taken = claim_job(job.pk, job.version)
     assert taken is not None and taken.attempts == 2
 

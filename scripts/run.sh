@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 HOST=${ALFA_HOST:-127.0.0.1}
 PORT=${ALFA_PORT:-8000}
-mkdir -p var/log
+VAR=${ALFA_VAR_DIR:-var}
+mkdir -p "$VAR/log"
 
 $PY manage.py migrate --no-input -v 0
 $PY manage.py load_demo
@@ -15,14 +16,18 @@ if ! $PY manage.py prepare_demo_model; then
 fi
 
 $PY -m celery -A alfa_platform worker -B -Q default,gpu --concurrency 2 -l info \
-  --schedule var/celerybeat-schedule >var/log/worker.log 2>&1 &
+  --schedule "$VAR/celerybeat-schedule" >"$VAR/log/worker.log" 2>&1 &
 WORKER_PID=$!
-cleanup() { kill -TERM "$WORKER_PID" 2>/dev/null || true; wait "$WORKER_PID" 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+$PY -m gunicorn alfa_platform.wsgi -b "$HOST:$PORT" -w 2 --threads 4 --access-logfile "$VAR/log/access.log" &
+WEB_PID=$!
+stop() {
+  trap - EXIT INT TERM
+  kill -TERM "$WEB_PID" "$WORKER_PID" 2>/dev/null || true
+  wait "$WEB_PID" "$WORKER_PID" 2>/dev/null || true
+}
+trap stop EXIT INT TERM
 
 echo
-echo "ALFA platform: http://$HOST:$PORT/   (worker log: var/log/worker.log, Ctrl-C stops both)"
-echo "Demo credentials are listed above and kept in var/demo-credentials.json."
-exec_status=0
-.venv/bin/gunicorn alfa_platform.wsgi -b "$HOST:$PORT" -w 2 --threads 4 --access-logfile - || exec_status=$?
-exit $exec_status
+echo "ALFA platform: http://$HOST:$PORT/   (logs in $VAR/log/; Ctrl-C stops the web server and the worker)"
+echo "Demo credentials are listed above and kept in $VAR/demo-credentials.json."
+wait "$WEB_PID"

@@ -109,7 +109,8 @@ class Question(models.Model):
     """One doctor follow-up question (qid = <thread_id>-c<depth>-q<index>) and its observed answer."""
 
     qid = models.CharField(max_length=96, unique=True)
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="questions")
+    # No index of its own: question_thread_type_idx (thread, question_type) serves lookups by thread.
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="questions", db_index=False)
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="questions", null=True, blank=True)
     turn_index = models.PositiveSmallIntegerField(default=0)
     question_index = models.PositiveSmallIntegerField(default=0)
@@ -127,7 +128,11 @@ class Question(models.Model):
 
     class Meta:
         ordering = ["qid"]
-        indexes = [models.Index(fields=["question_type"], name="question_type_idx")]  # filter by question type
+        indexes = [
+            models.Index(fields=["question_type"], name="question_type_idx"),  # filter by question type
+            # thread list: threads having a question of a type
+            models.Index(fields=["thread", "question_type"], name="question_thread_type_idx"),
+        ]
 
     def __str__(self):
         return self.qid

@@ -190,7 +190,10 @@ def compile_fast_check(fields):
 
 
 def compile_fields(fields):
-    """Return a checker: check(record, prefix="") -> list of RecordError (empty when the record is valid)."""
+    """Return a checker: check(record, prefix="") -> list of RecordError (empty when the record is valid).
+
+    Valid records (nearly all) pass one fast test; only a failing record is checked field by field for its errors.
+    """
     valid = compile_fast_check(fields)
     plan = [
         (f.name, KINDS[f.kind][0], KINDS[f.kind][1], f.required, f.nullable, f.max_length, f.kind, f.bounds)

@@ -2,6 +2,7 @@
 
 import html
 import re
+from operator import itemgetter
 
 from .base import (
     BIG_INTEGER,
@@ -24,7 +25,6 @@ from .units import (
     fingerprint_of,
     normalize_question_type,
     seal,
-    shared_values,
 )
 from .writer import ChunkWriter
 
@@ -113,7 +113,10 @@ SHARED_COMMENT = (
     "comment_author_flair_text", "comment_created_utc", *COMMENT_DERIVED,
 )
 SIGNATURE = frozenset({"qid", "question", "thread_id", "id_post", "comment_id"})
-NESTED = frozenset({"verified_author_flairs"})  # the only shared field that is not a scalar
+GET_POST, GET_THREAD, GET_COMMENT = itemgetter(*SHARED_POST), itemgetter(*SHARED_THREAD), itemgetter(*SHARED_COMMENT)
+FLAIRS_AT = SHARED_THREAD.index("verified_author_flairs")
+# Optional fields absent from a record read as null: accept() fills them in once, so later steps index directly.
+ABSENT = dict.fromkeys(KNOWN_FIELDS)
 
 
 def unescape(text, normalizations):
@@ -156,7 +159,10 @@ class QuestionRecordParser:
         return ChunkWriter(self.ctx).write(units)
 
     def accept(self, line, record):
-        """Return the record if it may be imported; otherwise report it (rejected or skipped) and return None."""
+        """Return the record if it may be imported; otherwise report it (rejected or skipped) and return None.
+
+        The record returned has every known field: absent optional fields read as null (as record.get would).
+        """
         problems = CHECK_RECORD(record) or self.check_ids(record)
         if problems:
             self.report.reject(line, problems)
@@ -173,6 +179,8 @@ class QuestionRecordParser:
                 reason = f"duplicate qid {qid!r} with different content; line {seen[0]} has this qid"
                 self.report.reject(line, [RecordError("qid", reason)])
             return None
+        if not KNOWN_FIELDS <= record.keys():
+            record = ABSENT | record
         conflict = self.check_shared(line, record)
         if conflict:
             self.report.reject(line, [conflict])
@@ -196,32 +204,40 @@ class QuestionRecordParser:
                 return problems
         return []
 
-    def shared_rows(self, record):
-        thread_id = record["thread_id"]
-        return (
-            ("post", record["id_post"], SHARED_POST),
-            ("thread", thread_id, SHARED_THREAD),
-            ("comment", (thread_id, record["comment_id"]), SHARED_COMMENT),
-        )
-
     def check_shared(self, line, record):
         """Return an error if the record disagrees with an earlier one on its post, thread or comment; else
-        remember this record's versions of them (the first sighting of each is the reference)."""
-        checked = []
-        for kind, key, names in self.shared_rows(record):
-            values = shared_values(record, names, NESTED)
-            fingerprint, conflict = self.state.check_shared(kind, key, names, values)
-            if conflict:
-                name, first_line = conflict
-                shown = key if isinstance(key, str) else key[1]
-                return RecordError(name, f"differs from line {first_line}, which has the same {kind} {shown!r}")
-            checked.append((kind, key, values, fingerprint))
-        for kind, key, values, fingerprint in checked:
-            self.state.remember_shared(kind, key, line, values, fingerprint)
-        names = self.state.names.get(record["id_post"])
+        remember this record's versions of them (the first sighting of each is the reference).
+
+        One hash per row over its fields (gathered by itemgetter, in C) decides; the per-field hashes, kept only
+        for a row's first sighting, name the field that differs.
+        """
+        state, thread_id = self.state, record["thread_id"]
+        post_key, comment_key = record["id_post"], (thread_id, record["comment_id"])
+        post_values = GET_POST(record)
+        thread_values = GET_THREAD(record)
+        flairs = thread_values[FLAIRS_AT]
+        if flairs is not None:  # the only shared field that is not a scalar
+            thread_values = (*thread_values[:FLAIRS_AT], tuple(flairs), *thread_values[FLAIRS_AT + 1:])
+        comment_values = GET_COMMENT(record)
+        rows = (
+            (state.shared_posts, post_key, post_values, SHARED_POST, "post", post_key),
+            (state.shared_threads, thread_id, thread_values, SHARED_THREAD, "thread", thread_id),
+            (state.shared_comments, comment_key, comment_values, SHARED_COMMENT, "comment", record["comment_id"]),
+        )
+        for seen_rows, key, values, names, kind, shown in rows:
+            seen = seen_rows.get(key)
+            if seen is not None and seen[1] != hash(values):
+                differing = [n for n, old, value in zip(names, seen[2], values, strict=True) if old != hash(value)]
+                field_name = differing[0] if differing else "-"
+                reason = f"differs from line {seen[0]}, which has the same {kind} {shown!r}"
+                return RecordError(field_name, reason)
+        for seen_rows, key, values, _, _, _ in rows:
+            if key not in seen_rows:
+                seen_rows[key] = (line, hash(values), tuple(map(hash, values)))
+        names = state.names.get(post_key)
         if names is None:
-            names = self.state.names[record["id_post"]] = set()
-        names.update(real_names(record.get("author_post"), record.get("comment_author")))
+            names = state.names[post_key] = set()
+        names.update(real_names(record["author_post"], record["comment_author"]))
         return None
 
     def count_normalizations(self, record):

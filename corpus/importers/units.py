@@ -76,6 +76,8 @@ class FileState:
     def __init__(self):
         self.keys = {}
         self.shared = {}
+        # Question records: first sightings of shared rows by key, (line, fingerprint, per-field fingerprints).
+        self.shared_posts, self.shared_threads, self.shared_comments = {}, {}, {}
         self.names = {}  # post_id -> forum usernames seen in its records (for scrubbing mentions); never stored
         self.written = set()  # (model, key) of rows this import already wrote: later chunks never rewrite them
 

@@ -28,10 +28,11 @@ def use_broker_dir(broker_dir):
     """Point this process's Celery producer at a private filesystem queue (no-op for Redis/RabbitMQ)."""
     if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
         return {}
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (broker_dir / sub).mkdir(parents=True, exist_ok=True)
     options = {
         **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "control_folder": str(broker_dir / "control"),
         "data_folder_in": str(broker_dir / "queue"),
         "data_folder_out": str(broker_dir / "queue"),
         "processed_folder": str(broker_dir / "processed"),

@@ -1,0 +1,211 @@
+"""REST endpoints of synthesis, leads only: catalogue, templates, endpoints, rewrites, verdicts, pairs and jobs."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from alfa_platform.roles import IsLead
+from jobs.serializers import JobSerializer
+
+from .actions import (
+    SynthesisError,
+    active_template,
+    do_enqueue_pair_build,
+    do_enqueue_synthesis,
+    do_enqueue_verification,
+    do_override_verdict,
+    do_save_endpoint,
+    do_supersede_template,
+)
+from .models import Attribute, ModelEndpoint, PreferencePair, PromptTemplate, Rewrite, Verification
+from .prompts import lint_template
+from .reports import acceptance_table
+from .serializers import (
+    AcceptanceRowSerializer,
+    AttributeSerializer,
+    EndpointSerializer,
+    LintIssueSerializer,
+    OverrideSerializer,
+    PairBuildRequestSerializer,
+    PreferencePairSerializer,
+    PromptTemplateSerializer,
+    RewriteSerializer,
+    SynthesisRequestSerializer,
+    VerificationRequestSerializer,
+    VerificationSerializer,
+)
+
+
+def django_errors(exc):
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+def filter_by(queryset, params, mapping):
+    for param, lookup in mapping.items():
+        if value := params.get(param):
+            queryset = queryset.filter(**{lookup: value})
+    return queryset
+
+
+@extend_schema(tags=["synthesis"])
+class AttributeViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsLead]
+    serializer_class = AttributeSerializer
+    queryset = Attribute.objects.all()
+    lookup_field = "key"
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def perform_update(self, serializer):
+        try:
+            instance = serializer.save(updated_by=self.request.user)
+            instance.full_clean()
+        except DjangoValidationError as exc:
+            raise django_errors(exc) from exc
+
+
+@extend_schema(tags=["synthesis"])
+class PromptTemplateViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Templates are versions: POST makes the next version of (kind, attribute) and activates it."""
+
+    permission_classes = [IsLead]
+    serializer_class = PromptTemplateSerializer
+    queryset = PromptTemplate.objects.select_related("attribute")
+
+    def get_queryset(self):
+        return filter_by(super().get_queryset(), self.request.query_params,
+                         {"kind": "kind", "attribute": "attribute__key", "status": "status"})
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        try:
+            current = active_template(data["kind"], data.get("attribute"))
+            serializer.instance = do_supersede_template(
+                current, self.request.user, data.get("system_text", ""), data["user_text"], data["placeholders"],
+                data.get("notes", ""))
+        except SynthesisError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        except DjangoValidationError as exc:
+            raise django_errors(exc) from exc
+
+    @extend_schema(responses=LintIssueSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def lint(self, request, pk=None):
+        issues = lint_template(self.get_object(), list(Attribute.objects.all()))
+        return Response(LintIssueSerializer(issues, many=True).data)
+
+
+@extend_schema(tags=["synthesis"])
+class EndpointViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsLead]
+    serializer_class = EndpointSerializer
+    queryset = ModelEndpoint.objects.all()
+
+    def perform_create(self, serializer):
+        self._save(serializer)
+
+    def perform_update(self, serializer):
+        self._save(serializer)
+
+    def _save(self, serializer):
+        instance = serializer.instance or ModelEndpoint()
+        for name, value in serializer.validated_data.items():
+            setattr(instance, name, value)
+        try:
+            serializer.instance = do_save_endpoint(instance)
+        except DjangoValidationError as exc:
+            raise django_errors(exc) from exc
+
+
+@extend_schema(tags=["synthesis"])
+class RewriteViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsLead]
+    serializer_class = RewriteSerializer
+    queryset = Rewrite.objects.select_related("question", "attribute", "template").order_by("pk")
+
+    def get_queryset(self):
+        return filter_by(super().get_queryset(), self.request.query_params, {
+            "qid": "question__qid", "attribute": "attribute__key", "direction": "direction", "model": "model_name",
+            "job": "job_id"})
+
+
+@extend_schema(tags=["synthesis"])
+class VerificationViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsLead]
+    serializer_class = VerificationSerializer
+    queryset = Verification.objects.select_related("question", "attribute").order_by("pk")
+
+    def get_queryset(self):
+        return filter_by(super().get_queryset(), self.request.query_params, {
+            "qid": "question__qid", "attribute": "attribute__key", "status": "status", "model": "judge_model"})
+
+
+@extend_schema(tags=["synthesis"])
+class PreferencePairViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsLead]
+    serializer_class = PreferencePairSerializer
+    queryset = PreferencePair.objects.select_related(
+        "question", "attribute", "overridden_by", "chosen__question", "chosen__attribute",
+        "chosen__template__attribute", "rejected__question", "rejected__attribute",
+        "rejected__template__attribute").order_by("pk")
+
+    def get_queryset(self):
+        return filter_by(super().get_queryset(), self.request.query_params, {
+            "qid": "question__qid", "attribute": "attribute__key", "pair_type": "pair_type", "verdict": "verdict",
+            "judge_model": "judge_model", "generator_model": "chosen__model_name"})
+
+    @extend_schema(request=OverrideSerializer, responses=PreferencePairSerializer)
+    @action(detail=True, methods=["post"])
+    def override(self, request, pk=None):
+        serializer = OverrideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = self.get_object()
+        try:
+            do_override_verdict(pair, serializer.validated_data["verdict"], request.user,
+                                serializer.validated_data["reason"])
+        except DjangoValidationError as exc:
+            raise django_errors(exc) from exc
+        return Response(PreferencePairSerializer(pair).data)
+
+    @extend_schema(responses=AcceptanceRowSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def acceptance(self, request):
+        """Acceptance rates per attribute and pair type over the filtered pairs."""
+        rows = acceptance_table(self.get_queryset())
+        return Response(AcceptanceRowSerializer(rows, many=True).data)
+
+
+@extend_schema(tags=["synthesis"])
+class SynthesisJobViewSet(viewsets.GenericViewSet):
+    """Queue synthesis, verification and pair-building jobs; watch them under /api/jobs/."""
+
+    permission_classes = [IsLead]
+    serializer_class = SynthesisRequestSerializer
+
+    def _enqueue(self, serializer_class, enqueue):
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        config, queue = serializer.validated_data["config"], serializer.validated_data.get("queue") or None
+        try:
+            job = enqueue(config, self.request.user, queue)
+        except SynthesisError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(JobSerializer(job, context={"request": self.request}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SynthesisRequestSerializer, responses={201: JobSerializer})
+    @action(detail=False, methods=["post"])
+    def synthesize(self, request):
+        return self._enqueue(SynthesisRequestSerializer, lambda c, u, q: do_enqueue_synthesis(c, owner=u, queue=q))
+
+    @extend_schema(request=VerificationRequestSerializer, responses={201: JobSerializer})
+    @action(detail=False, methods=["post"])
+    def verify(self, request):
+        return self._enqueue(VerificationRequestSerializer,
+                             lambda c, u, q: do_enqueue_verification(c, owner=u, queue=q))
+
+    @extend_schema(request=PairBuildRequestSerializer, responses={201: JobSerializer})
+    @action(detail=False, methods=["post"], url_path="build-pairs")
+    def build_pairs(self, request):
+        return self._enqueue(PairBuildRequestSerializer, lambda c, u, q: do_enqueue_pair_build(c, owner=u))

@@ -1,0 +1,169 @@
+"""Serve a local model folder as an OpenAI-compatible /v1/chat/completions endpoint, batching concurrent requests."""
+
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .backends import GenerationRequest
+from .configs import ConfigError, SamplingConfig
+
+logger = logging.getLogger(__name__)
+
+
+class RequestError(ValueError):
+    """A request body the server cannot serve (answered with HTTP 400)."""
+
+
+class BatchingGenerator:
+    """One thread generates; requests arriving within `max_wait_s` of each other share a generate() call."""
+
+    def __init__(self, backend, max_batch=16, max_wait_s=0.02):
+        self.backend, self.max_batch, self.max_wait_s = backend, max_batch, max_wait_s
+        self.queue = queue.Queue()
+        self.batches = []  # sizes of the batches run, for tests and the log
+        self.thread = threading.Thread(target=self._loop, daemon=True, name="serve-model-batcher")
+        self.thread.start()
+
+    def submit(self, request):
+        future = Future()
+        self.queue.put((request, future))
+        return future.result()
+
+    def stop(self):
+        self.queue.put(None)
+        self.thread.join(timeout=10)
+
+    def _collect(self):
+        first = self.queue.get()
+        if first is None:
+            return None
+        batch = [first]
+        deadline = time.monotonic() + self.max_wait_s
+        while len(batch) < self.max_batch:
+            try:
+                entry = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if entry is None:
+                self.queue.put(None)
+                break
+            batch.append(entry)
+        return batch
+
+    def _loop(self):
+        while (batch := self._collect()) is not None:
+            self.batches.append(len(batch))
+            try:
+                results = self.backend.generate([request for request, _future in batch])
+            except Exception as exc:  # never let one bad batch stop the server
+                logger.exception("batch failed")
+                for _request, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_request, future), result in zip(batch, results, strict=True):
+                future.set_result(result)
+
+
+def parse_chat_request(body):
+    """Return a GenerationRequest from an OpenAI chat-completions body; raise RequestError when unusable."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(
+        isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role") for m in messages
+    ):
+        raise RequestError("`messages` must be a non-empty list of {role, content}.")
+    if body.get("stream"):
+        raise RequestError("Streaming is not supported.")
+    if body.get("n", 1) != 1:
+        raise RequestError("Only n=1 is supported.")
+    prefill = ""
+    if body.get("continue_final_message") and messages[-1]["role"] == "assistant":
+        prefill, messages = messages[-1]["content"], messages[:-1]
+    try:
+        sampling = SamplingConfig.from_dict({
+            key: body[key] for key in ("temperature", "top_p", "max_tokens", "seed", "min_tokens") if key in body
+        })
+    except (ConfigError, TypeError) as exc:
+        raise RequestError(str(exc)) from exc
+    return GenerationRequest(messages=messages, sampling=sampling, prefill=prefill)
+
+
+def completion_body(model_name, result):
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+        "model": model_name,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text},
+                     "finish_reason": result.finish_reason or "stop"}],
+        "usage": {"prompt_tokens": result.tokens_in, "completion_tokens": result.tokens_out,
+                  "total_tokens": result.tokens_in + result.tokens_out},
+    }
+
+
+class ModelServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, generator, model_name):
+        super().__init__(address, ChatHandler)
+        self.generator, self.model_name = generator, model_name
+
+    @property
+    def base_url(self):
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+
+class ChatHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib signature
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def send_json(self, status, data):
+        payload = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self):
+        if self.path.rstrip("/") in ("/health", "/v1/health"):
+            self.send_json(200, {"status": "ok"})
+        elif self.path.rstrip("/") == "/v1/models":
+            self.send_json(200, {"object": "list", "data": [{"id": self.server.model_name, "object": "model"}]})
+        else:
+            self.send_json(404, {"error": {"message": "Not found.", "type": "not_found"}})
+
+    def do_POST(self):
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self.send_json(404, {"error": {"message": "Not found.", "type": "not_found"}})
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            request = parse_chat_request(json.loads(self.rfile.read(length) or b"{}"))
+        except (ValueError, RequestError) as exc:
+            self.send_json(400, {"error": {"message": str(exc), "type": "invalid_request_error"}})
+            return
+        result = self.server.generator.submit(request)
+        if not result.ok:
+            self.send_json(500, {"error": {"message": result.error, "type": "server_error"}})
+            return
+        self.send_json(200, completion_body(self.server.model_name, result))
+
+
+def start_server(backend, host="127.0.0.1", port=0, max_batch=16, max_wait_s=0.02, model_name=None):
+    """Start a server thread; return the server (`.base_url`, `.shutdown()`, `.generator.batches`)."""
+    generator = BatchingGenerator(backend, max_batch=max_batch, max_wait_s=max_wait_s)
+    server = ModelServer((host, port), generator, model_name or backend.model_name)
+    threading.Thread(target=server.serve_forever, daemon=True, name="serve-model").start()
+    return server
+
+
+def stop_server(server):
+    server.shutdown()
+    server.server_close()
+    server.generator.stop()

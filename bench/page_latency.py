@@ -268,10 +268,10 @@ def main(argv=None):
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="alfa-page-latency-"))
     workdir.mkdir(parents=True, exist_ok=True)
     setup_django(args.database_url, workdir)
-    from alfa_platform.roles import Role
-    from alfa_platform.users import create_user_with_role
     from django.contrib.auth import get_user_model
 
+    from alfa_platform.roles import Role
+    from alfa_platform.users import create_user_with_role
     from corpus.models import Question, Thread
 
     try:

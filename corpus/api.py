@@ -1,6 +1,5 @@
 """REST endpoints for the corpus: threads, questions, posts and MCQ cases (every role reads), imports (leads)."""
 
-from alfa_platform.roles import IsAnnotator, IsLead
 from django.db.models import F, Prefetch
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -9,6 +8,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+
+from alfa_platform.roles import IsAnnotator, IsLead
 
 from .actions import ImportRequestError, do_enqueue_import
 from .models import ImportRun, MultipleChoiceCase, Post, Question, Thread

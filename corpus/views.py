@@ -4,11 +4,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from alfa_platform.roles import Role, RoleRequiredMixin
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView
+
+from alfa_platform.roles import Role, RoleRequiredMixin
 
 from .actions import ImportRequestError, do_enqueue_import
 from .forms import ImportForm, ThreadFilterForm

@@ -25,8 +25,8 @@ def command_words(service):
 
 
 def test_it_declares_the_production_services(compose):
-    assert set(compose["services"]) >= {"postgres", "redis", "web", "worker", "gpu-worker"}
-    for name in ("postgres-data", "redis-data", "alfa-var"):
+    assert set(compose["services"]) >= {"postgres", "redis", "web", "worker", "gpu-worker", "vllm"}
+    for name in ("postgres-data", "redis-data", "alfa-var", "hf-cache"):
         assert name in compose["volumes"]
 
 
@@ -53,7 +53,7 @@ def test_workers_consume_their_queues(compose):
 def test_the_commands_services_run_exist(compose):
     management_commands = set(get_commands())
     for name, service in compose["services"].items():
-        if "command" not in service or name in {"postgres", "redis"}:
+        if "command" not in service or name in {"postgres", "redis", "vllm"}:
             continue
         words = command_words(service)
         if "manage.py" in words:
@@ -71,3 +71,14 @@ def test_the_image_installs_the_cpu_torch_and_gpu_requirements_exist():
     assert "torch.version.cuda is None" in dockerfile
     gpu = (ROOT / "requirements-gpu.txt").read_text()
     assert re.search(r"^vllm==", gpu, re.M)
+
+
+def test_gpu_synthesis_uses_the_vllm_server_by_default(compose):
+    gpu = compose["services"]["gpu-worker"]
+    words = command_words(gpu)
+    assert "register_endpoint" in words and "http://vllm:8000/v1" in words and "--default" in words
+    assert gpu["depends_on"]["vllm"]["condition"] == "service_healthy"
+    vllm = compose["services"]["vllm"]
+    assert vllm["image"].startswith("vllm/vllm-openai:")
+    pinned = re.search(r"^vllm==(\S+)", (ROOT / "requirements-gpu.txt").read_text(), re.M)[1]
+    assert vllm["image"].endswith(pinned)

@@ -2,21 +2,18 @@
 
 from types import SimpleNamespace
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from alfa_platform.authentication import TokenAuthenticationWithRoles
 from alfa_platform.roles import IsAnnotator, IsLead, IsReviewer, Role, has_role
 from corpus.models import MultipleChoiceCase
 from jobs.actions import do_enqueue_job
@@ -79,34 +76,7 @@ from .serializers import (
 LEAD_ACTIONS = {"create", "update", "partial_update", "import_items", "set_status", "quality", "add_pairs"}
 
 
-class TokenAndRolesAuthentication(TokenAuthentication):
-    """DRF's token authentication, reading the user's roles in the same query (one query per request, not two).
-
-    The annotation loop runs a request per judgment; on PostgreSQL the token, the user and the group names come
-    back together and prime the per-request role cache that alfa_platform.roles reads.
-    """
-
-    def authenticate_credentials(self, key):
-        if connection.vendor != "postgresql":
-            return super().authenticate_credentials(key)
-        user_model = get_user_model()
-        users, tokens = user_model._meta.db_table, Token._meta.db_table
-        groups, memberships = Group._meta.db_table, user_model.groups.through._meta.db_table
-        query = (
-            f"SELECT u.*, ARRAY(SELECT g.name FROM {groups} g JOIN {memberships} ug ON ug.group_id = g.id "  # noqa: S608
-            f"WHERE ug.user_id = u.id) AS alfa_group_names FROM {users} u JOIN {tokens} t ON t.user_id = u.id "
-            f"WHERE t.key = %s"
-        )
-        user = next(iter(get_user_model().objects.raw(query, [key])), None)
-        if user is None:
-            raise AuthenticationFailed("Invalid token.")
-        if not user.is_active:
-            raise AuthenticationFailed("User inactive or deleted.")
-        user._alfa_roles = set(user.alfa_group_names) | ({Role.ADMIN} if user.is_superuser else set())
-        return user, Token(key=key, user=user)
-
-
-AUTHENTICATION = [SessionAuthentication, TokenAndRolesAuthentication]
+AUTHENTICATION = [SessionAuthentication, TokenAuthenticationWithRoles]
 
 
 def _member(campaign, user):

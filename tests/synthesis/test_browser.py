@@ -3,14 +3,13 @@
 import pytest
 
 from synthesis.models import Backend, ModelEndpoint, PreferencePair, Rewrite
-from tests.browser.conftest import browser, login, page  # noqa: F401 - the shared Playwright fixtures
 
 from .conftest import make_question
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.usefixtures("catalogue")]
 
 
-def test_lead_runs_synthesis_watches_it_verifies_and_reads_the_pairs(page, live_server, login, lead,  # noqa: F811
+def test_lead_runs_synthesis_watches_it_verifies_and_reads_the_pairs(page, live_server, login, lead,
                                                                        start_worker, tiny_model_dir):
     ModelEndpoint.objects.create(name="tiny", backend=Backend.TRANSFORMERS, model=str(tiny_model_dir), device="cpu",
                                  batch_size=4, default_sampling={"max_tokens": 8}, is_default_generator=True,

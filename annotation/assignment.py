@@ -197,63 +197,6 @@ def _assign_next_fast(campaign, user, member):
     pools = [True, False] if _wants_gold(campaign, member) else [False]
     item = None
     for gold in pools:
-        # The candidate is locked before its counter moves, so the take cannot lose a race: no retry is needed.
-        params = {"user": user.pk, "campaign": campaign.pk, "gold": gold, "overlap": campaign.overlap}
-        item = next(iter(ComparisonItem.objects.raw(_claim_sql(gold), params)), None)
-        if item is not None and item.current_id is not None:  # an open item already: serve it again
-            current = open_assignments(campaign, user).first()
-            current.member = member
-            return current
-        if item is not None:
-            break
-    if item is None:
-        return None
-    item.campaign = campaign
-    assignment = Assignment.objects.create(
-        campaign=campaign, item=item, annotator=user, is_gold=item.is_gold, left_is_a=item.left_is_a_for(user.pk),
-    )
-    CampaignMember.objects.filter(pk=member.pk).update(
-        served_count=F("served_count") + 1, gold_served_count=F("gold_served_count") + int(item.is_gold)
-    )
-    assignment.member = member
-    return assignment
-
-
-def _fast_sql():
-    """Whether the hot path may use PostgreSQL's data-modifying CTEs (one round trip instead of four or five)."""
-    return connection.vendor == "postgresql"
-
-
-def _claim_sql(gold):
-    """One statement: the user's open assignment if any, else lock, take and return the best candidate item.
-
-    Runs after lock_member, so it sees (with a fresh snapshot) whatever the annotator's previous request
-    committed. The candidate row is locked with SKIP LOCKED; PostgreSQL re-checks `active_count < overlap` on
-    the row's latest version when it locks it, and the conditional UPDATE re-checks it once more.
-    """
-    items, assignments = ComparisonItem._meta.db_table, Assignment._meta.db_table
-    below_overlap = "" if gold else "AND i.active_count < %(overlap)s "
-    take_below = "" if gold else "AND u.active_count < %(overlap)s "
-    return (
-        f"WITH cur AS (SELECT a.id FROM {assignments} a WHERE a.annotator_id = %(user)s "  # noqa: S608
-        f"AND a.campaign_id = %(campaign)s AND a.status = 'assigned' "
-        f"ORDER BY a.reopened_at DESC NULLS LAST, a.served_at, a.id LIMIT 1), "
-        f"cand AS (SELECT i.id FROM {items} i WHERE NOT EXISTS (SELECT 1 FROM cur) "
-        f"AND i.campaign_id = %(campaign)s AND i.is_gold = %(gold)s {below_overlap}"
-        f"AND NOT EXISTS (SELECT 1 FROM {assignments} x WHERE x.item_id = i.id AND x.annotator_id = %(user)s) "
-        f"ORDER BY i.active_count, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED), "
-        f"taken AS (UPDATE {items} u SET active_count = u.active_count + 1 FROM cand WHERE u.id = cand.id "
-        f"{take_below}RETURNING u.*) "
-        f"SELECT taken.*, NULL::bigint AS current_id FROM taken "
-        f"UNION ALL SELECT i.*, cur.id FROM cur LEFT JOIN {items} i ON false"
-    )
-
-
-def _assign_next_fast(campaign, user, member):
-    """_assign_next on PostgreSQL: two statements after the member lock (claim an item, insert the assignment)."""
-    pools = [True, False] if _wants_gold(campaign, member) else [False]
-    item = None
-    for gold in pools:
         for _attempt in range(3):
             params = {"user": user.pk, "campaign": campaign.pk, "gold": gold, "overlap": campaign.overlap}
             row = next(iter(ComparisonItem.objects.raw(_claim_sql(gold), params)), None)

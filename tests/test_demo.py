@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from alfa_platform import demo
 from alfa_platform.roles import Role, has_role
+from annotation.models import Campaign, CampaignStatus
 from corpus.models import MultipleChoiceCase, Question, Thread
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +46,9 @@ def test_load_demo_imports_10_to_20_threads_and_users_per_role_idempotently(demo
         user = authenticate(username=username, password=info["password"])
         assert user is not None and has_role(user, Role(info["role"]))
     assert {info["role"] for info in credentials.values()} == set(Role.values)
+
+    campaign = Campaign.objects.get(name=demo.DEMO_CAMPAIGN)
+    assert campaign.status == CampaignStatus.ACTIVE and campaign.items.count() == len(demo.DEMO_DEGRADED)
+    members = set(campaign.members.values_list("user__username", flat=True))
+    assert members == {name for name, info in credentials.items() if info["role"] == "annotator"}
+    assert campaign.items.filter(question__isnull=False).count() == campaign.items.count()

@@ -5,12 +5,13 @@ import secrets
 
 from django.conf import settings
 
-from .demo_threads import DEMO_MCQS, DEMO_THREADS
+from .demo_threads import DEMO_DEGRADED, DEMO_MCQS, DEMO_THREADS
 from .roles import Role
 from .users import create_user_with_role
 
 DEMO_DIR = settings.VAR_DIR / "demo"
 CREDENTIALS_FILE = settings.VAR_DIR / "demo-credentials.json"
+DEMO_CAMPAIGN = "Demo: real doctor questions vs degraded versions"
 DEMO_USERS = [("lead", Role.LEAD), ("physician", Role.ANNOTATOR), ("physician2", Role.ANNOTATOR),
               ("reviewer", Role.REVIEWER), ("admin", Role.ADMIN)]
 BASE_UTC = 1_600_000_000
@@ -94,3 +95,38 @@ def ensure_demo_users():
     CREDENTIALS_FILE.write_text(json.dumps(known, indent=2))
     CREDENTIALS_FILE.chmod(0o600)
     return known
+
+
+def demo_pair_rows():
+    """Yield the demo campaign's items in the annotation JSONL format: the real question vs a degraded one."""
+    for thread in DEMO_THREADS:
+        if thread["post_id"] not in DEMO_DEGRADED:
+            continue
+        attribute, degraded = DEMO_DEGRADED[thread["post_id"]]
+        real = thread["turns"][0][1][0][0]
+        yield {
+            "id": f"demo-{thread['post_id']}", "qid": f"t_{thread['post_id']}c0-0-c0-q0",
+            "context": {"title": thread["title"], "post": thread["post"], "turns": []},
+            "question_a": real, "question_b": degraded, "attribute": attribute,
+            "source_a": "doctor", "source_b": "hand-written degraded",
+        }
+
+
+def ensure_demo_campaign(lead, annotators):
+    """Create the demo campaign once (active, overlap 2) for the demo physicians; return it."""
+    from annotation.actions import do_create_campaign, do_import_items, do_set_campaign_status
+    from annotation.models import Campaign, CampaignStatus, JudgmentMode
+
+    campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
+    if campaign is not None:
+        return campaign
+    rows = list(demo_pair_rows())
+    campaign = do_create_campaign(
+        DEMO_CAMPAIGN, lead, annotators=annotators, judgment_mode=JudgmentMode.PER_ATTRIBUTE,
+        attribute_keys=sorted({row["attribute"] for row in rows}), overlap=2, gold_rate=0.0,
+        guidelines="Pick the question a good clinician would rather ask **for the attribute shown**. "
+                   "Keys: 1 left, 2 right, 0 tie, Enter submits, S skips, U undoes.",
+    )
+    do_import_items(campaign, "".join(json.dumps(row) + "\n" for row in rows).encode())
+    do_set_campaign_status(campaign, CampaignStatus.ACTIVE)
+    return campaign

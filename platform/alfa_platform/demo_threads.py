@@ -279,3 +279,18 @@ DEMO_MCQS = {
     "d0a1y5": ("What is the most likely cause of her hand symptoms?",
                ["Cervical radiculopathy", "Ulnar nerve entrapment", "Carpal tunnel syndrome", "Raynaud's phenomenon"], "C"),
 }
+
+# A demo pairwise campaign: each thread's first real question against a hand-written worse version of it,
+# degraded along one attribute. Sides are randomised per annotator by the campaign, so order here is irrelevant.
+DEMO_DEGRADED = {
+    "d0a1x1": ("focus", "Can you tell me everything about your health, lifestyle and family history?"),
+    "d0a1x2": ("clarity", "Any skin or extremity stuff going on, or whatever, recently-ish?"),
+    "d0a1x3": ("avoidbias", "This is obviously just a running strain, isn't it?"),
+    "d0a1x4": ("answerability", "What is your free T4 and TPO antibody titre?"),
+    "d0a1x5": ("relevance", "What colour is your bedroom?"),
+    "d0a1x6": ("accuracy", "Did the rash start after you ate shellfish, since food allergies cause burrows?"),
+    "d0a1x7": ("avoidbias", "You're worried about a stroke, so have you had a stroke before?"),
+    "d0a1x8": ("focus", "How is your general health, diet, sleep, stress, and sexual history?"),
+    "d0a1x9": ("clarity", "Is the thing on the foot doing the thing it did, or different?"),
+    "d0a1y1": ("relevance", "Do you usually drink coffee in the morning?"),
+}

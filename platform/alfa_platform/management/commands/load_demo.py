@@ -1,8 +1,9 @@
 """Load the demo project: the demo corpus (written by the project itself) and one user per role."""
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from alfa_platform.demo import ensure_demo_users, write_demo_files
+from alfa_platform.demo import ensure_demo_campaign, ensure_demo_users, write_demo_files
 
 
 class Command(BaseCommand):
@@ -19,5 +20,11 @@ class Command(BaseCommand):
             if run.rejected:
                 raise SystemExit(f"demo import rejected records: {run.errors[:5]}")
         self.stdout.write(self.style.SUCCESS("Demo users (username / password / role):"))
-        for username, info in ensure_demo_users().items():
+        credentials = ensure_demo_users()
+        for username, info in credentials.items():
             self.stdout.write(f"  {username:<12} {info['password']:<16} {info['role']}")
+        users = get_user_model().objects.in_bulk(credentials, field_name="username")
+        physicians = [users[name] for name, info in credentials.items() if info["role"] == "annotator"]
+        campaign = ensure_demo_campaign(users["lead"], physicians)
+        self.stdout.write(f"Annotation campaign {campaign.name!r}: {campaign.item_count} pairs for "
+                          f"{', '.join(user.username for user in physicians)}.")

@@ -71,5 +71,5 @@ def test_run_script_serves_the_demo_with_working_logins_and_worker(tmp_path):
             assert len(threads["results"]) >= 10
     finally:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
+        process.wait(timeout=90)
         log.close()

@@ -25,7 +25,7 @@ def command_words(service):
 
 
 def test_it_declares_the_production_services(compose):
-    assert set(compose["services"]) >= {"postgres", "redis", "web", "worker", "gpu-worker", "vllm"}
+    assert set(compose["services"]) >= {"postgres", "redis", "web", "worker", "beat", "gpu-worker", "vllm"}
     for name in ("postgres-data", "redis-data", "alfa-var", "hf-cache"):
         assert name in compose["volumes"]
 
@@ -37,7 +37,7 @@ def test_every_service_has_a_healthcheck(compose):
 
 
 def test_app_services_read_secrets_from_an_env_file(compose):
-    for name in ("web", "worker", "gpu-worker"):
+    for name in ("web", "worker", "beat", "gpu-worker"):
         assert compose["services"][name]["env_file"] == ".env"
     assert "SECRET" not in yaml.safe_dump(compose).replace("POSTGRES_PASSWORD", "")
     assert (ROOT / ".env.example").exists()
@@ -82,3 +82,9 @@ def test_gpu_synthesis_uses_the_vllm_server_by_default(compose):
     assert vllm["image"].startswith("vllm/vllm-openai:")
     pinned = re.search(r"^vllm==(\S+)", (ROOT / "requirements-gpu.txt").read_text(), re.M)[1]
     assert vllm["image"].endswith(pinned)
+
+
+def test_exactly_one_service_schedules_the_watchdog(compose):
+    schedulers = [name for name, service in compose["services"].items()
+                  if "command" in service and ("beat" in command_words(service) or "-B" in command_words(service))]
+    assert schedulers == ["beat"]

@@ -16,7 +16,9 @@ if ! $PY manage.py prepare_demo_model; then
 fi
 
 # Beat (it schedules the watchdog) runs as its own process: an embedded beat (-B) can hang the worker's shutdown.
-$PY -m celery -A alfa_platform worker -Q default,gpu --concurrency 2 -l info >"$VAR/log/worker.log" 2>&1 &
+# A thread pool: prefork children killed by a terminal's SIGTERM can leave the main process waiting forever.
+$PY -m celery -A alfa_platform worker -Q default,gpu --pool threads --concurrency 2 -l info \
+  >"$VAR/log/worker.log" 2>&1 &
 WORKER_PID=$!
 $PY -m celery -A alfa_platform beat -l info --schedule "$VAR/celerybeat-schedule" >"$VAR/log/beat.log" 2>&1 &
 BEAT_PID=$!
@@ -31,7 +33,10 @@ stop() {
     sleep 0.5
   done
   for pid in "$WORKER_PID" "$WEB_PID" "$BEAT_PID"; do
-    if kill -0 "$pid" 2>/dev/null; then pkill -KILL -P "$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null; fi
+    if kill -0 "$pid" 2>/dev/null; then
+      pkill -KILL -P "$pid" 2>/dev/null || true
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
   done
   wait "$WEB_PID" "$WORKER_PID" "$BEAT_PID" 2>/dev/null || true
 }

@@ -60,6 +60,10 @@ class JobContext:
     def params(self):
         return self.job.params
 
+    @property
+    def log_text(self):
+        return "\n".join(self._log)
+
     def set_total(self, total, unit=None):
         self.job.progress_total = total
         self.job.progress_unit = unit or self.job.progress_unit
@@ -90,7 +94,7 @@ class JobContext:
             return
         self._last_flush = now
         self._dirty = False
-        self.job.log_tail = "\n".join(self._log)
+        self.job.log_tail = self.log_text
         Job.objects.filter(pk=self.job.pk).update(
             progress_done=self.job.progress_done,
             progress_total=self.job.progress_total,
@@ -181,7 +185,7 @@ def finish_job(ctx, status, result=None, error="", trace=""):
         finished_at=timezone.now(),
         progress_done=job.progress_done,
         progress_total=job.progress_total,
-        log_tail="\n".join(ctx._log),
+        log_tail=ctx.log_text,
     )
 
 

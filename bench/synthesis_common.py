@@ -14,17 +14,25 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from synthesis.contexts import format_turns  # noqa: E402
 
 
-def _load_catalogue():
-    """Load the v1 catalogue by path: importing synthesis.prompts would import Django, absent on the GPU box."""
+def _load_catalogues():
+    """Load the prompt catalogues by path: importing synthesis.prompts would import Django, absent on the GPU box."""
     import importlib.util
+    import types
 
-    spec = importlib.util.spec_from_file_location("catalogue_v1", ROOT / "synthesis" / "prompts" / "catalogue_v1.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    package = types.ModuleType("synthesis.prompts")  # a bare package, so v2's relative import of v1 resolves
+    package.__path__ = [str(ROOT / "synthesis" / "prompts")]
+    sys.modules.setdefault("synthesis.prompts", package)
+    modules = {}
+    for version in (1, 2):
+        name = f"synthesis.prompts.catalogue_v{version}"
+        spec = importlib.util.spec_from_file_location(name, ROOT / "synthesis" / "prompts" / f"catalogue_v{version}.py")
+        modules[version] = sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(modules[version])
+    return modules
 
 
-catalogue_v1 = _load_catalogue()
+CATALOGUES = _load_catalogues()
+catalogue_v1 = CATALOGUES[1]
 ATTRIBUTE_KEYS = ["clarity", "focus", "answerability", "accuracy", "relevance", "avoidbias"]
 
 SHARED = Path(os.environ.get("ALFA_SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
@@ -42,8 +50,8 @@ def askdocs_records(limit):
     return records
 
 
-def rewrite_messages(record, attribute_key, direction):
-    """Render a v1 rewrite prompt for one AskDocs question, as a synthesis item sends it."""
+def rewrite_messages(record, attribute_key, direction, catalogue=2):
+    """Render a rewrite prompt of the given catalogue version for one AskDocs question, as a synthesis item does."""
     attribute = next(a for a in catalogue_v1.ATTRIBUTES if a["key"] == attribute_key)
     scale = "\n".join(f"{i}. {level}" for i, level in enumerate(attribute["scale"], start=1))
     values = {"title": record["title"], "post": record["post"][:1200], "question": record["question"],
@@ -51,14 +59,15 @@ def rewrite_messages(record, attribute_key, direction):
               "definition": attribute["definition"], "scale": scale, "guidance": attribute["guidance"],
               "final_diagnosis": record.get("final_diagnosis") or "Not recorded",
               "conclusion": record.get("conclusion") or "Not recorded"}
-    user = catalogue_v1.CORRUPT_USER if direction == "corrupt" else catalogue_v1.ENHANCE_HINDSIGHT_USER
+    prompts = CATALOGUES[catalogue]
+    user = prompts.CORRUPT_USER if direction == "corrupt" else prompts.ENHANCE_HINDSIGHT_USER
     return [{"role": "system", "content": catalogue_v1.REWRITE_SYSTEM},
             {"role": "user", "content": user.format_map(values)}]
 
 
-def synthesis_workload(questions):
+def synthesis_workload(questions, catalogue=2):
     """Return the messages of a synthesis job's rewrite items: questions x six attributes x two directions."""
-    return [rewrite_messages(record, key, direction) for record in askdocs_records(questions)
+    return [rewrite_messages(record, key, direction, catalogue) for record in askdocs_records(questions)
             for key in ATTRIBUTE_KEYS for direction in ("enhance_hindsight", "corrupt")]
 
 

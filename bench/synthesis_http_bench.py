@@ -58,6 +58,7 @@ def main():
     parser.add_argument("--questions", type=int, default=1, help="Questions; each gives 12 rewrite items.")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--catalogue", type=int, choices=[1, 2], default=2, help="Prompt catalogue version.")
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--rounds", type=int, default=2, help="Alternating repetitions; the best round counts.")
     parser.add_argument("--out", default="")
@@ -70,7 +71,8 @@ def main():
         model = tempfile.mkdtemp(prefix="tiny-model-")
         build_tiny_model(model)
     sampling = SamplingConfig(temperature=1.0, max_tokens=args.max_tokens, min_tokens=args.max_tokens, seed=0)
-    requests = [GenerationRequest(messages=m, sampling=sampling) for m in synthesis_workload(args.questions)]
+    workload = synthesis_workload(args.questions, args.catalogue)
+    requests = [GenerationRequest(messages=m, sampling=sampling) for m in workload]
     with tempfile.NamedTemporaryFile("wb", suffix=".log", delete=False) as log:
         server = start_server(model, args.port, args.concurrency, log)
     base_url = f"http://127.0.0.1:{args.port}/v1"
@@ -79,7 +81,8 @@ def main():
         result = {"benchmark": "HTTP backend against serve_model: concurrent vs sequential requests",
                   "model": "random tiny Llama" if args.tiny else str(model), "machine": machine(),
                   "max_tokens": args.max_tokens,
-                  "workload": f"{args.questions} AskDocs questions x 6 attributes x 2 directions (v1 prompts)",
+                  "workload": (f"{args.questions} AskDocs questions x 6 attributes x 2 directions"
+                           f" (v{args.catalogue} prompts)"),
                   "server": f"manage.py serve_model --max-batch {args.concurrency} (same machine)"}
         runs = {"concurrent": [], "sequential": []}
         for _round in range(args.rounds):  # alternate, so load from elsewhere hits both modes

@@ -19,7 +19,8 @@ def catalogue(db):
     from synthesis.models import Attribute
 
     if not Attribute.objects.exists():
-        import_module("synthesis.migrations.0002_catalogue_v1").load(apps, None)
+        for migration in ("0002_catalogue_v1", "0005_catalogue_v2"):
+            import_module(f"synthesis.migrations.{migration}").load(apps, None)
 
 
 @pytest.fixture(scope="session")

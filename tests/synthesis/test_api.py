@@ -115,7 +115,7 @@ def test_allows_lead_to_post_a_new_template_version(api_client_for, lead):
         "user_text": current.user_text + "\nOne sentence.", "placeholders": current.placeholders,
         "notes": "terser"}, format="json")
     assert response.status_code == 201, response.json()
-    assert response.json()["version"] == 2 and response.json()["status"] == "active"
+    assert response.json()["version"] == current.version + 1 and response.json()["status"] == "active"
     bad = client.post("/api/synthesis/templates/", {
         "kind": "enhance", "attribute": "focus", "user_text": "{question} {secret}", "placeholders": ["question"]},
         format="json")

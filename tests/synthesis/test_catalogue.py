@@ -33,6 +33,15 @@ def test_it_loads_three_directions_per_attribute_plus_normalize_and_judge():
     assert PromptTemplate.objects.filter(attribute=None).count() == 2
 
 
+def test_it_supersedes_the_v1_rewrite_prompts_with_v2_which_put_the_attribute_last():
+    for seeded in PromptTemplate.objects.filter(attribute__isnull=False, status=TemplateStatus.ACTIVE):
+        assert seeded.version == 2 and seeded.supersedes.version == 1
+        assert seeded.supersedes.status == TemplateStatus.SUPERSEDED
+        text = seeded.user_text
+        assert text.index("{question}") < text.index("***RULES") < text.index("{attribute_name}")
+        assert sorted(seeded.placeholders) == sorted(seeded.supersedes.placeholders)
+
+
 def test_it_finds_every_seeded_template_valid_and_lint_clean():
     attributes = list(Attribute.objects.all())
     for seeded in PromptTemplate.objects.all():
@@ -128,7 +137,7 @@ def test_it_edits_a_template_in_place_while_it_has_produced_nothing(lead):
     current = template()
     saved = do_save_template(current, lead, current.system_text, current.user_text + "\nBe brief.",
                              current.placeholders)
-    assert saved.pk == current.pk and saved.version == 1 and saved.user_text.endswith("Be brief.")
+    assert saved.pk == current.pk and saved.version == current.version and saved.user_text.endswith("Be brief.")
 
 
 def test_it_freezes_a_template_that_produced_data_and_supersedes_it(lead, tiny_endpoint, questions):
@@ -143,7 +152,7 @@ def test_it_freezes_a_template_that_produced_data_and_supersedes_it(lead, tiny_e
     new = do_save_template(current, lead, current.system_text, current.user_text + "\nChanged.",
                            current.placeholders, notes="shorter")
     current.refresh_from_db()
-    assert (new.version, new.status, new.supersedes_id) == (2, TemplateStatus.ACTIVE, current.pk)
+    assert (new.version, new.status, new.supersedes_id) == (current.version + 1, TemplateStatus.ACTIVE, current.pk)
     assert current.status == TemplateStatus.SUPERSEDED
     assert PromptTemplate.objects.filter(kind=TemplateKind.ENHANCE, attribute__key="clarity",
                                          status=TemplateStatus.ACTIVE).get() == new

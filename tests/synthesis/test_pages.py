@@ -151,7 +151,7 @@ def test_allows_lead_to_supersede_a_template_that_produced_data(client_for, lead
         "system_text": template.system_text, "user_text": template.user_text + "\nKeep it short.",
         "placeholders": ", ".join(template.placeholders), "notes": "shorter"})
     new = PromptTemplate.objects.get(kind="corrupt", attribute__key="clarity", status="active")
-    assert new.version == 2 and response["Location"] == new.get_absolute_url()
+    assert new.version == template.version + 1 and response["Location"] == new.get_absolute_url()
     bad = client.post(new.get_absolute_url(), {"user_text": "{question} {oops}", "placeholders": "question"})
     assert bad.status_code == 200 and "not declared" in bad.content.decode()
 

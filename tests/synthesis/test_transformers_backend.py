@@ -46,14 +46,42 @@ def shared_requests():
     return [ask(f"{post}\nInstruction {n}: rewrite the question.") for post in posts for n in range(4)]
 
 
-def test_it_batches_prompts_that_share_a_prefix_together(backend):
-    requests = shared_requests()
-    ids = {i: backend.tokenizer(backend.render(r), add_special_tokens=False)["input_ids"]
-           for i, r in enumerate(requests)}
+def token_ids(backend, requests):
+    return {i: backend.tokenizer(backend.render(r), add_special_tokens=False)["input_ids"]
+            for i, r in enumerate(requests)}
+
+
+def test_it_groups_prompts_that_share_a_prefix_and_packs_groups_into_batches(backend):
+    ids = token_ids(backend, shared_requests())
     backend.settings = EndpointSettings(backend="transformers", model=backend.settings.model, batch_size=8)
+    [(chunk, prefixes)] = backend.plan_batches(list(ids), ids)
+    groups = {}
+    for i, prefix in zip(chunk, prefixes, strict=True):
+        groups.setdefault(prefix, []).append(i)
+    assert sorted(sorted(rows) for rows in groups.values()) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert all(prefix > 0.5 * min(len(ids[i]) for i in rows) for prefix, rows in groups.items())
+
+
+def test_it_keeps_a_group_whole_when_the_next_does_not_fit(backend):
+    ids = token_ids(backend, shared_requests())
+    backend.settings = EndpointSettings(backend="transformers", model=backend.settings.model, batch_size=6)
     batches = backend.plan_batches(list(ids), ids)
-    assert sorted(sorted(chunk) for chunk, _prefix in batches) == [[0, 1, 2, 3], [4, 5, 6, 7]]
-    assert all(prefix > 0.5 * min(len(ids[i]) for i in chunk) for chunk, prefix in batches)
+    assert sorted(sorted(chunk) for chunk, _prefixes in batches) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_it_batches_prompts_without_a_shared_prefix_with_plain_left_padding(backend):
+    ids = token_ids(backend, [ask("Any fever?"), ask("How long has the rash been there?")])
+    assert backend.plan_batches(list(ids), ids) == [([0, 1], [0, 0])]
+
+
+def last_logits(backend, ids, mask, cache, start):
+    import torch
+
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.inference_mode():
+        out = backend.model(input_ids=ids[:, start:], attention_mask=mask, past_key_values=cache,
+                            position_ids=positions[:, start:], use_cache=cache is not None)
+    return out.logits[:, -1]
 
 
 def test_it_computes_the_same_logits_with_a_shared_prefix_cache(backend):
@@ -68,16 +96,40 @@ def test_it_computes_the_same_logits_with_a_shared_prefix_cache(backend):
     prefix = shared_prefix(dict(enumerate(rows)), range(3))
     assert prefix > 20
 
-    def last_logits(ids, mask, cache, start):
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        with torch.inference_mode():
-            out = backend.model(input_ids=ids[:, start:], attention_mask=mask, past_key_values=cache,
-                                position_ids=positions[:, start:], use_cache=cache is not None)
-        return out.logits[:, -1]
-
-    cached = last_logits(*backend._inputs(rows, prefix), prefix)
-    plain = last_logits(*backend._inputs(rows, 0), 0)
+    ids, mask, cache = backend._inputs(rows, [prefix] * 3)
+    cached = last_logits(backend, ids, mask, cache, prefix)
+    plain = last_logits(backend, *backend._inputs(rows, [0] * 3), 0)
     assert torch.allclose(cached, plain, atol=1e-4)
+
+
+def test_it_computes_the_same_logits_for_groups_with_different_prefixes_in_one_batch(backend):
+    """Two questions' groups, prefixes of different lengths: [padding][prefix][padding][suffix] equals plain."""
+    import torch
+
+    from synthesis.backends.transformers_backend import shared_prefix
+
+    requests = shared_requests()
+    requests[4:] = [ask("Short post about a cough." * 3 + f" Instruction {n}.") for n in range(4)]
+    rows = [backend.tokenizer(backend.render(r), add_special_tokens=False)["input_ids"] for r in requests]
+    ids_by_index = dict(enumerate(rows))
+    prefixes = [shared_prefix(ids_by_index, range(4))] * 4 + [shared_prefix(ids_by_index, range(4, 8))] * 4
+    assert prefixes[0] != prefixes[4] and min(prefixes) > 20
+
+    ids, mask, cache = backend._inputs(rows, prefixes)
+    start = max(prefixes)
+    assert cache.get_seq_length() == start
+    cached = last_logits(backend, ids, mask, cache, start)
+    plain = last_logits(backend, *backend._inputs(rows, [0] * 8), 0)
+    assert torch.allclose(cached, plain, atol=1e-4)
+
+
+def test_it_writes_the_same_greedy_text_for_several_prefix_groups_as_without_sharing(backend):
+    requests = shared_requests()
+    backend.settings = EndpointSettings(backend="transformers", model=backend.settings.model, batch_size=8)
+    shared = [r.text for r in backend.generate(requests)]
+    backend.settings = EndpointSettings(backend="transformers", model=backend.settings.model, batch_size=8,
+                                        share_prefix=False)
+    assert shared == [r.text for r in backend.generate(requests)]
 
 
 @pytest.mark.slow

@@ -38,6 +38,7 @@ from .assignment import (
     do_submit_and_assign_next,
     do_submit_assignment,
     do_undo_last_submission,
+    fetch_campaign,
 )
 from .jobs import ADD_PAIRS_JOB
 from .models import Adjudication, Assignment, BenchmarkRelease, Campaign, CampaignMember, GoldLabel, Judgment
@@ -86,8 +87,8 @@ def _member(campaign, user):
 def campaign_for_annotating(pk):
     """Return a campaign by id for the annotation loop; lock_member then decides eligibility (404 otherwise)."""
     try:
-        return Campaign.objects.get(pk=pk)
-    except (Campaign.DoesNotExist, ValueError) as exc:
+        return fetch_campaign(int(pk))
+    except (Campaign.DoesNotExist, TypeError, ValueError) as exc:
         raise Http404("No such campaign.") from exc
 
 
@@ -99,9 +100,41 @@ def next_payload(campaign, user):
         raise Http404("No such campaign.") from exc  # uninvited annotators learn nothing about the campaign
     except AssignmentError as exc:
         raise ValidationError({"detail": str(exc)}) from exc
+    return served_payload(campaign, user, assignment)
+
+
+def served_payload(campaign, user, assignment):
+    """The payload for the assignment just served (None: the campaign has nothing left for this user)."""
     if assignment is None:
         return {"item": None, "progress": progress_payload(campaign, _member(campaign, user))}
     payload = assignment_payload(assignment, assignment.member)
+    return {"item": payload, "progress": payload["progress"]}
+
+
+def after_payload(assignment, user, want_next=False):
+    """The response after a submit or skip: the next item if asked for (and the campaign serves), else progress."""
+    campaign = assignment.campaign
+    if want_next and campaign.is_serving:
+        return next_payload(campaign, user)
+    if want_next or getattr(assignment, "done_count", None) is None:
+        member = _member(campaign, user)
+    else:  # the submit statement returned the annotator's counters: no query for the progress
+        member = SimpleNamespace(done_count=assignment.done_count, skipped_count=assignment.skipped_count)
+    return {"item": None, "progress": progress_payload(campaign, member)}
+
+
+def submit_payload(assignment, user, entries, duration_ms, want_next):
+    """Store the judgments (validated entries) and return the response: the next item with next=true, else progress.
+
+    Raises Conflict (a second submit), NotEligible and AssignmentError; the callers turn them into 409, 404, 400.
+    """
+    if not want_next:
+        do_submit_assignment(assignment, entries, duration_ms)
+        return after_payload(assignment, user)
+    following = do_submit_and_assign_next(assignment, entries, duration_ms)
+    if following is None:
+        return after_payload(assignment, user)
+    payload = assignment_payload(following, following.member)
     return {"item": payload, "progress": payload["progress"]}
 
 
@@ -253,22 +286,15 @@ class AssignmentViewSet(viewsets.GenericViewSet):
         assignment = self._own(pk)
         data = SubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        judgments, duration = data.validated_data["judgments"], data.validated_data.get("duration_ms")
         try:
-            if not data.validated_data["next"]:
-                do_submit_assignment(assignment, judgments, duration)
-                return self._after(assignment, False)
-            following = do_submit_and_assign_next(assignment, judgments, duration)
+            return Response(submit_payload(assignment, request.user, data.validated_data["judgments"],
+                                           data.validated_data.get("duration_ms"), data.validated_data["next"]))
         except Conflict as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except NotEligible as exc:
             raise Http404("No such campaign.") from exc
         except AssignmentError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        if following is None:
-            return self._after(assignment, False)
-        payload = assignment_payload(following, following.member)
-        return Response({"item": payload, "progress": payload["progress"]})
 
     @extend_schema(request=SkipSerializer, responses=NextResponseSerializer)
     @action(detail=True, methods=["post"])
@@ -284,14 +310,7 @@ class AssignmentViewSet(viewsets.GenericViewSet):
         return self._after(assignment, data.validated_data["next"])
 
     def _after(self, assignment, want_next):
-        campaign = assignment.campaign
-        if want_next and campaign.is_serving:
-            return Response(next_payload(campaign, self.request.user))
-        if want_next or not hasattr(assignment, "done_count"):
-            member = _member(campaign, self.request.user)
-        else:  # the submit statement returned the annotator's counters: no query for the progress
-            member = SimpleNamespace(done_count=assignment.done_count or 0, skipped_count=assignment.skipped_count or 0)
-        return Response({"item": None, "progress": progress_payload(campaign, member)})
+        return Response(after_payload(assignment, self.request.user, want_next))
 
 
 class JudgmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -9,8 +9,10 @@ by the database (IMMEDIATE transactions), so the same code is correct there too.
 
 import json
 from datetime import timedelta
+from functools import cache
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ from alfa_platform.roles import Role, has_role
 from .models import (
     Assignment,
     AssignmentStatus,
+    Campaign,
     CampaignMember,
     Choice,
     ComparisonItem,
@@ -59,7 +62,11 @@ def lock_member(campaign, user):
     """
     if not has_role(user, Role.ANNOTATOR):
         raise NotEligible("You are not an annotator of this campaign.")
-    member = CampaignMember.objects.select_for_update().filter(campaign=campaign, user=user).first()
+    if _fast_sql():
+        member = _fetch_one(CampaignMember, "m", "FROM {table} m WHERE m.campaign_id = %s AND m.user_id = %s "
+                            "FOR UPDATE", [campaign.pk, user.pk])
+    else:
+        member = CampaignMember.objects.select_for_update().filter(campaign=campaign, user=user).first()
     if member is not None and (member.invited or campaign.open_to_all):
         return member
     if member is None and campaign.open_to_all:
@@ -137,9 +144,14 @@ def do_assign_next_item(campaign, user):
         return _assign_next(campaign, user)
 
 
-def _assign_next(campaign, user):
-    """The body of do_assign_next_item; the caller holds the transaction."""
-    member = lock_member(campaign, user)
+def _assign_next(campaign, user, member=None):
+    """The body of do_assign_next_item; the caller holds the transaction.
+
+    `member`: the annotator's CampaignMember row when the caller already holds its lock (the submit statement
+    updates, and so locks, it); lock_member reads and locks it otherwise.
+    """
+    if member is None or not (member.invited or campaign.open_to_all) or not has_role(user, Role.ANNOTATOR):
+        member = lock_member(campaign, user)  # which raises NotEligible where these checks fail
     if _fast_sql() and not _quota_reached(campaign, member, 0):
         return _assign_next_fast(campaign, user, member)
     current = open_assignments(campaign, user).first()
@@ -167,16 +179,145 @@ def _fast_sql():
     return connection.vendor == "postgresql"
 
 
-def _claim_sql(gold):
-    """One statement: the user's open assignment if any, else lock, take and return the best candidate item.
+def prepared_cursor():
+    """A Django cursor whose statements PostgreSQL binds, and psycopg prepares once per connection.
 
-    Runs after lock_member, so it sees (with a fresh snapshot) whatever the annotator's previous request
+    Django's own cursors bind parameters on the client, so every statement is parsed and planned again; planning the
+    claim statement below cost about as much as running it. The hot path's statements are fixed strings run on
+    every request over persistent connections, so they are prepared after `prepare_threshold` uses (settings).
+    The psycopg cursor is wrapped like Django's own: errors become django.db errors, and the statements are
+    recorded in connection.queries (CaptureQueriesContext counts them).
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    return _LoggedCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Logs a statement as written, placeholders and all: Django reads values back from client-bound cursors only."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+# Columns the annotation loop never reads, left out of its hand-written SELECTs (the guidelines can be long): the
+# instances have them deferred, so Django would load one with a query if some code read it after all.
+NOT_READ = {
+    "annotation.Campaign": {"description", "guidelines", "selection", "created_at"},
+    "annotation.ComparisonItem": {"external_id", "position", "source_a", "source_b", "split", "question_id", "pair_id",
+                                  "gold_choice", "expected_choice", "judge_choice", "meta", "created_at"},
+    "auth.User": {"password", "last_login", "date_joined"},
+}
+
+
+class RowLoader:
+    """A model's columns for a hand-written SELECT or RETURNING, and building instances from such rows.
+
+    What the ORM does for a fetched row (from_db, JSON decoding), without compiling a query on every request.
+    """
+
+    def __init__(self, model, alias):
+        left_out = NOT_READ.get(model._meta.label, set())
+        fields = [field for field in model._meta.concrete_fields if field.attname not in left_out]
+        self.model, self.width = model, len(fields)
+        self.attnames = [field.attname for field in fields]
+        self.columns = ", ".join(f'{alias}."{field.column}"' for field in fields)
+        self.converters = [(index, field.from_db_value) for index, field in enumerate(fields)
+                           if hasattr(field, "from_db_value")]
+
+    def load(self, row, offset=0):
+        values = list(row[offset: offset + self.width])
+        for index, convert in self.converters:
+            values[index] = convert(values[index], None, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+@cache
+def row_loader(model, alias):
+    return RowLoader(model, alias)
+
+
+def _fetch_one(model, alias, rest, params):
+    """Run `SELECT <model's columns> <rest>` (rest may use {table}) as a prepared statement; an instance or None."""
+    loader = row_loader(model, alias)
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT {loader.columns} " + rest.format(table=model._meta.db_table), params)
+        row = cursor.fetchone()
+    return None if row is None else loader.load(row)
+
+
+def fetch_campaign(pk):
+    """Return the campaign with this id (Campaign.DoesNotExist otherwise); one prepared statement on PostgreSQL."""
+    if not _fast_sql():
+        return Campaign.objects.get(pk=pk)
+    campaign = _fetch_one(Campaign, "c", "FROM {table} c WHERE c.id = %s", [pk])
+    if campaign is None:
+        raise Campaign.DoesNotExist("No such campaign.")
+    return campaign
+
+
+def _own_assignment_loaders():
+    return row_loader(Assignment, "a"), row_loader(ComparisonItem, "i"), row_loader(Campaign, "c")
+
+
+@cache
+def own_assignment_sql():
+    """(columns, FROM part) reading an assignment `a` with its item and campaign; load_own_assignment reads the row."""
+    assignments, items, campaigns = _own_assignment_loaders()
+    return (
+        f"{assignments.columns}, {items.columns}, {campaigns.columns}",
+        f"{Assignment._meta.db_table} a JOIN {ComparisonItem._meta.db_table} i ON i.id = a.item_id "
+        f"JOIN {Campaign._meta.db_table} c ON c.id = a.campaign_id",
+    )
+
+
+def load_own_assignment(row, offset, user):
+    """The assignment (item and campaign attached) from the own_assignment_sql columns at `offset`, or None."""
+    if row[offset] is None:
+        return None
+    assignments, items, campaigns = _own_assignment_loaders()
+    assignment = assignments.load(row, offset)
+    assignment.item = items.load(row, offset + assignments.width)
+    assignment.campaign = campaigns.load(row, offset + assignments.width + items.width)
+    assignment.item.campaign = assignment.campaign
+    assignment.annotator = user
+    return assignment
+
+
+def fetch_own_assignment(user, pk):
+    """Return the user's assignment `pk` with its item and campaign, or None (also for other users' assignments)."""
+    if not _fast_sql():
+        return Assignment.objects.select_related("item", "campaign").filter(pk=pk, annotator=user).first()
+    columns, tables = own_assignment_sql()
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {tables} WHERE a.id = %s AND a.annotator_id = %s", [pk, user.pk])  # noqa: S608
+        row = cursor.fetchone()
+    return None if row is None else load_own_assignment(row, 0, user)
+
+
+# models.ComparisonItem.left_is_a_for in SQL: the first byte of sha256("seed:user:item"), even means A on the left.
+LEFT_IS_A_SQL = ("get_byte(sha256(convert_to(%(seed)s::bigint::text || ':' || %(user)s::bigint::text || ':' || "
+                 "t.id::text, 'UTF8')), 0) & 1 = 0")
+
+
+@cache
+def _claim_sql(gold):
+    """One statement: the user's open assignment if any, else lock, take and assign the best candidate item.
+
+    Runs after the member lock, so it sees (with a fresh snapshot) whatever the annotator's previous request
     committed. The candidate row is locked with SKIP LOCKED; PostgreSQL re-checks `active_count < overlap` on
-    the row's latest version when it locks it, and the conditional UPDATE re-checks it once more.
+    the row's latest version when it locks it, and the conditional UPDATE re-checks it once more. The taken item
+    is assigned in the same statement (the side computed as left_is_a_for does) and the member's counters move.
+    Returns the item's columns, the new assignment's id and side, and the open assignment's id (or NULL).
     """
     items, assignments = ComparisonItem._meta.db_table, Assignment._meta.db_table
     below_overlap = "" if gold else "AND i.active_count < %(overlap)s "
     take_below = "" if gold else "AND u.active_count < %(overlap)s "
+    returned = row_loader(ComparisonItem, "u")
+    nothing = ", ".join(["NULL"] * (returned.width + 2))
     return (
         f"WITH cur AS (SELECT a.id FROM {assignments} a WHERE a.annotator_id = %(user)s "  # noqa: S608
         f"AND a.campaign_id = %(campaign)s AND a.status = 'assigned' "
@@ -186,45 +327,42 @@ def _claim_sql(gold):
         f"AND NOT EXISTS (SELECT 1 FROM {assignments} x WHERE x.item_id = i.id AND x.annotator_id = %(user)s) "
         f"ORDER BY i.active_count, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED), "
         f"taken AS (UPDATE {items} u SET active_count = u.active_count + 1 FROM cand WHERE u.id = cand.id "
-        f"{take_below}RETURNING u.*) "
-        f"SELECT taken.*, NULL::bigint AS current_id FROM taken "
-        f"UNION ALL SELECT i.*, cur.id FROM cur LEFT JOIN {items} i ON false"
+        f"{take_below}RETURNING {returned.columns}), "
+        f"served AS (INSERT INTO {assignments} (campaign_id, item_id, annotator_id, status, left_is_a, is_gold, "
+        f"served_at, skip_reason, skip_note) SELECT %(campaign)s, t.id, %(user)s, 'assigned', {LEFT_IS_A_SQL}, "
+        f"t.is_gold, %(now)s, '', '' FROM taken t RETURNING id, left_is_a), "
+        f"bumped AS (UPDATE {CampaignMember._meta.db_table} SET served_count = served_count + 1, "
+        f"gold_served_count = gold_served_count + %(gold)s::int WHERE id = %(member)s "
+        f"AND EXISTS (SELECT 1 FROM taken)) "
+        f"SELECT taken.*, served.id, served.left_is_a, NULL::bigint FROM taken CROSS JOIN served "
+        f"UNION ALL SELECT {nothing}, cur.id FROM cur"
     )
 
 
 def _assign_next_fast(campaign, user, member):
-    """_assign_next on PostgreSQL: two statements after the member lock (claim an item, insert the assignment)."""
+    """_assign_next on PostgreSQL: one prepared statement after the member lock (claim, take and assign an item)."""
     pools = [True, False] if _wants_gold(campaign, member) else [False]
-    item = None
-    for gold in pools:
-        for _attempt in range(3):
-            params = {"user": user.pk, "campaign": campaign.pk, "gold": gold, "overlap": campaign.overlap}
-            row = next(iter(ComparisonItem.objects.raw(_claim_sql(gold), params)), None)
+    loader = row_loader(ComparisonItem, "u")
+    now = timezone.now()
+    with prepared_cursor() as cursor:
+        for gold in pools:
+            cursor.execute(_claim_sql(gold), {"user": user.pk, "campaign": campaign.pk, "gold": gold, "now": now,
+                                              "overlap": campaign.overlap, "member": member.pk, "seed": campaign.seed})
+            row = cursor.fetchone()
             if row is None:
-                break  # nothing left in this pool
-            if row.current_id is not None:  # the annotator already has an open item: serve it again
+                continue  # nothing left in this pool
+            if row[-1] is not None:  # the annotator already has an open item: serve it again
                 current = open_assignments(campaign, user).first()
                 current.member = member
                 return current
-            item = row
             break
-        if item is not None:
-            break
-    if item is None:
-        return None
+        else:
+            return None
+    item = loader.load(row)
     item.campaign = campaign
-    with connection.cursor() as cursor:
-        left_is_a = item.left_is_a_for(user.pk)
-        now = timezone.now()
-        cursor.execute(
-            f"WITH bumped AS (UPDATE {CampaignMember._meta.db_table} SET served_count = served_count + 1, "  # noqa: S608
-            f"gold_served_count = gold_served_count + %s WHERE id = %s) "
-            f"INSERT INTO {Assignment._meta.db_table} (campaign_id, item_id, annotator_id, status, left_is_a, "
-            f"is_gold, served_at, skip_reason, skip_note) VALUES (%s, %s, %s, 'assigned', %s, %s, %s, '', '') "
-            f"RETURNING id",
-            [int(item.is_gold), member.pk, campaign.pk, item.pk, user.pk, left_is_a, item.is_gold, now],
-        )
-        assignment_id = cursor.fetchone()[0]
+    assignment_id, left_is_a = row[loader.width], row[loader.width + 1]
+    member.served_count += 1
+    member.gold_served_count += int(item.is_gold)
     assignment = Assignment(
         id=assignment_id, campaign=campaign, item=item, annotator=user, status=AssignmentStatus.ASSIGNED,
         left_is_a=left_is_a, is_gold=item.is_gold, served_at=now,
@@ -294,6 +432,9 @@ def build_judgments(assignment, entries):
 def do_submit_assignment(assignment, entries, duration_ms=None):
     """Store the judgments of an open assignment; a second submit of the same assignment is a Conflict."""
     rows = build_judgments(assignment, entries)
+    if _fast_sql():  # one statement, atomic by itself: no BEGIN and COMMIT round trips around it
+        _submit_fast(assignment, rows, duration_ms, timezone.now())
+        return rows
     with transaction.atomic():
         _submit(assignment, rows, duration_ms)
     return rows
@@ -303,14 +444,14 @@ def do_submit_and_assign_next(assignment, entries, duration_ms=None):
     """Submit and serve the next item in one transaction: the page's Enter, with one commit per judgment."""
     rows = build_judgments(assignment, entries)
     with transaction.atomic():
-        _submit(assignment, rows, duration_ms)
+        member = _submit(assignment, rows, duration_ms)
         if not assignment.campaign.is_serving:
             return None
-        return _assign_next(assignment.campaign, assignment.annotator)
+        return _assign_next(assignment.campaign, assignment.annotator, member)
 
 
 def _submit(assignment, rows, duration_ms):
-    """The body of do_submit_assignment; the caller holds the transaction."""
+    """The body of do_submit_assignment; the caller holds the transaction. Returns the locked member row or None."""
     now = timezone.now()
     if _fast_sql():
         return _submit_fast(assignment, rows, duration_ms, now)
@@ -327,44 +468,52 @@ def _submit(assignment, rows, duration_ms):
     assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
 
 
+@cache
+def _submit_sql(judgment_count):
+    """The submit statement for an item asking `judgment_count` judgments (see _submit_fast)."""
+    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * judgment_count)
+    members = row_loader(CampaignMember, "m").columns
+    return (
+        f"WITH claimed AS (UPDATE {Assignment._meta.db_table} SET status = 'submitted', "  # noqa: S608
+        f"submitted_at = %s, duration_ms = %s::integer WHERE id = %s AND status = 'assigned' "
+        f"RETURNING id, campaign_id, item_id, annotator_id), "
+        f"judged AS (INSERT INTO {Judgment._meta.db_table} (assignment_id, campaign_id, item_id, annotator_id, "
+        f"attribute, choice, side, strength, reasons, rationale, time_ms, created_at) SELECT c.id, c.campaign_id, "
+        f"c.item_id, c.annotator_id, v.attribute, v.choice, v.side, v.strength, v.reasons, v.rationale, v.time_ms, "
+        f"%s FROM claimed c CROSS JOIN (VALUES {values}) AS v(attribute, choice, side, strength, reasons, "
+        f"rationale, time_ms) RETURNING 1), "
+        f"counted AS (UPDATE {ComparisonItem._meta.db_table} SET submitted_count = submitted_count + 1 "
+        f"WHERE id IN (SELECT item_id FROM claimed)), "
+        f"done AS (UPDATE {CampaignMember._meta.db_table} m SET done_count = m.done_count + 1 "
+        f"WHERE m.campaign_id = %s AND m.user_id = %s AND EXISTS (SELECT 1 FROM claimed) RETURNING {members}) "
+        f"SELECT (SELECT count(*) FROM claimed), done.* FROM (SELECT 1) one LEFT JOIN done ON true"
+    )
+
+
 def _submit_fast(assignment, rows, duration_ms, now):
-    """_submit on PostgreSQL in one statement: claim the assignment, store the judgments, move both counters.
+    """_submit on PostgreSQL in one prepared statement: claim the assignment, store the judgments, move the counters.
 
     Every part is conditional on the claim (the UPDATE of an assignment still open), so a second submit of the
-    same assignment changes nothing and is reported as a Conflict. Sets `assignment.done_count` and
-    `assignment.skipped_count`: the annotator's counters after the submission, for the progress shown.
+    same assignment changes nothing and is reported as a Conflict. The member UPDATE locks the annotator's
+    CampaignMember row, as lock_member would, and returns it: serving the next item needs no second lock. Sets
+    `assignment.done_count` and `assignment.skipped_count` (the annotator's counters after the submission, for
+    the progress shown) and returns the member row (None if it has none).
     """
-    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * len(rows))
     params = [now, duration_ms, assignment.pk, now]
     for row in rows:
         params += [str(row.attribute), str(row.choice), str(row.side), str(row.strength), json.dumps(row.reasons),
                    row.rationale, row.time_ms]
     params += [assignment.campaign_id, assignment.annotator_id]
-    judgments, items = Judgment._meta.db_table, ComparisonItem._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH claimed AS (UPDATE {Assignment._meta.db_table} SET status = 'submitted', submitted_at = %s, "  # noqa: S608
-            f"duration_ms = %s WHERE id = %s AND status = 'assigned' "
-            f"RETURNING id, campaign_id, item_id, annotator_id), "
-            f"judged AS (INSERT INTO {judgments} (assignment_id, campaign_id, item_id, annotator_id, attribute, "
-            f"choice, side, strength, reasons, rationale, time_ms, created_at) SELECT c.id, c.campaign_id, c.item_id, "
-            f"c.annotator_id, v.attribute, v.choice, v.side, v.strength, v.reasons, v.rationale, v.time_ms, %s "
-            f"FROM claimed c CROSS JOIN (VALUES {values}) AS v(attribute, choice, side, strength, reasons, "
-            f"rationale, time_ms) RETURNING 1), "
-            f"counted AS (UPDATE {items} SET submitted_count = submitted_count + 1 "
-            f"WHERE id IN (SELECT item_id FROM claimed)), "
-            f"done AS (UPDATE {CampaignMember._meta.db_table} SET done_count = done_count + 1 "
-            f"WHERE campaign_id = %s AND user_id = %s AND EXISTS (SELECT 1 FROM claimed) "
-            f"RETURNING done_count, skipped_count) "
-            f"SELECT (SELECT count(*) FROM claimed), done.done_count, done.skipped_count FROM (SELECT 1) one "
-            f"LEFT JOIN done ON true",
-            params,
-        )
-        claimed, done_count, skipped_count = cursor.fetchone()
-    if not claimed:
+    with prepared_cursor() as cursor:
+        cursor.execute(_submit_sql(len(rows)), params)
+        result = cursor.fetchone()
+    if not result[0]:
         raise Conflict("This item was already submitted, skipped or expired.")
+    member = None if result[1] is None else row_loader(CampaignMember, "m").load(result, 1)
     assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
-    assignment.done_count, assignment.skipped_count = done_count, skipped_count
+    assignment.done_count = member.done_count if member else None
+    assignment.skipped_count = member.skipped_count if member else None
+    return member
 
 
 def do_skip_assignment(assignment, reason, note=""):

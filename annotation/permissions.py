@@ -5,7 +5,8 @@ from django.http import Http404
 
 from alfa_platform.roles import Role, has_role
 
-from .models import Assignment, Campaign, CampaignStatus
+from .assignment import fetch_own_assignment
+from .models import Campaign, CampaignStatus
 
 
 def campaigns_for_user(user):
@@ -28,8 +29,11 @@ def get_campaign_for_user(user, pk):
 
 
 def get_assignment_for_user(user, pk):
-    """Return one of the user's own assignments, or raise Http404."""
+    """Return one of the user's own assignments (with its item and campaign), or raise Http404."""
     try:
-        return Assignment.objects.select_related("item", "campaign").get(pk=pk, annotator=user)
-    except (Assignment.DoesNotExist, ValueError) as exc:
+        assignment = fetch_own_assignment(user, int(pk))
+    except (TypeError, ValueError) as exc:
         raise Http404("No such assignment.") from exc
+    if assignment is None:
+        raise Http404("No such assignment.")
+    return assignment

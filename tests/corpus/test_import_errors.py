@@ -113,6 +113,51 @@ def test_it_rejects_records_that_disagree_on_their_shared_post(write_jsonl, ques
     assert "differs from line 1" in error["reason"] and post_id in error["reason"]
 
 
+def one_comment_with_questions(records, at_least=3):
+    """Return copies of the records of the first comment that carries several questions (same post and thread)."""
+    for record in records:
+        mine = [r for r in records if (r["thread_id"], r["comment_id"]) == (record["thread_id"], record["comment_id"])]
+        if len(mine) >= at_least:
+            return [dict(r) for r in mine]
+    raise AssertionError("no such comment")
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("post", "A different post body."),  # post
+    ("total_score", 12345),  # thread
+    ("comment_body", "A different comment."),  # comment
+])
+def test_a_record_that_differs_from_the_one_before_it_on_a_shared_row_is_caught(
+    write_jsonl, question_records, field, value
+):
+    # Records of one comment follow each other: a change in the post, thread or comment is caught against the first
+    # sighting, and a rejected record never becomes the reference.
+    first, second, third = one_comment_with_questions(question_records)[:3]
+    second[field] = value
+    third[field] = value  # the same as the rejected record before it, still not the first sighting
+    run = import_path(write_jsonl("shared.jsonl", [first, second, third]))
+    assert run.rejected == 2
+    assert [(e["line"], e["field"]) for e in run.errors] == [(2, field), (3, field)]
+    assert all("differs from line 1" in e["reason"] for e in run.errors)
+    assert set(Question.objects.values_list("qid", flat=True)) == {first["qid"]}
+
+
+def test_a_record_after_a_rejected_one_is_checked_against_the_first_sighting(write_jsonl, question_records):
+    first, second, third = one_comment_with_questions(question_records)[:3]
+    second["title"] = "Another title"
+    run = import_path(write_jsonl("shared.jsonl", [first, second, third]))
+    assert [(e["line"], e["field"]) for e in run.errors] == [(2, "title")]
+    assert set(Question.objects.values_list("qid", flat=True)) == {first["qid"], third["qid"]}
+
+
+def test_a_shared_row_that_comes_back_after_another_is_still_checked(write_jsonl, question_records):
+    first, second = one_comment_with_questions(question_records)[:2]
+    other = next(dict(r) for r in question_records if r["id_post"] != first["id_post"])
+    second["title"] = "Another title"
+    run = import_path(write_jsonl("shared.jsonl", [first, other, second]))
+    assert [(e["line"], e["field"]) for e in run.errors] == [(3, "title")]
+
+
 def test_it_names_the_line_with_bytes_that_are_not_utf8(write_jsonl, three):
     bad = orjson.dumps(three[1]).replace(b'"question":"', b'"question":"\xff\xfe', 1)
     run = import_path(write_jsonl("latin.jsonl", [three[0], bad, three[2]]))

@@ -1,24 +1,23 @@
 """Version 2 of the rewrite prompts: the same words as v1, reordered so one question's prompts share more text.
 
 Everything that does not depend on the attribute comes first (context, rules, the hindsight outcome), and the
-attribute and direction come last: a question's twelve rewrite prompts then share all but ~130 tokens, so a
+attribute and direction come last: a question's twelve rewrite prompts then share all but ~190 tokens, so a
 batch computes the shared part once (see synthesis/backends/transformers_backend.py). Frozen: add a v3 to change.
 """
 
-from .catalogue_v1 import ATTRIBUTE_BLOCK, CLOSING, CONTEXT_BLOCK, REWRITE_PLACEHOLDERS, REWRITE_SYSTEM
+from .catalogue_v1 import (
+    ATTRIBUTE_BLOCK,
+    CLOSING,
+    CONTEXT_BLOCK,
+    HINDSIGHT_BLOCK,
+    REWRITE_PLACEHOLDERS,
+    REWRITE_SYSTEM,
+)
 
 RULES_BLOCK = (
     "\n***RULES FOR THE REWRITE***\nYou will rewrite the clinician question to change the one quality named at "
     "the end, while keeping everything else constant. " + CLOSING + "\n"
 )
-
-HINDSIGHT_BLOCK = """
-***OUTCOME OF THE THREAD (HINDSIGHT)***
-Final diagnosis: {final_diagnosis}
-Conclusion: {conclusion}
-Think like an experienced doctor who knows how the case turned out: use the outcome to judge what a strong \
-question would have explored, but do not reveal or name the diagnosis in the question.
-"""
 
 QUALITY_BLOCK = "\n***QUALITY TO CHANGE***\n" + ATTRIBUTE_BLOCK
 

@@ -57,6 +57,8 @@ def check_options(record):
 class McqParser:
     """Check MCQ records, then write a chunk: create new cases, update changed ones, record every change."""
 
+    decoder = None  # no typed decoder: every record is parsed by orjson and checked in Python
+
     source = None
     check = None
     has_posts = False

@@ -156,7 +156,9 @@ def read_records(stream, context, named, detect_format, ctx, on_progress, progre
             if parser is None:
                 context.format = check_format(line, named, detect_format)
                 parser = FORMATS_BY_NAME[context.format].parser(context)
-            record = parser.accept(line.number, line.record)
+                stream.decoder = parser.decoder
+            accept = parser.accept_decoded if line.decoded else parser.accept
+            record = accept(line.number, line.record)
             if record is None:
                 continue
             key = parser.group_key(record)

@@ -11,6 +11,7 @@ from .base import (
     TOMBSTONE_AUTHORS,
     Field,
     RecordError,
+    compile_decoder,
     compile_fields,
     is_credentialed,
     present,
@@ -30,7 +31,7 @@ from .writer import ChunkWriter
 
 QID = re.compile(r"^(?P<thread>.+)-c(?P<turn>\d{1,4})-q(?P<index>\d{1,4})$")
 
-CHECK_RECORD = compile_fields([
+RECORD_FIELDS = [
     # observed: the post
     Field("thread_id", max_length=64),
     Field("id_post", max_length=32),
@@ -79,7 +80,8 @@ CHECK_RECORD = compile_fields([
     Field("binary_question", "flag", required=False, nullable=True),
     Field("hypotheses", "str_list", required=False, nullable=True, max_length=1_000),
     Field("additional_context", required=False, nullable=True),
-])
+]
+CHECK_RECORD = compile_fields(RECORD_FIELDS)
 CHECK_PREVIOUS = compile_fields([
     Field("question"),
     Field("patient_answer", required=False, nullable=True),
@@ -132,6 +134,8 @@ def unescape(text, normalizations):
 class QuestionRecordParser:
     """Check question records one by one, then build a chunk of them into Units."""
 
+    decoder = staticmethod(compile_decoder("QuestionRecord", RECORD_FIELDS))
+
     format = "questions"
     key_field = "qid"
     signature = SIGNATURE
@@ -169,6 +173,20 @@ class QuestionRecordParser:
             return None
         if len(record) > len(KNOWN_FIELDS) or not KNOWN_FIELDS.issuperset(record):
             self.unknown_fields.update(set(record) - KNOWN_FIELDS)
+        if not KNOWN_FIELDS <= record.keys():
+            record = ABSENT | record
+        return self.admit(line, record)
+
+    def accept_decoded(self, line, record):
+        """accept() for a record from `decoder`, whose fields are checked already: all known, none missing."""
+        problems = self.check_ids(record)
+        if problems:
+            self.report.reject(line, problems)
+            return None
+        return self.admit(line, record)
+
+    def admit(self, line, record):
+        """Return the checked record unless it repeats a qid or disagrees with an earlier record on a shared row."""
         qid = record["qid"]
         fingerprint = fingerprint_of(record)
         seen = self.state.keys.get(qid)
@@ -179,8 +197,6 @@ class QuestionRecordParser:
                 reason = f"duplicate qid {qid!r} with different content; line {seen[0]} has this qid"
                 self.report.reject(line, [RecordError("qid", reason)])
             return None
-        if not KNOWN_FIELDS <= record.keys():
-            record = ABSENT | record
         conflict = self.check_shared(line, record)
         if conflict:
             self.report.reject(line, [conflict])

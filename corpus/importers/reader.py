@@ -6,7 +6,7 @@ import zlib
 
 import orjson
 
-from .base import MAX_LINE_BYTES, FileRejected, RecordError
+from .base import DECODE_ERRORS, MAX_LINE_BYTES, FileRejected, RecordError
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -14,12 +14,15 @@ GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
 class Line:
-    """One non-blank line: its number, and either the parsed record or the reason it could not be read."""
+    """One non-blank line: its number, and either the parsed record or the reason it could not be read.
 
-    __slots__ = ("error", "number", "record")
+    `decoded` says the record came from the format's typed decoder, which already checked its fields.
+    """
 
-    def __init__(self, number, record=None, error=None):
-        self.number, self.record, self.error = number, record, error
+    __slots__ = ("decoded", "error", "number", "record")
+
+    def __init__(self, number, record=None, error=None, decoded=False):
+        self.number, self.record, self.error, self.decoded = number, record, error, decoded
 
 
 class RecordStream:
@@ -39,6 +42,9 @@ class RecordStream:
         self.lines_read = 0
         self.blank_lines = 0
         self.records_seen = 0  # non-blank lines, read so far
+        # The format's typed decoder (bytes -> checked dict), once the format is known; a line it refuses is parsed
+        # by orjson and checked field by field, which names the problems.
+        self.decoder = None
 
     @property
     def position(self):
@@ -93,6 +99,14 @@ class RecordStream:
                 self.blank_lines += 1
                 continue
             self.records_seen += 1
+            if self.decoder is not None:
+                try:
+                    record = self.decoder(data)
+                except DECODE_ERRORS:
+                    record = None
+                if record is not None:
+                    yield Line(number, record=record, decoded=True)
+                    continue
             try:
                 record = loads(data)  # orjson checks UTF-8 itself
             except orjson.JSONDecodeError as first:

@@ -85,6 +85,8 @@ SHARED_POST = ("title", "post", "author", "author_pseudonym", "created_utc", "ye
 class ThreadRecordParser:
     """Check thread records and build each into a Unit with all of its turns and questions."""
 
+    decoder = None  # no typed decoder: every record is parsed by orjson and checked in Python
+
     format = "threads"
     key_field = "thread_id"
     has_posts = True

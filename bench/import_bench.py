@@ -71,6 +71,8 @@ def main(argv=None):
     parser.add_argument("--reimport", action="store_true", help="also time a second import of the same file")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the (first) import here (implies --inline)")
     parser.add_argument("--inline", action="store_true", help="write chunks on the reading thread (no writer thread)")
+    parser.add_argument("--threaded", action="store_true",
+                        help="write chunks on a writer thread (default: as the importer decides for the database)")
     parser.add_argument("--sql-floor", action="store_true",
                         help="SQLite: replay the import's INSERT statements alone into a fresh copy (the SQL floor)")
     args = parser.parse_args(argv)
@@ -96,7 +98,10 @@ def main(argv=None):
     from corpus.importers import import_path
     from corpus.models import Comment, Post, Question, Thread
 
-    settings.ALFA_IMPORT_WRITER_THREAD = not (args.inline or args.profile or args.sql_floor)
+    if args.inline or args.profile or args.sql_floor:
+        settings.ALFA_IMPORT_WRITER_THREAD = False
+    elif args.threaded:
+        settings.ALFA_IMPORT_WRITER_THREAD = True
     try:
         call_command("migrate", verbosity=0)
         if args.sql_floor:
@@ -122,7 +127,9 @@ def main(argv=None):
         print(f"records      {records:,} read, {run.rejected} rejected; created {run.created}")
         print(f"rows         {Post.objects.count():,} posts, {Thread.objects.count():,} threads, "
               f"{Comment.objects.count():,} comments, {Question.objects.count():,} questions")
-        thread = "on" if settings.ALFA_IMPORT_WRITER_THREAD else "off"
+        from corpus.importers.pipeline import use_writer_thread
+
+        thread = "on" if use_writer_thread() else "off"
         print(f"wall time    {wall:.2f} s (CPU {cpu:.2f} s, writer thread {thread})")
         print(f"throughput   {records / wall:,.0f} records/s")
         print(f"peak RSS     {rss_mb():.0f} MB (process; {baseline:.0f} MB before the import)")

@@ -187,10 +187,21 @@ def read_records(stream, context, named, detect_format, ctx, on_progress, progre
     return context.format
 
 
+# Whether chunks go to a writer thread, by database, unless settings.ALFA_IMPORT_WRITER_THREAD says: on PostgreSQL
+# the server works while this process checks the next chunk (15.0 s against 16.2 s inline for 24,800 records); on
+# SQLite the writer's own Python work contends for the GIL with the reader's, and inline is faster (5.6-5.9 s against
+# 6.1-6.4 s, bench/import_bench.py with and without --inline, alternating; docs/corpus-import.md).
+WRITER_THREAD_BY_VENDOR = {"postgresql": True, "sqlite": False}
+
+
 def use_writer_thread():
-    """Return whether chunks may be written on a second thread (its own connection): only when this thread has
-    no transaction open, since the writer could not see uncommitted rows (tests, callers inside atomic())."""
-    return getattr(settings, "ALFA_IMPORT_WRITER_THREAD", True) and not connection.in_atomic_block
+    """Return whether chunks are written on a second thread (its own connection): as the setting or the database
+    says, and only when this thread has no transaction open, since the writer could not see uncommitted rows
+    (tests, callers inside atomic())."""
+    wanted = getattr(settings, "ALFA_IMPORT_WRITER_THREAD", None)
+    if wanted is None:
+        wanted = WRITER_THREAD_BY_VENDOR.get(connection.vendor, False)
+    return wanted and not connection.in_atomic_block
 
 
 class ChunkSink:

@@ -129,9 +129,10 @@ def test_the_command_exits_1_for_an_empty_file_and_refuses_bad_options(tmp_path,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_writer_thread_writes_the_same_rows_in_order(test_q, monkeypatch):
+def test_the_writer_thread_writes_the_same_rows_in_order(test_q, monkeypatch, settings):
     from corpus.importers import import_path, pipeline
 
+    settings.ALFA_IMPORT_WRITER_THREAD = True
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 100)
     modes = []
     sink = pipeline.ChunkSink.__init__
@@ -152,9 +153,24 @@ def test_the_writer_thread_writes_the_same_rows_in_order(test_q, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_writer_thread_error_stops_the_import(test_q, monkeypatch):
+def test_the_database_decides_whether_a_writer_thread_is_used(monkeypatch, settings):
+    from django.db import connection
+
+    from corpus.importers import pipeline
+
+    settings.ALFA_IMPORT_WRITER_THREAD = None
+    assert pipeline.use_writer_thread() is pipeline.WRITER_THREAD_BY_VENDOR[connection.vendor]
+    settings.ALFA_IMPORT_WRITER_THREAD = False
+    assert not pipeline.use_writer_thread()
+    settings.ALFA_IMPORT_WRITER_THREAD = True
+    assert pipeline.use_writer_thread()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_thread_error_stops_the_import(test_q, monkeypatch, settings):
     from corpus.importers import import_path, pipeline, writer
 
+    settings.ALFA_IMPORT_WRITER_THREAD = True
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 100)
     calls = []
     write_units = writer.ChunkWriter.write_units

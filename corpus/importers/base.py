@@ -331,6 +331,13 @@ class Pseudonymizer:
 class NameScrubber:
     """Replace mentions of known forum usernames in text ("Hi alice," -> "Hi u_3fa9..,") with their pseudonyms."""
 
+    # A mention is a name not touching a word character or a hyphen (the characters usernames are made of). The
+    # pattern starts with the names themselves, so re scans for their first characters instead of testing a
+    # lookbehind at every position (10 µs instead of 46 µs for an average 1.4 KB post); the character before is
+    # checked on each match.
+    # Skipping a match that follows such a character loses nothing: every position inside it follows one too.
+    NAME_CHARACTER = re.compile(r"[\w-]")
+
     def __init__(self, pseudonymize):
         self.pseudonymize = pseudonymize
         self.patterns = {}
@@ -340,7 +347,7 @@ class NameScrubber:
         compiled = self.patterns.get(key)
         if compiled is None:
             alternatives = "|".join(re.escape(name) for name in sorted(key, key=len, reverse=True))
-            compiled = self.patterns[key] = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+            compiled = self.patterns[key] = re.compile(rf"(?:{alternatives})(?![\w-])")
             if len(self.patterns) > 10_000:
                 self.patterns.clear()
         return compiled
@@ -353,9 +360,13 @@ class NameScrubber:
         if not names:
             return text, 0
         count = 0
+        inside_word = self.NAME_CHARACTER.match
 
         def replace(match):
             nonlocal count
+            start = match.start()
+            if start and inside_word(text, start - 1):
+                return match.group(0)
             count += 1
             return self.pseudonymize(match.group(0))
 

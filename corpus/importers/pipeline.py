@@ -187,11 +187,13 @@ def read_records(stream, context, named, detect_format, ctx, on_progress, progre
     return context.format
 
 
-# Whether chunks go to a writer thread, by database, unless settings.ALFA_IMPORT_WRITER_THREAD says: on PostgreSQL
-# the server works while this process checks the next chunk (15.0 s against 16.2 s inline for 24,800 records); on
-# SQLite the writer's own Python work contends for the GIL with the reader's, and inline is faster (5.6-5.9 s against
-# 6.1-6.4 s, bench/import_bench.py with and without --inline, alternating; docs/corpus-import.md).
-WRITER_THREAD_BY_VENDOR = {"postgresql": True, "sqlite": False}
+# Whether chunks go to a writer thread, by database, unless settings.ALFA_IMPORT_WRITER_THREAD says. On PostgreSQL the
+# server works while this process checks the next chunk (15.0 s against 16.2 s inline for 24,800 records). On SQLite
+# the thread pays only since fresh chunks reach it with their INSERT values ready (ChunkWriter.plan_fresh), so that
+# it runs little but SQL: 5.1-6.5 s (median 5.6) against 5.4-8.2 s (median 6.7) inline, six alternating pairs of
+# bench/import_bench.py; before that, the writer's own Python contended with the reader's for the GIL, and inline
+# was faster (docs/corpus-import.md).
+WRITER_THREAD_BY_VENDOR = {"postgresql": True, "sqlite": True}
 
 
 def use_writer_thread():

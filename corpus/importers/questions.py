@@ -157,10 +157,11 @@ class QuestionRecordParser:
         return record.get("id_post")
 
     def prepare(self, accepted):
-        return self.build(accepted)
+        units = self.build(accepted)
+        return units, ChunkWriter(self.ctx).plan_fresh(units)
 
-    def write(self, units):
-        return ChunkWriter(self.ctx).write(units)
+    def write(self, payload):
+        return ChunkWriter(self.ctx).write(*payload)
 
     def accept(self, line, record):
         """Return the record if it may be imported; otherwise report it (rejected or skipped) and return None.

@@ -191,10 +191,11 @@ class ThreadRecordParser:
         return problems
 
     def prepare(self, accepted):
-        return [self.build(line, record) for line, record in accepted]
+        units = [self.build(line, record) for line, record in accepted]
+        return units, ChunkWriter(self.ctx).plan_fresh(units)
 
-    def write(self, units):
-        return ChunkWriter(self.ctx).write(units)
+    def write(self, payload):
+        return ChunkWriter(self.ctx).write(*payload)
 
     def finish(self):
         pass

@@ -80,6 +80,7 @@ class FileState:
         self.shared_posts, self.shared_threads, self.shared_comments = {}, {}, {}
         self.names = {}  # post_id -> forum usernames seen in its records (for scrubbing mentions); never stored
         self.written = set()  # (model, key) of rows this import already wrote: later chunks never rewrite them
+        self.planned_posts = set()  # post keys of every chunk handed to the writer so far (see ChunkWriter.plan_fresh)
 
     def check_shared(self, kind, key, field_names, values):
         """Return (fingerprint, conflict): conflict is (field, first line) where this record disagrees with an

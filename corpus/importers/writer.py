@@ -56,9 +56,50 @@ class ChunkWriter:
     def __init__(self, ctx):
         self.ctx = ctx
 
-    def write(self, units):
-        """Write the units; return the ChunkResults to merge into the report."""
-        return write_in_transactions(units, self.write_units, lambda unit: unit.line, self.ctx.state.written)
+    def write(self, units, fresh=None):
+        """Write the units (with their FreshChunk plan, if any); return the ChunkResults to merge into the report."""
+        written = self.ctx.state.written
+        if fresh is not None:
+            try:
+                with transaction.atomic():
+                    result = fresh.execute()
+            except DatabaseError:
+                pass  # another import wrote some of these rows since the plan: decide row by row below
+            else:
+                written |= result.written
+                return [result]
+        return write_in_transactions(units, self.write_units, lambda unit: unit.line, written)
+
+    def plan_fresh(self, units):
+        """Return a FreshChunk when none of the chunk's rows exist yet, else None; called on the reading thread.
+
+        A fresh chunk needs no key lookups, pk fetches or comparisons in the writer's transaction: its INSERTs are
+        prepared here and name their parents by natural key, which SQLite resolves per row. So the writer thread
+        only runs SQL, and SQLite works while this thread checks the next chunk. "None exist" is judged from the
+        committed rows and the chunks already handed to the writer (a post in one of those, as in a file whose
+        records of a post are not consecutive, makes the chunk take the general path, in order); a row written
+        by another process meanwhile makes the plan fail on a unique index, and the general path takes over.
+        """
+        if connection.vendor != "sqlite" or not units:
+            return None
+        posts, threads, comments, questions = gather(units)
+        planned = self.ctx.state.planned_posts
+        overlaps = not planned.isdisjoint(posts)
+        planned.update(posts)
+        if overlaps or any(
+            select_in(model, key, keys, (key,)) for model, key, keys in (
+                (Post, "post_id", posts), (Thread, "thread_id", threads), (Question, "qid", questions),
+            )
+        ):
+            return None
+        aggregates = self.new_thread_aggregates(threads, {}, posts, comments, questions)
+        return FreshChunk(
+            posts=list(posts.values()),
+            threads=[{**row, **aggregates[key]} for key, row in threads.items()],
+            comments=[{**row, "thread_key": key[0]} for key, row in comments.items()],
+            questions=[{**row, "thread_key": thread_key} for thread_key, row in questions.values()],
+            result=fresh_result(posts, threads, comments, questions),
+        )
 
     # --- one chunk --------------------------------------------------------------------------------------------------
 
@@ -73,16 +114,7 @@ class ChunkWriter:
         units = self.drop_split_conflicts(units, existing_posts, res)
         if not units:
             return res
-        posts, threads, comments, questions = {}, {}, {}, {}
-        for unit in units:
-            posts.setdefault(unit.post["post_id"], unit.post)
-            thread_key = unit.thread["thread_id"]
-            threads.setdefault(thread_key, unit.thread)
-            for comment in unit.comments:
-                comments.setdefault((thread_key, comment["comment_id"]), comment)
-            for question in unit.questions:
-                questions.setdefault(question["qid"], (thread_key, question))
-
+        posts, threads, comments, questions = gather(units)
         post_pks = self.upsert_posts(posts, existing_posts, res)
         existing_threads = {
             thread_id: (pk, content_hash)
@@ -298,6 +330,72 @@ class ChunkWriter:
         res.stats["mcqs linked to threads that arrived later"] += len(waiting)
 
 
+def gather(units):
+    """Return the chunk's distinct rows: {post key: row}, {thread key: row}, {(thread key, comment id): row} and
+    {qid: (thread key, row)}, each row as its first unit has it."""
+    posts, threads, comments, questions = {}, {}, {}, {}
+    for unit in units:
+        posts.setdefault(unit.post["post_id"], unit.post)
+        thread_key = unit.thread["thread_id"]
+        threads.setdefault(thread_key, unit.thread)
+        for comment in unit.comments:
+            comments.setdefault((thread_key, comment["comment_id"]), comment)
+        for question in unit.questions:
+            questions.setdefault(question["qid"], (thread_key, question))
+    return posts, threads, comments, questions
+
+
+def fresh_result(posts, threads, comments, questions):
+    """Return what writing a fresh chunk does: every row created, every record a change."""
+    result = ChunkResult()
+    for kind, keys in (("post", posts), ("thread", threads), ("comment", comments), ("question", questions)):
+        if keys:
+            result.created[kind] += len(keys)
+            result.written.update((kind, key) for key in keys)
+    return result
+
+
+def parent_joins():
+    """Return, per model, how a fresh row's foreign keys are found from its parents' natural keys: a list of
+    (column attname, table alias, LEFT JOIN clause with {} for the key's VALUES column, the row's key name).
+
+    A LEFT JOIN, so a parent that is missing leaves the column null and the NOT NULL constraint refuses the row
+    instead of the row being dropped. Joins cost SQLite 0.08 s for 24,800 questions; scalar subqueries, 0.7 s.
+    """
+    post, thread, comment = (connection.ops.quote_name(model._meta.db_table) for model in (Post, Thread, Comment))
+    by_thread_key = ("thread_id", "t", f"LEFT JOIN {thread} t ON t.thread_id = {{}}", "thread_key")
+    return {
+        Thread: [("post_id", "p", f"LEFT JOIN {post} p ON p.post_id = {{}}", "post_key")],
+        Comment: [by_thread_key],
+        Question: [
+            by_thread_key,
+            ("comment_id", "c", f"LEFT JOIN {comment} c ON c.thread_id = t.id AND c.comment_id = {{}}", "comment_key"),
+        ],
+    }
+
+
+class FreshChunk:
+    """A chunk of rows none of which exist yet, with their INSERT values ready: built on the reading thread,
+    inserted by the writer inside its transaction (ChunkWriter.plan_fresh)."""
+
+    def __init__(self, posts, threads, comments, questions, result):
+        joins = parent_joins()
+        self.inserts = [
+            (inserter, inserter.params(rows))
+            for model, rows in ((Post, posts), (Thread, threads), (Comment, comments), (Question, questions))
+            if rows
+            for inserter in [Inserter.for_model(model, joins.get(model))]
+        ]
+        self.new_thread_keys = [row["thread_id"] for row in threads]
+        self.result = result
+
+    def execute(self):
+        for inserter, params in self.inserts:
+            inserter.execute(params)
+        ChunkWriter.link_waiting_mcqs(self.new_thread_keys, self.result)
+        return self.result
+
+
 class Inserter:
     """INSERT rows of one model with multi-row statements: no model instances, JSON dumped by orjson.
 
@@ -307,32 +405,51 @@ class Inserter:
 
     cache = {}
 
-    def __init__(self, model):
+    def __init__(self, model, joins=None):
+        """joins: foreign-key columns filled from the parents' natural keys by SQL (see parent_joins; SQLite
+        only, as COPY takes plain values); the rows then carry those keys instead of the pks."""
+        joins = joins or []
+        joined = {attname for attname, *_ in joins}
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         quote = connection.ops.quote_name
-        self.columns = [f.attname for f in fields]
-        self.json_positions = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
+        plain = [f for f in fields if f.attname not in joined]
+        self.columns = [f.attname for f in plain] + [key_name for *_, key_name in joins]
+        self.json_positions = [i for i, f in enumerate(plain) if isinstance(f, JSONField)]
         columns = ", ".join(quote(f.column) for f in fields)
-        self.head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608 - names from the model
-        self.placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        self.per_statement = max(1, min(500, max_parameters() // len(fields)))
+        table = quote(model._meta.db_table)
+        self.placeholder = "(" + ", ".join(["%s"] * len(self.columns)) + ")"
+        if joins:
+            value_of = {name: f"v.column{i + 1}" for i, name in enumerate(self.columns)}
+            alias_of = {attname: alias for attname, alias, *_ in joins}
+            selected = ", ".join(
+                f"{alias_of[f.attname]}.id" if f.attname in joined else value_of[f.attname] for f in fields
+            )
+            self.head = f"INSERT INTO {table} ({columns}) SELECT {selected} FROM (VALUES "  # noqa: S608 - names from the model
+            self.tail = ") v " + " ".join(clause.format(value_of[key]) for _, _, clause, key in joins)
+        else:
+            self.head, self.tail = f"INSERT INTO {table} ({columns}) VALUES ", ""  # noqa: S608 - names from the model
+        self.per_statement = max(1, min(500, max_parameters() // len(self.columns)))
         self.sql = {}
-        self.copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
 
     @classmethod
-    def for_model(cls, model):
-        key = (model, connection.vendor)
+    def for_model(cls, model, joins=None):
+        key = (model, connection.vendor, bool(joins))
         if key not in cls.cache:
-            cls.cache[key] = cls(model)
+            cls.cache[key] = cls(model, joins)
         return cls.cache[key]
 
     def statement(self, rows):
         if rows not in self.sql:
-            self.sql[rows] = self.head + ", ".join([self.placeholder] * rows)
+            self.sql[rows] = self.head + ", ".join([self.placeholder] * rows) + self.tail
         return self.sql[rows]
 
     def insert(self, rows):
         """Insert rows (dicts holding every column by attname)."""
+        self.execute(self.params(rows))
+
+    def params(self, rows):
+        """Return the rows' values, flat, in statement order, JSON dumped: all that insert needs of them."""
         getter, json_positions, dumps = itemgetter(*self.columns), self.json_positions, orjson.dumps
         params = []
         for row in rows:
@@ -342,15 +459,19 @@ class Inserter:
                 for i in json_positions:
                     values[i] = dumps(values[i]).decode()
             params.extend(values)
+        return params
+
+    def execute(self, params):
+        """Insert the rows whose flat values params holds (see params())."""
         if connection.vendor == "postgresql":
             self.copy(params)
             return
         width, step = len(self.columns), self.per_statement
+        count = len(params) // width
         with connection.cursor() as cursor:
-            for start in range(0, len(rows), step):
-                count = min(step, len(rows) - start)
-                cursor.execute(self.statement(count), params[start * width:(start + count) * width])
-
+            for start in range(0, count, step):
+                rows = min(step, count - start)
+                cursor.execute(self.statement(rows), params[start * width:(start + rows) * width])
 
     def copy(self, params):
         """PostgreSQL: stream the rows with COPY, several times faster than INSERT for bulk data."""

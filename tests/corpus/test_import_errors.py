@@ -240,14 +240,14 @@ def test_it_reports_a_line_that_is_not_an_object(write_jsonl, three):
 
 def test_a_database_refusal_rejects_that_record_alone_and_writes_none_of_it(write_jsonl, three, monkeypatch):
     target = three[1]["qid"]
-    insert = writer.Inserter.insert
+    execute = writer.Inserter.execute
 
-    def failing_insert(self, rows):
-        if any(row.get("qid") == target for row in rows):
+    def failing_insert(self, params):
+        if target in params:
             raise IntegrityError("simulated constraint failure")
-        return insert(self, rows)
+        return execute(self, params)
 
-    monkeypatch.setattr(writer.Inserter, "insert", failing_insert)
+    monkeypatch.setattr(writer.Inserter, "execute", failing_insert)
     run = import_path(write_jsonl("refused.jsonl", three))
     error = only_error(run)
     assert (error["line"], error["field"]) == (2, "-")
@@ -258,16 +258,16 @@ def test_a_database_refusal_rejects_that_record_alone_and_writes_none_of_it(writ
 def test_a_crash_leaves_whole_chunks_and_a_rerun_resumes(write_jsonl, question_records, monkeypatch):
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 100)
     path = write_jsonl("test_q.jsonl", question_records)
-    flush = writer.ChunkWriter.write_units
+    flush = writer.ChunkWriter.write
     calls = []
 
-    def crash_on_third_chunk(self, units):
+    def crash_on_third_chunk(self, units, fresh=None):
         calls.append(len(units))
         if len(calls) == 3:
             raise RuntimeError("worker killed")
-        return flush(self, units)
+        return flush(self, units, fresh)
 
-    monkeypatch.setattr(writer.ChunkWriter, "write_units", crash_on_third_chunk)
+    monkeypatch.setattr(writer.ChunkWriter, "write", crash_on_third_chunk)
     with pytest.raises(RuntimeError):
         import_path(path)
     failed = ImportRun.objects.get()
@@ -278,7 +278,7 @@ def test_a_crash_leaves_whole_chunks_and_a_rerun_resumes(write_jsonl, question_r
     assert not Question.objects.filter(comment__isnull=True).exists()
     posts_with_questions = set(Question.objects.values_list("thread__post__post_id", flat=True))
     assert set(Post.objects.values_list("post_id", flat=True)) == posts_with_questions
-    monkeypatch.setattr(writer.ChunkWriter, "write_units", flush)
+    monkeypatch.setattr(writer.ChunkWriter, "write", flush)
     resumed = import_path(path)
     assert (resumed.unchanged, resumed.created["question"], resumed.rejected) == (len(written), 620 - len(written), 0)
     assert Question.objects.count() == 620
@@ -287,13 +287,13 @@ def test_a_crash_leaves_whole_chunks_and_a_rerun_resumes(write_jsonl, question_r
 def test_chunks_end_between_posts(write_jsonl, question_records, monkeypatch):
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 50)
     sizes = []
-    write_units = writer.ChunkWriter.write_units
+    write = writer.ChunkWriter.write
 
-    def spy(self, units):
+    def spy(self, units, fresh=None):
         sizes.append({unit.post["post_id"] for unit in units})
-        return write_units(self, units)
+        return write(self, units, fresh)
 
-    monkeypatch.setattr(writer.ChunkWriter, "write_units", spy)
+    monkeypatch.setattr(writer.ChunkWriter, "write", spy)
     import_path(write_jsonl("test_q.jsonl", question_records))
     seen = set()
     for posts in sizes:

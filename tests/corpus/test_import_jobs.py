@@ -173,15 +173,15 @@ def test_a_writer_thread_error_stops_the_import(test_q, monkeypatch, settings):
     settings.ALFA_IMPORT_WRITER_THREAD = True
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 100)
     calls = []
-    write_units = writer.ChunkWriter.write_units
+    write = writer.ChunkWriter.write
 
-    def crash(self, units):
+    def crash(self, units, fresh=None):
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return write_units(self, units)
+        return write(self, units, fresh)
 
-    monkeypatch.setattr(writer.ChunkWriter, "write_units", crash)
+    monkeypatch.setattr(writer.ChunkWriter, "write", crash)
     with pytest.raises(RuntimeError, match="disk full"):
         import_path(test_q)
     run = ImportRun.objects.get()

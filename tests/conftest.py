@@ -121,7 +121,7 @@ def start_worker(transactional_db, tmp_path):
 
 
 def pytest_collection_modifyitems(items):
-    """Give every test that commits (worker, live server) a serialized rollback.
+    """Give every test that commits (worker, live server, django_db(transaction=True)) a serialized rollback.
 
     Transactional tests end by flushing the database, which would also wipe rows that data migrations created
     (role groups, the attribute catalogue) for every later test.
@@ -130,7 +130,9 @@ def pytest_collection_modifyitems(items):
         names = getattr(item, "fixturenames", None)
         if names is None or "django_db_serialized_rollback" in names:
             continue
-        if {"transactional_db", "live_server", "start_worker"} & set(names):
+        marker = item.get_closest_marker("django_db")
+        transactional = marker is not None and marker.kwargs.get("transaction", False)
+        if transactional or {"transactional_db", "live_server", "start_worker"} & set(names):
             names.append("django_db_serialized_rollback")
 
 

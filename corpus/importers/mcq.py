@@ -59,6 +59,11 @@ class McqParser:
 
     decoder = None  # no typed decoder: every record is parsed by orjson and checked in Python
 
+    @staticmethod
+    def is_fresh(payload):
+        """MCQ chunks are always written by the general path."""
+        return False
+
     source = None
     check = None
     has_posts = False

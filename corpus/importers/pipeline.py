@@ -130,7 +130,7 @@ def read_records(stream, context, named, detect_format, ctx, on_progress, progre
 
     report = context.report
     parser, group, accepted = None, None, []
-    sink = ChunkSink(context, threaded=use_writer_thread())
+    sink = ChunkSink(context)
 
     def flush():
         payload, position = parser.prepare(accepted), stream.position
@@ -143,7 +143,7 @@ def read_records(stream, context, named, detect_format, ctx, on_progress, progre
                 ctx.set_done(progress_offset + position)
             return results, position
 
-        for position_done in sink.submit(write):
+        for position_done in sink.submit(write, threaded=use_writer_thread(parser.is_fresh(payload))):
             if on_progress is not None:
                 on_progress(position_done, stream.size)
 
@@ -187,22 +187,21 @@ def read_records(stream, context, named, detect_format, ctx, on_progress, progre
     return context.format
 
 
-# Whether chunks go to a writer thread, by database, unless settings.ALFA_IMPORT_WRITER_THREAD says. On PostgreSQL the
-# server works while this process checks the next chunk (15.0 s against 16.2 s inline for 24,800 records). On SQLite
-# the thread pays only since fresh chunks reach it with their INSERT values ready (ChunkWriter.plan_fresh), so that
-# it runs little but SQL: 5.1-6.5 s (median 5.6) against 5.4-8.2 s (median 6.7) inline, six alternating pairs of
-# bench/import_bench.py; before that, the writer's own Python contended with the reader's for the GIL, and inline
-# was faster (docs/corpus-import.md).
-WRITER_THREAD_BY_VENDOR = {"postgresql": True, "sqlite": True}
+# Whether an import writes its chunks on a writer thread, unless settings.ALFA_IMPORT_WRITER_THREAD says: on PostgreSQL,
+# always, as the server works while this process checks the next chunk (15.0 s against 16.2 s inline for 24,800
+# records). On SQLite, when the first chunk is fresh (ChunkWriter.plan_fresh): the writer then runs little but SQL,
+# 5.1-6.5 s (median 5.6) against 5.4-8.2 s (median 6.7) inline, six alternating pairs of bench/import_bench.py.
+# Chunks of existing rows (a re-import) make the writer thread do Python work that contends with the reader's for the
+# GIL, and they are written inline (docs/corpus-import.md).
 
 
-def use_writer_thread():
-    """Return whether chunks are written on a second thread (its own connection): as the setting or the database
-    says, and only when this thread has no transaction open, since the writer could not see uncommitted rows
-    (tests, callers inside atomic())."""
+def use_writer_thread(fresh=True):
+    """Return whether an import whose first chunk is (or is not) fresh writes its chunks on a second thread with
+    its own connection: as the setting or the database says, and only when this thread has no transaction open,
+    since the writer could not see uncommitted rows (tests, callers inside atomic())."""
     wanted = getattr(settings, "ALFA_IMPORT_WRITER_THREAD", None)
     if wanted is None:
-        wanted = WRITER_THREAD_BY_VENDOR.get(connection.vendor, False)
+        wanted = connection.vendor == "postgresql" or (connection.vendor == "sqlite" and fresh)
     return wanted and not connection.in_atomic_block
 
 
@@ -213,18 +212,25 @@ class ChunkSink:
     checking the next chunk. At most two chunks wait, so memory stays flat.
     """
 
-    def __init__(self, context, threaded):
+    def __init__(self, context):
         self.context = context
         self.results = queue.Queue()
         self.error = None
         self.restore = None  # undoes tune() on the writing connection
-        self.queue = queue.Queue(maxsize=2) if threaded else None
-        if threaded:
-            self.thread = threading.Thread(target=self.work, name="corpus-import-writer", daemon=True)
-            self.thread.start()
+        self.started = False
+        self.queue = None  # the writer thread's, when there is one
 
-    def submit(self, job):
-        """Write a chunk (job() -> (results, position)); return the positions of the chunks merged meanwhile."""
+    def submit(self, job, threaded):
+        """Write a chunk (job() -> (results, position)); return the positions of the chunks merged meanwhile.
+
+        threaded: whether to write on a writer thread; the first chunk decides for the whole import.
+        """
+        if not self.started:
+            self.started = True
+            if threaded:
+                self.queue = queue.Queue(maxsize=2)
+                self.thread = threading.Thread(target=self.work, name="corpus-import-writer", daemon=True)
+                self.thread.start()
         if self.queue is None:
             self.results.put(job())
         else:

@@ -163,6 +163,11 @@ class QuestionRecordParser:
     def write(self, payload):
         return ChunkWriter(self.ctx).write(*payload)
 
+    @staticmethod
+    def is_fresh(payload):
+        """Whether the prepared chunk is a FreshChunk plan (all rows new), which a writer thread writes best."""
+        return payload[1] is not None
+
     def accept(self, line, record):
         """Return the record if it may be imported; otherwise report it (rejected or skipped) and return None.
 

@@ -197,6 +197,11 @@ class ThreadRecordParser:
     def write(self, payload):
         return ChunkWriter(self.ctx).write(*payload)
 
+    @staticmethod
+    def is_fresh(payload):
+        """Whether the prepared chunk is a FreshChunk plan (all rows new), which a writer thread writes best."""
+        return payload[1] is not None
+
     def finish(self):
         pass
 

@@ -135,16 +135,16 @@ def test_the_writer_thread_writes_the_same_rows_in_order(test_q, monkeypatch, se
     settings.ALFA_IMPORT_WRITER_THREAD = True
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 100)
     modes = []
-    sink = pipeline.ChunkSink.__init__
+    submit = pipeline.ChunkSink.submit
 
-    def spy(self, context, threaded):
-        modes.append(threaded)
-        sink(self, context, threaded)
+    def spy(self, job, threaded):
+        modes.append(self.queue is not None)
+        return submit(self, job, threaded)
 
-    monkeypatch.setattr(pipeline.ChunkSink, "__init__", spy)
+    monkeypatch.setattr(pipeline.ChunkSink, "submit", spy)
     progress = []
     run = import_path(test_q, on_progress=lambda done, total: progress.append((done, total)))
-    assert modes == [True]  # no transaction open here, so chunks go to the writer thread
+    assert not modes[0] and all(modes[1:])  # no transaction open here: the first chunk starts the writer thread
     assert run.created == {"post": 192, "thread": 302, "comment": 382, "question": 620}
     assert progress[-1][0] == progress[-1][1] == test_q.stat().st_size
     assert [done for done, _ in progress] == sorted(done for done, _ in progress)
@@ -153,17 +153,18 @@ def test_the_writer_thread_writes_the_same_rows_in_order(test_q, monkeypatch, se
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_database_decides_whether_a_writer_thread_is_used(monkeypatch, settings):
+def test_the_database_and_the_first_chunk_decide_whether_a_writer_thread_is_used(settings):
     from django.db import connection
 
     from corpus.importers import pipeline
 
     settings.ALFA_IMPORT_WRITER_THREAD = None
-    assert pipeline.use_writer_thread() is pipeline.WRITER_THREAD_BY_VENDOR[connection.vendor]
+    assert pipeline.use_writer_thread(fresh=True)
+    assert pipeline.use_writer_thread(fresh=False) is (connection.vendor == "postgresql")
     settings.ALFA_IMPORT_WRITER_THREAD = False
-    assert not pipeline.use_writer_thread()
+    assert not pipeline.use_writer_thread(fresh=True)
     settings.ALFA_IMPORT_WRITER_THREAD = True
-    assert pipeline.use_writer_thread()
+    assert pipeline.use_writer_thread(fresh=False)
 
 
 @pytest.mark.django_db(transaction=True)

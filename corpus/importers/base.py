@@ -234,8 +234,8 @@ def compile_fields(fields):
 
 
 def field_type(f):
-    """Return the msgspec type that accepts exactly the values the Field's fast check accepts, or None when msgspec
-    cannot say it (the record is then checked in Python)."""
+    """Return the msgspec type that accepts the values the Field's fast check accepts, or fewer (integral floats
+    such as 1.0 for an integer, 0.0/1.0 for a flag): those records are then checked in Python."""
     bounded = msgspec.Meta(ge=f.bounds[0], le=f.bounds[1]) if f.bounds else None
     text = Annotated[str, msgspec.Meta(max_length=f.max_length)]
     types = {
@@ -248,7 +248,7 @@ def field_type(f):
         "dict": dict,
         "id": str | int,
     }
-    return types.get(f.kind)
+    return types[f.kind]
 
 
 def compile_decoder(name, fields):

@@ -27,7 +27,7 @@ from .units import (
     normalize_question_type,
     seal,
 )
-from .writer import ChunkWriter
+from .writer import UnitParser
 
 QID = re.compile(r"^(?P<thread>.+)-c(?P<turn>\d{1,4})-q(?P<index>\d{1,4})$")
 
@@ -131,7 +131,7 @@ def unescape(text, normalizations):
     return text
 
 
-class QuestionRecordParser:
+class QuestionRecordParser(UnitParser):
     """Check question records one by one, then build a chunk of them into Units."""
 
     decoder = staticmethod(compile_decoder("QuestionRecord", RECORD_FIELDS))
@@ -156,17 +156,6 @@ class QuestionRecordParser:
         """Return what keeps records together in one chunk: a post's records are written in one transaction."""
         return record.get("id_post")
 
-    def prepare(self, accepted):
-        units = self.build(accepted)
-        return units, ChunkWriter(self.ctx).plan_fresh(units)
-
-    def write(self, payload):
-        return ChunkWriter(self.ctx).write(*payload)
-
-    @staticmethod
-    def is_fresh(payload):
-        """Whether the prepared chunk is a FreshChunk plan (all rows new), which a writer thread writes best."""
-        return payload[1] is not None
 
     def accept(self, line, record):
         """Return the record if it may be imported; otherwise report it (rejected or skipped) and return None.
@@ -273,7 +262,7 @@ class QuestionRecordParser:
 
     # --- building rows ----------------------------------------------------------------------------------------------
 
-    def build(self, accepted):
+    def build_units(self, accepted):
         """Return one Unit per accepted (line, record); rows shared by several records are built once per chunk."""
         posts, threads, comments, units = {}, {}, {}, []
         for line, record in accepted:

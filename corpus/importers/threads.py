@@ -30,7 +30,7 @@ from .units import (
     seal,
     shared_values,
 )
-from .writer import ChunkWriter
+from .writer import UnitParser
 
 ROLES = ("doctor", "patient")
 THREAD_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -82,7 +82,7 @@ CHECK_PREVIOUS = compile_fields([Field("question"), Field("patient_answer", requ
 SHARED_POST = ("title", "post", "author", "author_pseudonym", "created_utc", "year", "split")
 
 
-class ThreadRecordParser:
+class ThreadRecordParser(UnitParser):
     """Check thread records and build each into a Unit with all of its turns and questions."""
 
     decoder = None  # no typed decoder: every record is parsed by orjson and checked in Python
@@ -190,17 +190,8 @@ class ThreadRecordParser:
                 problems.extend(CHECK_PREVIOUS(previous, f"{where}.previous_turns[{k}]."))
         return problems
 
-    def prepare(self, accepted):
-        units = [self.build(line, record) for line, record in accepted]
-        return units, ChunkWriter(self.ctx).plan_fresh(units)
-
-    def write(self, payload):
-        return ChunkWriter(self.ctx).write(*payload)
-
-    @staticmethod
-    def is_fresh(payload):
-        """Whether the prepared chunk is a FreshChunk plan (all rows new), which a writer thread writes best."""
-        return payload[1] is not None
+    def build_units(self, accepted):
+        return [self.build(line, record) for line, record in accepted]
 
     def finish(self):
         pass

@@ -50,6 +50,23 @@ def write_in_transactions(items, write, line_of, written):
     return [result]
 
 
+class UnitParser:
+    """What the AskDocs parsers (question records, thread records) share: a chunk becomes Units, planned as a
+    FreshChunk when all its rows are new, and is written by a ChunkWriter. Subclasses define build_units()."""
+
+    def prepare(self, accepted):
+        units = self.build_units(accepted)
+        return units, ChunkWriter(self.ctx).plan_fresh(units)
+
+    def write(self, payload):
+        return ChunkWriter(self.ctx).write(*payload)
+
+    @staticmethod
+    def is_fresh(payload):
+        """Whether the prepared chunk is a FreshChunk plan (all rows new), which a writer thread writes best."""
+        return payload[1] is not None
+
+
 class ChunkWriter:
     """Write Units of the AskDocs formats (question records, thread records) for one import run."""
 

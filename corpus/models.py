@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from .rendering import DEFAULT_RENDERING, conversation_messages, render_messages
+
 
 class Split(models.TextChoices):
     TRAIN = "train", "Train"
@@ -143,6 +145,15 @@ class Question(models.Model):
     @property
     def hypotheses(self):
         return self.derived.get("hypotheses", [])
+
+    def conversation(self) -> list[dict]:
+        """Return the patient's post, then the thread's earlier question/answer turns, as chat messages."""
+        post = self.thread.post
+        return conversation_messages(post.title, post.body, self.previous_turns)
+
+    def prompt_messages(self, rendering: str = DEFAULT_RENDERING) -> list[dict]:
+        """Return what a policy sees before asking this question, under a versioned rendering."""
+        return render_messages(self.conversation(), rendering)
 
 
 class MultipleChoiceCase(models.Model):

@@ -62,10 +62,5 @@ def without_nul(value):
 
 
 def pair_context(question):
-    """Return the conversation a pair continues: title and post, then the earlier question/answer turns."""
-    post = question.thread.post
-    messages = [{"role": "user", "content": f"{post.title}\n{post.body}"}]
-    for turn in question.previous_turns or []:
-        messages.append({"role": "assistant", "content": turn.get("question", "")})
-        messages.append({"role": "user", "content": turn.get("patient_answer", "") or ""})
-    return messages
+    """Return the conversation a pair continues (the one rendering in corpus.rendering, without a system prompt)."""
+    return question.conversation()

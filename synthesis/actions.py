@@ -26,6 +26,7 @@ from .models import (
 )
 from .pairs import select_triples
 from .prompts import lint_template
+from .secrets import url_origin
 from .verification import pair_verdict
 
 
@@ -242,9 +243,15 @@ def lint_all_templates():
 
 # Endpoints ------------------------------------------------------------------------------------------------------
 
-def do_save_endpoint(endpoint):
-    """Validate and save an endpoint; at most one default generator and one default judge."""
+def do_save_endpoint(endpoint, actor):
+    """Validate and save an endpoint for `actor` (None: an operator at the command line); one default of each kind.
+
+    The save registers the key's origin: the worker later sends the key to that scheme://host:port only.
+    """
     endpoint.full_clean()
+    if actor is not None:
+        endpoint.check_editable_by(actor)
+    endpoint.api_key_origin = url_origin(endpoint.base_url) if endpoint.api_key_env else ""
     with transaction.atomic():
         if endpoint.is_default_generator:
             ModelEndpoint.objects.exclude(pk=endpoint.pk).update(is_default_generator=False)
@@ -262,7 +269,7 @@ def do_register_local_model(name, path, default=False, **fields):
     endpoint.is_default_generator = endpoint.is_default_judge = default
     for key, value in fields.items():
         setattr(endpoint, key, value)
-    return do_save_endpoint(endpoint)
+    return do_save_endpoint(endpoint, actor=None)
 
 
 def default_endpoint(role="generator"):

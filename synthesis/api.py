@@ -114,7 +114,7 @@ class EndpointViewSet(viewsets.ModelViewSet):
         for name, value in serializer.validated_data.items():
             setattr(instance, name, value)
         try:
-            serializer.instance = do_save_endpoint(instance)
+            serializer.instance = do_save_endpoint(instance, actor=self.request.user)
         except DjangoValidationError as exc:
             raise django_errors(exc) from exc
 

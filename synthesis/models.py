@@ -11,9 +11,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from alfa_platform.roles import Role, has_role
 from jobs.models import Queue
 
 from .configs import SamplingConfig
+from .secrets import is_allowed_host, key_env_problem, url_host
 
 SCALE_LEVELS = 5
 
@@ -185,8 +187,11 @@ class ModelEndpoint(models.Model):
         help_text="HTTP only, e.g. http://vllm:8000/v1",
     )
     api_key_env = models.CharField(
-        max_length=64, blank=True, help_text="Name of the environment variable holding the API key (never the key)."
+        max_length=64, blank=True,
+        help_text="Name of the environment variable holding the API key (never the key), e.g. ALFA_LLM_KEY_OPENAI.",
     )
+    # scheme://host:port the key was registered for on the last validated save; the worker sends it nowhere else.
+    api_key_origin = models.CharField(max_length=300, blank=True, editable=False)
     default_sampling = models.JSONField(default=dict, blank=True, help_text="temperature, top_p, max_tokens, seed")
     device = models.CharField(max_length=16, default="auto", help_text="transformers/vLLM: auto, cpu or cuda")
     batch_size = models.PositiveIntegerField(default=8, help_text="Prompts per generate() call (local backends).")
@@ -218,8 +223,19 @@ class ModelEndpoint(models.Model):
     def clean(self):
         if self.backend == Backend.OPENAI_HTTP and not self.base_url:
             raise ValidationError({"base_url": "An HTTP endpoint needs its base URL."})
-        if self.api_key_env and not self.api_key_env.replace("_", "").isalnum():
-            raise ValidationError({"api_key_env": "Give the name of an environment variable, not the key."})
+        if self.api_key_env and (problem := key_env_problem(self.api_key_env)):
+            raise ValidationError({"api_key_env": problem})
+
+    def check_editable_by(self, user) -> None:
+        """Refuse a change by a non-admin to an endpoint whose stored or new host is outside the allow-list."""
+        if has_role(user, Role.ADMIN):
+            return
+        stored = ModelEndpoint.objects.filter(pk=self.pk).values_list("base_url", flat=True).first() if self.pk else ""
+        for url in (stored, self.base_url):
+            if not is_allowed_host(url):
+                raise ValidationError({"base_url": (
+                    f"Only an admin can create or edit an endpoint on {url_host(url)}; leads may use "
+                    f"{', '.join(settings.ENDPOINT_ALLOWED_HOSTS)}.")})
 
     @property
     def sampling(self):

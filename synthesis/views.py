@@ -142,7 +142,7 @@ class EndpointEditView(RoleRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            endpoint = do_save_endpoint(form.instance)
+            endpoint = do_save_endpoint(form.instance, actor=self.request.user)
         except ValidationError as exc:
             form.add_error(None, exc)
             return self.form_invalid(form)

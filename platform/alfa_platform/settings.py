@@ -209,6 +209,10 @@ JOB_MAX_ATTEMPTS = int(os.environ.get("ALFA_JOB_MAX_ATTEMPTS", "3"))
 # Where local models (SmolLM2 for the demo, trained checkpoints) live.
 MODELS_DIR = Path(os.environ.get("ALFA_MODELS_DIR", VAR_DIR / "models"))
 # Where the shared AskDocs/MediQ files are (tests and benchmarks read them; never copied in).
+# Model endpoints: a key's variable must carry this prefix (so no server secret can be named), and only admins may
+# point an endpoint at a host outside this list (loopback and the docker-compose vLLM service by default).
+LLM_KEY_ENV_PREFIX = "ALFA_LLM_KEY_"
+ENDPOINT_ALLOWED_HOSTS = env_list("ALFA_ENDPOINT_ALLOWED_HOSTS", "127.0.0.1,localhost,::1,vllm")
 SHARED_DATA_DIR = Path(os.environ.get("ALFA_SHARED_DATA_DIR", BASE_DIR.parent / "shared" / "data"))
 
 LOGGING = {

@@ -24,6 +24,7 @@ class EndpointSettings:
     model: str
     base_url: str = ""
     api_key_env: str = ""
+    api_key_origin: str = ""  # where the key was registered to go; the HTTP backend sends it nowhere else
     device: str = "auto"
     batch_size: int = 8
     share_prefix: bool = True  # local backends: compute a prefix shared by a batch's prompts once
@@ -38,7 +39,8 @@ class EndpointSettings:
     def from_endpoint(cls, endpoint):
         return cls(
             backend=endpoint.backend, model=endpoint.model, base_url=endpoint.base_url,
-            api_key_env=endpoint.api_key_env, device=endpoint.device, batch_size=endpoint.batch_size,
+            api_key_env=endpoint.api_key_env, api_key_origin=endpoint.api_key_origin,
+            device=endpoint.device, batch_size=endpoint.batch_size,
             max_concurrency=endpoint.max_concurrency, timeout_s=endpoint.timeout_s,
             max_retries=endpoint.max_retries, requests_per_minute=endpoint.requests_per_minute,
             backoff_base_s=endpoint.backoff_base_s,

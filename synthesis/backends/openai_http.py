@@ -1,7 +1,6 @@
 """OpenAI-compatible chat completions over HTTP: bounded concurrency, timeouts, retries with backoff, rate limit."""
 
 import logging
-import os
 import random
 import threading
 import time
@@ -9,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from ..secrets import KeyRefused, api_key_for
 from .base import BackendError, GenerationBackend, GenerationResult
 
 logger = logging.getLogger(__name__)
@@ -53,9 +53,10 @@ class OpenAIHTTPBackend(GenerationBackend):
             raise BackendError("An HTTP endpoint needs a base URL.")
         headers = {"Content-Type": "application/json"}
         if settings.api_key_env:
-            key = os.environ.get(settings.api_key_env)
-            if not key:
-                raise BackendError(f"The environment variable {settings.api_key_env} holding the API key is not set.")
+            try:
+                key = api_key_for(settings.api_key_env, settings.base_url, settings.api_key_origin)
+            except KeyRefused as exc:
+                raise BackendError(str(exc)) from exc
             headers["Authorization"] = f"Bearer {key}"
         concurrency = max(1, settings.max_concurrency)
         self.client = httpx.Client(

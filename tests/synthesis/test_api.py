@@ -132,13 +132,13 @@ def test_allows_lead_to_patch_an_attribute_but_not_break_its_scale(api_client_fo
     assert bad.status_code == 400
 
 
-def test_allows_lead_to_register_an_endpoint_with_a_key_variable_name(api_client_for, lead):
-    client = api_client_for(lead)
+def test_allows_admin_to_register_an_outside_endpoint_with_a_key_variable_name(api_client_for, admin_user):
+    client = api_client_for(admin_user)
     response = client.post("/api/synthesis/endpoints/", {
         "name": "hosted", "backend": "openai_http", "model": "gpt-x", "base_url": "https://api.example.org/v1",
-        "api_key_env": "HOSTED_API_KEY", "default_sampling": {"temperature": 0.0}}, format="json")
+        "api_key_env": "ALFA_LLM_KEY_HOSTED", "default_sampling": {"temperature": 0.0}}, format="json")
     assert response.status_code == 201, response.json()
-    assert ModelEndpoint.objects.get(name="hosted").api_key_env == "HOSTED_API_KEY"
+    assert ModelEndpoint.objects.get(name="hosted").api_key_env == "ALFA_LLM_KEY_HOSTED"
     bad = client.post("/api/synthesis/endpoints/", {
         "name": "leaky", "backend": "openai_http", "model": "m", "base_url": "https://api.example.org/v1",
         "api_key_env": "sk-abc-123"}, format="json")

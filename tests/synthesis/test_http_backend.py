@@ -12,6 +12,7 @@ import pytest
 from synthesis.backends import BackendError, EndpointSettings
 from synthesis.backends.openai_http import OpenAIHTTPBackend
 from synthesis.backends.transformers_backend import TransformersBackend
+from synthesis.secrets import url_origin
 from synthesis.serving import start_server, stop_server
 
 from . import servers
@@ -117,15 +118,17 @@ def test_it_keeps_other_requests_when_one_fails(scripted):
 
 def test_it_sends_the_key_from_the_named_environment_variable(scripted, monkeypatch):
     server = scripted(servers.echo())
-    monkeypatch.setenv("ALFA_TEST_LLM_KEY", "sk-test-not-real")
-    OpenAIHTTPBackend(http_settings(server.base_url, api_key_env="ALFA_TEST_LLM_KEY")).generate([ask("x")])
+    monkeypatch.setenv("ALFA_LLM_KEY_TEST", "sk-test-not-real")
+    OpenAIHTTPBackend(http_settings(server.base_url, api_key_env="ALFA_LLM_KEY_TEST",
+                                    api_key_origin=url_origin(server.base_url))).generate([ask("x")])
     assert server.headers[0]["Authorization"] == "Bearer sk-test-not-real"
 
 
 def test_it_refuses_to_start_when_the_key_variable_is_missing(monkeypatch):
-    monkeypatch.delenv("ALFA_TEST_LLM_KEY", raising=False)
-    with pytest.raises(BackendError, match="ALFA_TEST_LLM_KEY"):
-        OpenAIHTTPBackend(http_settings("http://127.0.0.1:9/v1", api_key_env="ALFA_TEST_LLM_KEY"))
+    monkeypatch.delenv("ALFA_LLM_KEY_TEST", raising=False)
+    with pytest.raises(BackendError, match="ALFA_LLM_KEY_TEST"):
+        OpenAIHTTPBackend(http_settings("http://127.0.0.1:9/v1", api_key_env="ALFA_LLM_KEY_TEST",
+                                        api_key_origin="http://127.0.0.1:9"))
 
 
 def test_it_rate_limits_requests(scripted):

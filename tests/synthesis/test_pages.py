@@ -159,11 +159,11 @@ def test_allows_lead_to_supersede_a_template_that_produced_data(client_for, lead
 def test_allows_lead_to_add_an_http_endpoint_naming_its_key_variable(client_for, lead):
     response = client_for(lead).post(reverse("synthesis:endpoint-new"), {
         "name": "vllm", "backend": "openai_http", "model": "meta-llama/Llama-3.1-8B-Instruct",
-        "base_url": "http://vllm:8000/v1", "api_key_env": "VLLM_API_KEY", "default_sampling": "{}",
+        "base_url": "http://vllm:8000/v1", "api_key_env": "ALFA_LLM_KEY_VLLM", "default_sampling": "{}",
         "device": "auto", "batch_size": 8, "max_concurrency": 32, "timeout_s": 60, "max_retries": 3,
         "backoff_base_s": 0.5, "requests_per_minute": 0, "supports_prefill": "on", "is_active": "on"})
     assert response.status_code == 302
-    assert ModelEndpoint.objects.get(name="vllm").api_key_env == "VLLM_API_KEY"
+    assert ModelEndpoint.objects.get(name="vllm").api_key_env == "ALFA_LLM_KEY_VLLM"
     bad = client_for(lead).post(reverse("synthesis:endpoint-new"), {
         "name": "bad", "backend": "openai_http", "model": "m", "base_url": "http://x/v1",
         "api_key_env": "sk-live-123", "default_sampling": "{}", "device": "auto", "batch_size": 8,

@@ -15,7 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--backend", choices=Backend.values, default=Backend.OPENAI_HTTP)
         parser.add_argument("--model", required=True, help="Model folder, or the model name the server serves.")
         parser.add_argument("--base-url", default="")
-        parser.add_argument("--api-key-env", default="", help="Name of the variable holding the key (not the key).")
+        parser.add_argument("--api-key-env", default="",
+                            help="Name of the variable holding the key (not the key), e.g. ALFA_LLM_KEY_VLLM.")
         parser.add_argument("--queue", default="", choices=["", "default", "gpu"])
         parser.add_argument("--max-concurrency", type=int)
         parser.add_argument("--default", action="store_true", help="Make it the default generator and judge.")
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         if default:
             endpoint.is_default_generator = endpoint.is_default_judge = True
         try:
-            do_save_endpoint(endpoint)
+            do_save_endpoint(endpoint, actor=None)  # whoever runs manage.py already holds the server
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(f"Endpoint {endpoint.name}: {endpoint.backend} {endpoint.model} {endpoint.base_url} "

@@ -32,6 +32,7 @@ RENDERINGS = {
                          "No system message; title and post, then the earlier turns."),
         RenderingVersion("post-nosys-v1", "", False,
                          "The authors' training input: title and post only, no system message (method.md §3.7)."),
+        RenderingVersion("external", "", True, "Prompts exactly as an imported dataset gave them."),
     )
 }
 DEFAULT_RENDERING = "thread-v1"
@@ -61,3 +62,12 @@ def render_messages(conversation: list[dict], rendering: str = DEFAULT_RENDERING
     if version.system_prompt:
         messages.insert(0, {"role": "system", "content": version.system_prompt})
     return messages
+
+
+SPEAKERS = {"system": "Instructions", "user": "Patient", "assistant": "Doctor"}
+
+
+def render_text(messages: list[dict]) -> str:
+    """Return rendered messages as one plain-text prompt (for TRL's standard format), ending where the doctor asks."""
+    lines = [f"{SPEAKERS.get(m['role'], m['role'])}: {m['content']}" for m in messages]
+    return "\n\n".join([*lines, f"{SPEAKERS['assistant']}:"])

@@ -9,4 +9,5 @@ urlpatterns = [
     path("jobs/", include("jobs.api_urls")),
     path("synthesis/", include("synthesis.api_urls")),
     path("annotation/", include("annotation.api_urls")),
+    path("datasets/", include("dataversions.api_urls")),
 ]

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "corpus",
     "synthesis",
     "annotation",
+    "dataversions",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,132 @@
+"""REST endpoints (leads): datasets, versions (create from a filter, rows, card, diff, export), exports."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from alfa_platform.roles import IsLead
+
+from .actions import DatasetError, do_create_version, do_export_version
+from .card import dataset_card
+from .diffs import diff_versions
+from .formats import FormatError
+from .models import Dataset, DatasetExport, DatasetVersion, ExportStatus
+from .selection import SelectionError
+from .serializers import (
+    CreateVersionSerializer,
+    DatasetSerializer,
+    ExportRequestSerializer,
+    ExportSerializer,
+    RowSerializer,
+    VersionSerializer,
+)
+from .writers import ensure_zip
+
+
+@extend_schema(tags=["datasets"])
+class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsLead]
+    serializer_class = DatasetSerializer
+    queryset = Dataset.objects.prefetch_related("versions")
+    lookup_field = "name"
+
+
+def filter_rows(rows, params):
+    for name in ("split", "attribute", "pair_type", "qid"):
+        if value := params.get(name):
+            rows = rows.filter(**{name: value})
+    if text := params.get("q"):
+        rows = rows.filter(row_id__icontains=text)
+    return rows
+
+
+@extend_schema(tags=["datasets"])
+class VersionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsLead]
+    queryset = DatasetVersion.objects.select_related("dataset", "created_by").prefetch_related(
+        "source_jobs", "templates", "campaigns")
+
+    def get_serializer_class(self):
+        return CreateVersionSerializer if self.action == "create" else VersionSerializer
+
+    def get_queryset(self):
+        versions = super().get_queryset()
+        if name := self.request.query_params.get("dataset"):
+            versions = versions.filter(dataset__name=name)
+        return versions
+
+    @extend_schema(request=CreateVersionSerializer, responses={202: VersionSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = CreateVersionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            version = do_create_version(data["name"], data["selection"], request.user, data["description"])
+        except (SelectionError, DatasetError) as exc:
+            raise ValidationError({"selection": [str(exc)]}) from exc
+        version.refresh_from_db()
+        return Response(VersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=RowSerializer(many=True), parameters=[
+        OpenApiParameter(name, str, required=False) for name in ("split", "attribute", "pair_type", "qid", "q")])
+    @action(detail=True)
+    def rows(self, request, pk=None):
+        rows = filter_rows(self.get_object().rows.order_by("position"), request.query_params)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(RowSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: {"type": "object", "properties": {"card": {"type": "string"}}}})
+    @action(detail=True)
+    def card(self, request, pk=None):
+        version = self.get_object()
+        if not version.is_ready:
+            raise ValidationError({"detail": f"{version} is {version.status}; its card comes when it is ready."})
+        return Response({"card": dataset_card(version)})
+
+    @extend_schema(parameters=[OpenApiParameter("against", int, required=True)],
+                   responses={200: {"type": "object"}})
+    @action(detail=True)
+    def diff(self, request, pk=None):
+        against = request.query_params.get("against", "")
+        if not against.isascii() or not against.isdigit():
+            raise ValidationError({"against": ["Give the id of the version to compare with."]})
+        other = DatasetVersion.objects.filter(pk=int(against)).first()
+        if other is None:
+            raise Http404("No such version.")
+        return Response(diff_versions(other, self.get_object()))
+
+    @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer})
+    @action(detail=True, methods=["post"])
+    def export(self, request, pk=None):
+        serializer = ExportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            export = do_export_version(self.get_object(), serializer.validated_data["format"],
+                                       serializer.validated_data["files"], request.user)
+        except (DatasetError, FormatError) as exc:
+            raise ValidationError({"detail": [str(exc)]}) from exc
+        export.refresh_from_db()
+        return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(tags=["datasets"])
+class ExportViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsLead]
+    serializer_class = ExportSerializer
+    queryset = DatasetExport.objects.select_related("version__dataset")
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True)
+    def download(self, request, pk=None):
+        export = self.get_object()
+        if export.status != ExportStatus.DONE:
+            raise ValidationError({"detail": [f"The export is {export.status}."]})
+        folder = Path(settings.VAR_DIR) / export.folder
+        return FileResponse(open(ensure_zip(folder, list(export.manifest)), "rb"), as_attachment=True,
+                            filename=f"{export.version.dataset.name}-v{export.version.number}-{export.format}.zip")

@@ -1,0 +1,51 @@
+"""Export a version in one format and file type into a folder (through the same job a worker runs)."""
+
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from alfa_platform.celery import app
+from dataversions.actions import DatasetError, do_export_version
+from dataversions.formats import FILE_TYPES, FormatError
+from dataversions.models import DatasetVersion, ExportStatus
+
+
+class Command(BaseCommand):
+    help = "Export a dataset version: trl, trl-conversational, sft, judgments, mediq or authors; jsonl, parquet, hf."
+
+    def add_arguments(self, parser):
+        parser.add_argument("version", help="Version id, or NAME@vN.")
+        parser.add_argument("--format", required=True)
+        parser.add_argument("--files", default="jsonl", choices=FILE_TYPES)
+        parser.add_argument("--out", required=True, help="Folder to copy the export into (created).")
+
+    def handle(self, version, **o):
+        found = find_version(version)
+        previous = app.conf.task_always_eager
+        app.conf.task_always_eager = True
+        try:
+            export = do_export_version(found, o["format"], o["files"])
+        except (DatasetError, FormatError) as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            app.conf.task_always_eager = previous
+        export.refresh_from_db()
+        if export.status != ExportStatus.DONE:
+            raise CommandError(export.error or f"The export is {export.status}.")
+        out = Path(o["out"])
+        shutil.copytree(Path(settings.VAR_DIR) / export.folder, out, dirs_exist_ok=True)
+        self.stdout.write(f"{export}: {len(export.manifest)} files")
+        self.stdout.write(str(out))
+
+
+def find_version(value: str) -> DatasetVersion:
+    versions = DatasetVersion.objects.select_related("dataset")
+    name, _, number = value.partition("@v")
+    found = (versions.filter(pk=int(value)) if value.isascii() and value.isdigit() else
+             versions.filter(dataset__name=name, number=int(number)) if number.isascii() and number.isdigit()
+             else versions.none()).first()
+    if found is None:
+        raise CommandError(f"No dataset version {value!r} (give its id or NAME@vN).")
+    return found

@@ -1,0 +1,89 @@
+"""Freezing a version: the filter selects rows, counts and hash are recorded, later edits never change it."""
+
+import hashlib
+
+import pytest
+
+from dataversions.actions import DatasetError, do_create_version
+from dataversions.building import canonical_bytes
+from dataversions.models import VersionStatus
+from dataversions.selection import SelectionError
+from synthesis.models import PreferencePair
+
+from .conftest import create_version
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_freezes_the_selected_pairs_with_counts_and_a_content_hash(pair_corpus):
+    version = create_version(verdict="unfiltered")
+    assert version.status == VersionStatus.READY, version.error
+    assert version.row_count == PreferencePair.objects.count() == 36
+    assert version.counts["split"] == {"train": 24, "validation": 6, "test": 6}
+    assert version.counts["attribute"] == {"clarity": 18, "focus": 18}
+    rows = [row.data for row in version.rows.order_by("position")]
+    expected = hashlib.sha256(b"".join(canonical_bytes(row) + b"\n" for row in rows)).hexdigest()
+    assert version.content_hash == expected
+    assert [r["split"] for r in rows] == sorted((r["split"] for r in rows), key=["train", "validation", "test"].index)
+
+
+def test_it_keeps_only_accepted_pairs_when_filtered(pair_corpus):
+    accepted = PreferencePair.objects.filter(verdict="accepted").count()
+    assert 0 < accepted < 36
+    assert create_version().row_count == accepted
+
+
+def test_it_selects_by_attribute_pair_type_and_split(pair_corpus):
+    version = create_version(attributes=["focus"], pair_types=["enhanced_corrupted"], splits=["train"],
+                             verdict="unfiltered")
+    rows = list(version.rows.values_list("attribute", "pair_type", "split"))
+    assert rows and set(rows) == {("focus", "enhanced_corrupted", "train")}
+
+
+def test_it_renders_prompts_with_the_recorded_rendering(pair_corpus):
+    threaded = create_version(verdict="unfiltered")
+    bare = create_version("bare", verdict="unfiltered", rendering="post-nosys-v1")
+    assert threaded.rendering == "thread-v1" and bare.rendering == "post-nosys-v1"
+    with_turns = threaded.rows.filter(qid=pair_corpus[0].qid).first().data["prompt"]
+    assert with_turns[0]["role"] == "system" and len(with_turns) == 4  # system, post, earlier question, answer
+    assert [m["role"] for m in bare.rows.filter(qid=pair_corpus[0].qid).first().data["prompt"]] == ["user"]
+
+
+def test_it_orders_rows_by_seed_and_reproduces_the_hash(pair_corpus):
+    first, again = create_version(seed=1), create_version("again", seed=1)
+    other = create_version("other", seed=2)
+    assert first.content_hash == again.content_hash
+    assert other.content_hash != first.content_hash and other.row_count == first.row_count
+
+
+def test_old_versions_do_not_change_when_sources_change(pair_corpus):
+    version = create_version(verdict="unfiltered")
+    before = (version.content_hash, list(version.rows.values_list("data", flat=True)))
+    PreferencePair.objects.update(chosen_text="edited afterwards")
+    PreferencePair.objects.filter(attribute__key="focus").delete()
+    version.refresh_from_db()
+    assert (version.content_hash, list(version.rows.values_list("data", flat=True))) == before
+    assert create_version("later", verdict="unfiltered").row_count == 18
+
+
+def test_it_links_the_jobs_and_templates_rows_came_from(pair_corpus):
+    version = create_version()
+    assert version.templates.count() >= 3  # normalize, enhance_hindsight and corrupt of each attribute
+
+
+def test_it_refuses_a_filter_that_selects_nothing_and_writes_nothing(pair_corpus):
+    from dataversions.models import Dataset, DatasetVersion
+
+    with pytest.raises(DatasetError, match="selects no rows"):
+        do_create_version("empty", {"kind": "preference", "splits": ["test"], "attributes": ["answerability"]})
+    assert not Dataset.objects.filter(name="empty").exists() and not DatasetVersion.objects.exists()
+
+
+@pytest.mark.parametrize(("selection", "message"), [
+    ({"attributes": ["kindness"]}, "Unknown attribute"), ({"pair_types": ["best_worst"]}, "Unknown pair type"),
+    ({"splits": ["holdout"]}, "Unknown split"), ({"verdict": "maybe"}, "verdict must be"),
+    ({"seed": -1}, "seed must be"), ({"colour": "red"}, "Unknown option"), ({"rendering": "v9"}, "Unknown rendering"),
+])
+def test_it_refuses_a_bad_filter_with_a_clear_message(pair_corpus, selection, message):
+    with pytest.raises(SelectionError, match=message):
+        do_create_version("bad", {"kind": "preference", **selection})

@@ -13,7 +13,7 @@ AGREEING = {"enhanced": 1, "original": 2, "corrupted": 3}
 
 @pytest.fixture
 def pair_corpus(catalogue):  # noqa: F811
-    """Six questions (train ×4, validation, test); clarity and focus triples; 36 pairs, 30 of them accepted."""
+    """Six questions (four train, one validation, one test) with clarity and focus triples: 36 pairs."""
     splits = [Split.TRAIN] * 4 + [Split.VALIDATION, Split.TEST]
     questions = [make_question(n, split=split, turns=n % 2) for n, split in enumerate(splits, start=1)]
     for question in questions:

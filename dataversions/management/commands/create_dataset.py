@@ -2,8 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from alfa_platform.celery import app
-from dataversions.actions import DatasetError, do_create_version
+from dataversions.actions import DatasetError, do_create_version, run_job_here
 from dataversions.models import DatasetKind, VersionStatus
 from dataversions.selection import SelectionError
 
@@ -43,15 +42,13 @@ class Command(BaseCommand):
                      "campaigns": campaigns, "splits": csv(o["splits"]), "sft_source": o["sft_source"],
                      "case_source": o["case_source"], "rendering": o["rendering"], "seed": o["seed"],
                      "limit": o["limit"]}
-        previous = app.conf.task_always_eager
-        app.conf.task_always_eager = not o["queue"] or previous
         try:
             version = do_create_version(o["name"], {k: v for k, v in selection.items() if v is not None},
                                         description=o["description"])
         except (SelectionError, DatasetError) as exc:
             raise CommandError(str(exc)) from exc
-        finally:
-            app.conf.task_always_eager = previous
+        if not o["queue"]:
+            run_job_here(version.job)
         version.refresh_from_db()
         if version.status == VersionStatus.FAILED:
             raise CommandError(version.error)

@@ -6,8 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from alfa_platform.celery import app
-from dataversions.actions import DatasetError, do_export_version
+from dataversions.actions import DatasetError, do_export_version, run_job_here
 from dataversions.formats import FILE_TYPES, FormatError
 from dataversions.models import DatasetVersion, ExportStatus
 
@@ -23,14 +22,12 @@ class Command(BaseCommand):
 
     def handle(self, version, **o):
         found = find_version(version)
-        previous = app.conf.task_always_eager
-        app.conf.task_always_eager = True
         try:
             export = do_export_version(found, o["format"], o["files"])
         except (DatasetError, FormatError) as exc:
             raise CommandError(str(exc)) from exc
-        finally:
-            app.conf.task_always_eager = previous
+        if export.job:
+            run_job_here(export.job)
         export.refresh_from_db()
         if export.status != ExportStatus.DONE:
             raise CommandError(export.error or f"The export is {export.status}.")

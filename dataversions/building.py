@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 
-from annotation.models import Adjudication, Judgment
+from annotation.models import Adjudication, ComparisonItem, Judgment
 from corpus.models import MultipleChoiceCase, Question
 from corpus.rendering import render_messages
 from synthesis.models import Attribute, PairType, PreferencePair, Verdict
@@ -207,7 +207,7 @@ def judgments_rows(keys: list, selection: Selection, lineage: Lineage) -> Iterat
             qid=item.question.qid if item.question_id else "", split=item_split(item), attribute=record.attribute,
             choice=record.choice, tie=record.choice == "tie", created_at=record.created_at.isoformat(),
             is_gold=item.is_gold, question_a=item.question_a, question_b=item.question_b, source_a=item.source_a,
-            source_b=item.source_b, reasons=[],
+            source_b=item.source_b,
         )
         if kind == "judgment":
             yield judgment_row(**common, annotator=annotator_pseudonym(record.annotator_id),
@@ -217,7 +217,7 @@ def judgments_rows(keys: list, selection: Selection, lineage: Lineage) -> Iterat
                                retracted=record.retracted_at is not None)
         else:
             yield judgment_row(**common, annotator=annotator_pseudonym(record.author_id), rationale=record.note,
-                               retracted=False)
+                               reasons=[], retracted=False)
 
 
 # Interactive QA benchmark ---------------------------------------------------------------------------------------
@@ -321,16 +321,22 @@ def seal_version(version: DatasetVersion, counter: RowCounter, extra_counts: dic
     version.save(update_fields=["content_hash", "row_count", "counts", "status", "error"])
 
 
-def agreement_counts(selection: Selection, version: DatasetVersion) -> dict:
-    """Return, per attribute, how many of the version's pairs experts judged and how many agreed."""
+def agreement_counts(selection: Selection, version: DatasetVersion) -> tuple[dict, set[int]]:
+    """Return, per attribute, how many of the version's pairs experts judged and how many agreed; and the
+    campaigns those judgments came from."""
     majorities = pair_majorities(selection.campaigns)
     pair_ids = dict(PreferencePair.objects.filter(pk__in=list(majorities)).values_list("pair_id", "pk"))
     agreement = defaultdict(lambda: {"judged": 0, "agrees": 0})
+    judged = []
     for row_id, attribute in version.rows.values_list("row_id", "attribute").iterator(chunk_size=CHUNK):
         if (pk := pair_ids.get(row_id)) is not None:
+            judged.append(pk)
             agreement[attribute]["judged"] += 1
             agreement[attribute]["agrees"] += majorities[pk] == "a"
-    return dict(sorted(agreement.items()))
+    items = ComparisonItem.objects.filter(pair_id__in=judged, judgments__isnull=False)
+    if selection.campaigns:
+        items = items.filter(campaign_id__in=list(selection.campaigns))
+    return dict(sorted(agreement.items())), set(items.values_list("campaign_id", flat=True).distinct())
 
 
 def freeze_version(version: DatasetVersion, progress: Callable[[int, int], None] | None = None) -> DatasetVersion:
@@ -355,10 +361,10 @@ def freeze_version(version: DatasetVersion, progress: Callable[[int, int], None]
         if dates := [d for d in lineage.created_utc if d]:
             extra["created_utc"] = [min(dates), max(dates)]
         if version.kind == DatasetKind.PREFERENCE:
-            extra["agreement"] = agreement_counts(selection, version)
+            extra["agreement"], judged_in = agreement_counts(selection, version)
+            lineage.campaigns |= judged_in
         seal_version(version, counter, extra)
         version.source_jobs.set(lineage.jobs)
         version.templates.set(t for t in lineage.templates if t)
-        used = set(selection.campaigns) if selection.agreement != "any" else set()
-        version.campaigns.set(lineage.campaigns | used)
+        version.campaigns.set(lineage.campaigns)
     return version

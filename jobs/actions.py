@@ -41,12 +41,20 @@ def do_enqueue_job(kind, params=None, owner=None, queue=None, items=()):
 
 
 def do_cancel_job(job):
-    """Cancel a queued job at once; ask a running one to stop at its next progress report."""
+    """Cancel a queued job, or a running one whose worker has died, at once; ask a live one to stop at its next report.
+
+    Ending a job whose heartbeat is stale is safe even if its worker was only paused: the job is no longer running,
+    so that worker's writes are fenced out (jobs.runner.Attempt) and it stops at its next one.
+    """
     if not job.can_cancel:
         raise JobError(f"A {job.status} job cannot be cancelled.")
     now = timezone.now()
     Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
         status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now, error="Cancelled before it started."
+    )
+    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at__lt=stale_cutoff()).update(
+        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now,
+        error="Cancelled; its worker had stopped sending heartbeats.",
     )
     Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
@@ -71,10 +79,18 @@ def do_retry_job(job):
 
 
 def requeue_stale_jobs():
-    """Re-queue running jobs whose worker stopped beating; fail them after JOB_MAX_ATTEMPTS."""
-    outcomes = {"requeued": [], "failed": []}
+    """Re-queue running jobs whose worker stopped beating; fail them after JOB_MAX_ATTEMPTS; end cancelled ones."""
+    outcomes = {"requeued": [], "failed": [], "cancelled": []}
     for job in Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_cutoff()):
         note = f"\n{timezone.now():%H:%M:%S} watchdog: no heartbeat since {job.heartbeat_at:%H:%M:%S}; worker lost"
+        if job.cancel_requested:  # re-queued, it would never be claimed again (claims skip cancelled jobs)
+            done = Job.objects.filter(pk=job.pk, version=job.version, status=JobStatus.RUNNING).update(
+                status=JobStatus.CANCELLED, finished_at=timezone.now(), log_tail=job.log_tail + note + "; cancelled",
+                error="Cancelled; its worker had stopped sending heartbeats.",
+            )
+            if done:
+                outcomes["cancelled"].append(job.pk)
+            continue
         if job.attempts >= settings.JOB_MAX_ATTEMPTS:
             done = Job.objects.filter(pk=job.pk, version=job.version, status=JobStatus.RUNNING).update(
                 status=JobStatus.FAILED, finished_at=timezone.now(), log_tail=job.log_tail + note,
@@ -91,6 +107,6 @@ def requeue_stale_jobs():
                 job.refresh_from_db()
                 send_job(job)
                 outcomes["requeued"].append(job.pk)
-    if outcomes["requeued"] or outcomes["failed"]:
+    if any(outcomes.values()):
         logger.warning("watchdog: %s", outcomes)
     return outcomes

@@ -1,4 +1,4 @@
-"""REST endpoints for jobs: list and read (leads), cancel and retry."""
+"""REST endpoints for jobs: list, read and retry (leads), cancel (also the job's creator)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -10,6 +10,7 @@ from alfa_platform.roles import IsLead
 
 from .actions import JobError, do_cancel_job, do_retry_job
 from .models import Job
+from .permissions import MayCancelJob
 from .serializers import JobDetailSerializer, JobSerializer
 
 
@@ -36,7 +37,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return Response(JobDetailSerializer(job, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses=JobDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[MayCancelJob])
     def cancel(self, request, pk=None):
         return self._transition(do_cancel_job)
 

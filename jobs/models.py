@@ -5,6 +5,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from alfa_platform.roles import Role, has_role
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -95,6 +97,18 @@ class Job(models.Model):
     @property
     def can_retry(self):
         return self.status in {JobStatus.FAILED, JobStatus.CANCELLED}
+
+    def is_created_by(self, user):
+        """Return whether the user created the job and still holds a platform role (removed staff do nothing)."""
+        is_owner = self.owner_id is not None and self.owner_id == getattr(user, "pk", None)
+        return is_owner and has_role(user, Role.ANNOTATOR)
+
+    def may_be_cancelled_by(self, user):
+        """Return whether the user may cancel the job: its creator, a lead or an admin.
+
+        The platform holds one project per installation, so "the project's leads" are all leads.
+        """
+        return has_role(user, Role.LEAD) or self.is_created_by(user)
 
 
 class JobItem(models.Model):

@@ -26,6 +26,42 @@ class JobCancelled(Exception):
     """Raised inside a runner when a lead cancelled its job."""
 
 
+class JobSuperseded(JobCancelled):
+    """Raised inside a runner whose attempt is no longer the job's current one: it must stop and write nothing.
+
+    A subclass of JobCancelled, so runner code that stops cleanly on a cancel (and re-raises) stops here too.
+    """
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The fencing token of one claim of a job: the version it was queued with and its attempt number.
+
+    `version` alone is not enough: a redelivered message may take over a stale running job at the same version.
+    Every claim bumps `attempts`, so (version, attempts) names one attempt; once the watchdog re-queues the job,
+    a cancel ends it or another attempt claims it, the old attempt's writes match no row.
+    """
+
+    job_id: int
+    version: int
+    number: int
+
+    @classmethod
+    def of(cls, job):
+        return cls(job.pk, job.version, job.attempts)
+
+    def job_row(self):
+        """Return the job's row as a queryset that is empty unless this attempt is still the running one."""
+        return Job.objects.filter(pk=self.job_id, version=self.version, attempts=self.number, status=JobStatus.RUNNING)
+
+    def item_rows(self, **filters):
+        return JobItem.objects.filter(job_id=self.job_id, job__version=self.version, job__attempts=self.number,
+                                      job__status=JobStatus.RUNNING, **filters)
+
+    def superseded(self):
+        return JobSuperseded(f"Job {self.job_id} attempt {self.number} (v{self.version}) was superseded; stopping.")
+
+
 @dataclass(frozen=True)
 class JobKind:
     name: str
@@ -52,6 +88,7 @@ class JobContext:
 
     def __init__(self, job):
         self.job = job
+        self.attempt = Attempt.of(job)
         self._log = deque(job.log_tail.splitlines(), maxlen=LOG_TAIL_LINES)
         self._last_flush = 0.0
         self._dirty = False
@@ -80,36 +117,49 @@ class JobContext:
         self.flush()
 
     def log(self, message):
+        self.note(message)
+        self.flush()
+
+    def note(self, message):
+        """Add the message to the log tail without writing the row; the next flush or the outcome carries it."""
         stamp = timezone.now().strftime("%H:%M:%S")
         for line in str(message).splitlines() or [""]:
             self._log.append(f"{stamp} {line}")
         logger.info("job %s: %s", self.job.pk, message)
         self._dirty = True
-        self.flush()
 
     def flush(self, force=False):
-        """Write progress and log to the row at most every PROGRESS_FLUSH_SECONDS; raise if cancelled."""
+        """Write progress and log to the row at most every PROGRESS_FLUSH_SECONDS; raise if cancelled or superseded."""
         now = time.monotonic()
         if not force and (not self._dirty or now - self._last_flush < PROGRESS_FLUSH_SECONDS):
             return
         self._last_flush = now
         self._dirty = False
         self.job.log_tail = self.log_text
-        Job.objects.filter(pk=self.job.pk).update(
+        written = self.attempt.job_row().update(
             progress_done=self.job.progress_done,
             progress_total=self.job.progress_total,
             progress_unit=self.job.progress_unit,
             log_tail=self.job.log_tail,
             heartbeat_at=timezone.now(),
         )
+        if not written:
+            raise self.attempt.superseded()
         self.check_cancelled()
 
     def check_cancelled(self):
-        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+        """Raise JobCancelled if a cancel was requested, JobSuperseded if this attempt no longer owns the job."""
+        cancel_requested = self.attempt.job_row().values_list("cancel_requested", flat=True).first()
+        if cancel_requested is None:
+            raise self.attempt.superseded()
+        if cancel_requested:
             raise JobCancelled("Cancelled on request.")
 
     # Items: a runner declares its units of work once, then does only those not yet succeeded.
     def ensure_items(self, keys):
+        # An INSERT cannot carry the fence; creating missing items is idempotent, so checking first is enough.
+        if not self.attempt.job_row().exists():
+            raise self.attempt.superseded()
         JobItem.objects.bulk_create(
             [JobItem(job=self.job, key=key) for key in keys], ignore_conflicts=True, batch_size=1000
         )
@@ -118,16 +168,18 @@ class JobContext:
         return self.job.items.exclude(status=ItemStatus.SUCCEEDED).order_by("pk")
 
     def item_succeeded(self, item, result=None):
-        JobItem.objects.filter(pk=item.pk).update(
-            status=ItemStatus.SUCCEEDED, error="", result=result or {}, attempts=F("attempts") + 1,
-            updated_at=timezone.now(),
-        )
+        self._update_item(item, status=ItemStatus.SUCCEEDED, error="", result=result or {})
 
     def item_failed(self, item, error):
-        JobItem.objects.filter(pk=item.pk).update(
-            status=ItemStatus.FAILED, error=str(error)[:10000], attempts=F("attempts") + 1, updated_at=timezone.now()
-        )
+        self._update_item(item, status=ItemStatus.FAILED, error=str(error)[:10000])
         self.log(f"item {item.key} failed: {str(error).splitlines()[0] if str(error) else 'error'}")
+
+    def _update_item(self, item, **fields):
+        written = self.attempt.item_rows(pk=item.pk).update(
+            **fields, attempts=F("attempts") + 1, updated_at=timezone.now()
+        )
+        if not written:
+            raise self.attempt.superseded()
 
     def item_counts(self):
         return item_counts(self.job)
@@ -155,20 +207,25 @@ def claim_job(job_id, version):
 class Heartbeat(threading.Thread):
     """Touch the job's heartbeat while the runner works, so the watchdog can tell a live job from a lost one."""
 
-    def __init__(self, job_id):
-        super().__init__(daemon=True, name=f"job-{job_id}-heartbeat")
-        self.job_id = job_id
+    def __init__(self, attempt):
+        super().__init__(daemon=True, name=f"job-{attempt.job_id}-heartbeat")
+        self.attempt = attempt
         self.stopped = threading.Event()
 
     def run(self):
         try:
             while not self.stopped.wait(HEARTBEAT_SECONDS):
                 try:
-                    Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+                    if not self.beat():
+                        return  # superseded: beating on would hide the loss of the attempt that owns the job now
                 except Exception:  # a locked SQLite file or a dropped connection: try again next beat
-                    logger.warning("heartbeat for job %s failed", self.job_id, exc_info=True)
+                    logger.warning("heartbeat for job %s failed", self.attempt.job_id, exc_info=True)
         finally:
             connection.close()
+
+    def beat(self):
+        """Touch the heartbeat; return False once this attempt no longer owns the job."""
+        return bool(self.attempt.job_row().update(heartbeat_at=timezone.now()))
 
     def stop(self):
         self.stopped.set()
@@ -176,8 +233,9 @@ class Heartbeat(threading.Thread):
 
 
 def finish_job(ctx, status, result=None, error="", trace=""):
+    """Write the attempt's outcome; return False (writing nothing) when the attempt was superseded meanwhile."""
     job = ctx.job
-    Job.objects.filter(pk=job.pk).update(
+    written = ctx.attempt.job_row().update(
         status=status,
         result=result if result is not None else job.result,
         error=error,
@@ -187,10 +245,14 @@ def finish_job(ctx, status, result=None, error="", trace=""):
         progress_total=job.progress_total,
         log_tail=ctx.log_text,
     )
+    if not written:
+        logger.warning("job %s attempt %s was superseded; its %s outcome is dropped", job.pk, ctx.attempt.number,
+                       status)
+    return bool(written)
 
 
 def execute_job(job_id, version):
-    """Claim and run one job; every outcome, including a crash, is written to the job row."""
+    """Claim and run one job; every outcome, including a crash, is written to the job row by its current attempt."""
     job = claim_job(job_id, version)
     if job is None:
         logger.info("job %s v%s not claimable; skipping delivery", job_id, version)
@@ -200,20 +262,23 @@ def execute_job(job_id, version):
     if kind is None:
         finish_job(ctx, JobStatus.FAILED, error=f"Unknown job kind {job.kind!r}.")
         return job.pk
-    heartbeat = Heartbeat(job.pk)
+    heartbeat = Heartbeat(ctx.attempt)
     heartbeat.start()
     try:
         ctx.log(f"started (attempt {job.attempts})")
-        result = kind.function(ctx)
-        ctx.log("finished")
-        finish_job(ctx, JobStatus.SUCCEEDED, result=result or {})
+        outcome = {"status": JobStatus.SUCCEEDED, "result": kind.function(ctx) or {}}
+        ctx.note("finished")
+    except JobSuperseded as exc:
+        logger.warning("%s", exc)  # the attempt that owns the job now writes its outcome
+        return None
     except JobCancelled as exc:
-        ctx.log(str(exc))
-        finish_job(ctx, JobStatus.CANCELLED, error=str(exc))
+        ctx.note(str(exc))
+        outcome = {"status": JobStatus.CANCELLED, "error": str(exc)}
     except Exception as exc:
         logger.exception("job %s failed", job.pk)
-        ctx.log(f"failed: {exc}")
-        finish_job(ctx, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
+        ctx.note(f"failed: {exc}")
+        outcome = {"status": JobStatus.FAILED, "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
     finally:
         heartbeat.stop()
-    return job.pk
+    # The outcome write carries the last log lines; a flush here could only raise JobSuperseded out of a handler.
+    return job.pk if finish_job(ctx, **outcome) else None

@@ -2,7 +2,12 @@
 
 from rest_framework import serializers
 
+from alfa_platform.paths import redact_paths
+
 from .models import Job, item_counts
+
+# Fields that may carry server paths (upload paths in params, paths in errors and logs): shown relative to var/.
+PATH_FIELDS = ("params", "result", "error", "traceback", "log_tail")
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -18,6 +23,13 @@ class JobSerializer(serializers.ModelSerializer):
             "heartbeat_at", "attempts", "celery_task_id", "cancel_requested",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name in PATH_FIELDS:
+            if name in data:
+                data[name] = redact_paths(data[name])
+        return data
 
 
 class JobDetailSerializer(JobSerializer):

@@ -1,13 +1,14 @@
-"""Job pages for leads: a filterable list, a detail page whose progress refreshes itself, cancel and retry."""
+"""Job pages for leads (and a job's creator): a filterable list, a self-refreshing detail page, cancel and retry."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
 
-from alfa_platform.roles import Role, RoleRequiredMixin, require_role
+from alfa_platform.roles import Role, RoleRequiredMixin, has_role, require_role
 
 from .actions import JobError, do_cancel_job, do_retry_job
 from .models import Job, JobStatus, item_counts
@@ -34,9 +35,18 @@ class JobListView(RoleRequiredMixin, TemplateView):
 
 
 class JobDetailView(RoleRequiredMixin, DetailView):
+    """Leads see every job; a creator without the lead role sees (and may cancel) their own."""
+
     model = Job
     template_name = "jobs/job_detail.html"
     context_object_name = "job"
+    required_role = Role.ANNOTATOR
+
+    def get_object(self, queryset=None):
+        job = super().get_object(queryset)
+        if not (has_role(self.request.user, Role.LEAD) or job.is_created_by(self.request.user)):
+            raise PermissionDenied("This job page needs the lead role or to be the job's creator.")
+        return job
 
     def get_context_data(self, **kwargs):
         job = self.object
@@ -44,6 +54,8 @@ class JobDetailView(RoleRequiredMixin, DetailView):
             **super().get_context_data(**kwargs),
             "item_counts": item_counts(job),
             "failed_items": job.items.filter(status="failed").order_by("pk")[:200],
+            "may_cancel": job.may_be_cancelled_by(self.request.user),
+            "may_retry": has_role(self.request.user, Role.LEAD),
         }
 
 
@@ -56,8 +68,10 @@ class JobProgressView(JobDetailView):
 @login_required
 @require_POST
 def cancel_job(request, pk):
-    require_role(request.user, Role.LEAD)
+    require_role(request.user, Role.ANNOTATOR)
     job = get_object_or_404(Job, pk=pk)
+    if not job.may_be_cancelled_by(request.user):
+        raise PermissionDenied("Only the job's creator, a lead or an admin may cancel it.")
     try:
         do_cancel_job(job)
         messages.success(request, "Cancellation requested." if job.status == JobStatus.RUNNING else "Job cancelled.")

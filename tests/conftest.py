@@ -110,8 +110,8 @@ def start_worker(transactional_db, tmp_path):
     broker_env = use_broker_dir(tmp_path / "broker")
     started = []
 
-    def start(**env):
-        worker = WorkerProcess(tmp_path / f"worker-{len(started)}.log", worker_env(broker_env, **env))
+    def start(include="", **env):
+        worker = WorkerProcess(tmp_path / f"worker-{len(started)}.log", worker_env(broker_env, **env), include=include)
         started.append(worker)
         return worker.start()
 

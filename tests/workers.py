@@ -49,16 +49,19 @@ def use_broker_dir(broker_dir):
 class WorkerProcess:
     """A `celery worker` subprocess; start, kill (any signal) and restart it like an operator would."""
 
-    def __init__(self, log_path, env, queues="default,gpu"):
+    def __init__(self, log_path, env, queues="default,gpu", include=""):
         self.log_path = log_path
         self.env = env
         self.queues = queues
+        self.include = include  # extra modules to import, e.g. test-only job kinds
         self.process = None
 
     def start(self, timeout=60):
         self.log = open(self.log_path, "ab")  # closed in stop()
         command = [sys.executable, "-m", "celery", "-A", "alfa_platform", "worker", "--pool=solo",
                    "-Q", self.queues, "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        if self.include:
+            command += ["--include", self.include]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -73,8 +76,13 @@ class WorkerProcess:
         self.process.send_signal(sig)
         self.process.wait(timeout=60)
 
+    def send(self, sig):
+        """Send a signal without waiting for an exit (SIGSTOP/SIGCONT pause and wake the worker)."""
+        self.process.send_signal(sig)
+
     def stop(self):
         if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused worker cannot act on SIGTERM
             self.process.terminate()
             try:
                 self.process.wait(timeout=20)

@@ -1,4 +1,4 @@
-"""The jobs framework: claiming, progress, items, failure, cancel, retry and the watchdog."""
+"""The jobs framework: claiming, progress, items, failure, cancel, retry, the watchdog and fencing stale attempts."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from jobs.actions import JobError, do_cancel_job, do_enqueue_job, do_retry_job, requeue_stale_jobs
 from jobs.models import ItemStatus, Job, JobStatus
-from jobs.runner import JOB_KINDS, JobCancelled, claim_job, execute_job, job_runner
+from jobs.runner import JOB_KINDS, JobCancelled, JobContext, claim_job, execute_job, finish_job, job_runner
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +138,7 @@ def test_watchdog_requeues_a_stale_running_job_then_gives_up(settings, django_ca
 
 def test_it_leaves_fresh_running_jobs_alone():
     Job.objects.create(kind="test_items", status=JobStatus.RUNNING, heartbeat_at=timezone.now())
-    assert requeue_stale_jobs() == {"requeued": [], "failed": []}
+    assert requeue_stale_jobs() == {"requeued": [], "failed": [], "cancelled": []}
 
 
 def test_it_refuses_unknown_kinds_and_bad_transitions():
@@ -155,3 +155,97 @@ def test_registered_kinds_include_the_test_runners():
 
 def test_job_cancelled_is_an_exception():
     assert issubclass(JobCancelled, Exception)
+
+
+# Cancel when the worker has died -----------------------------------------------------------------------------
+
+def long_ago(settings):
+    return timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS + 5)
+
+
+def test_it_ends_at_once_a_cancelled_job_whose_worker_has_died(settings):
+    job = Job.objects.create(kind="test_items", status=JobStatus.RUNNING, heartbeat_at=long_ago(settings), attempts=1)
+    do_cancel_job(job)
+    assert job.status == JobStatus.CANCELLED and job.finished_at is not None
+    assert "worker" in job.error
+    assert requeue_stale_jobs()["requeued"] == []
+
+
+def test_watchdog_ends_a_job_whose_worker_died_before_honouring_the_cancel(settings,
+                                                                          django_capture_on_commit_callbacks):
+    job = Job.objects.create(kind="test_items", status=JobStatus.RUNNING, heartbeat_at=timezone.now(), attempts=1)
+    do_cancel_job(job)
+    assert job.status == JobStatus.RUNNING and job.cancel_requested  # a live worker stops at its next report
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=long_ago(settings))  # ...but it died first
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = requeue_stale_jobs()
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED and job.finished_at is not None, "a cancelled job must not be re-queued"
+    assert outcome["cancelled"] == [job.pk] and outcome["requeued"] == []
+
+
+# Fencing: only the current attempt writes ----------------------------------------------------------------------
+
+@job_runner("test_superseded")
+def run_test_superseded(ctx):
+    """Lose the job mid-run (watchdog re-queue, then a new attempt claims it), and carry on as a stale worker would."""
+    item = ctx.pending_items().get()
+    Job.objects.filter(pk=ctx.job.pk).update(heartbeat_at=timezone.now() - timedelta(days=1))
+    requeue_stale_jobs()
+    newer = JobContext(claim_job(ctx.job.pk, ctx.job.version + 1))
+    newer.item_succeeded(item, {"attempt": newer.job.attempts})
+    newer.log("newer attempt at work")
+    CALLS.append("superseded")
+    ctx.item_succeeded(item, {"attempt": ctx.job.attempts})
+    ctx.set_done(99)
+    CALLS.append("kept going")
+    return {"attempt": ctx.job.attempts}
+
+
+def test_a_superseded_attempt_stops_and_leaves_the_new_attempts_rows_alone():
+    job = Job.objects.create(kind="test_superseded")
+    job.items.create(key="only")
+    execute_job(job.pk, job.version)
+    job.refresh_from_db()
+    assert CALLS == ["superseded"], "the stale attempt must stop at its first write"
+    assert (job.status, job.version, job.attempts, job.result) == (JobStatus.RUNNING, 2, 2, {})
+    assert job.progress_done != 99 and "newer attempt at work" in job.log_tail
+    assert job.items.get().result == {"attempt": 2}
+
+
+def test_a_superseded_attempt_cannot_write_progress_items_or_its_outcome(settings):
+    job = Job.objects.create(kind="test_items")
+    item = job.items.create(key="a")
+    stale = JobContext(claim_job(job.pk, job.version))
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=long_ago(settings))
+    requeue_stale_jobs()
+    current = JobContext(claim_job(job.pk, job.version + 1))
+    current.item_succeeded(item, {"by": "current"})
+    current.log("current attempt")
+    current.flush(force=True)
+    with pytest.raises(JobCancelled):
+        stale.item_failed(item, "stale")
+    with pytest.raises(JobCancelled):
+        stale.flush(force=True)
+    with pytest.raises(JobCancelled):
+        stale.ensure_items(["b"])
+    with pytest.raises(JobCancelled):
+        stale.check_cancelled()
+    finish_job(stale, JobStatus.SUCCEEDED, result={"by": "stale"})
+    job.refresh_from_db()
+    assert (job.status, job.result, job.attempts) == (JobStatus.RUNNING, {}, 2)
+    assert "current attempt" in job.log_tail
+    assert list(job.items.values_list("key", "status", "result")) == [("a", ItemStatus.SUCCEEDED, {"by": "current"})]
+    current.flush(force=True)  # the current attempt is not disturbed
+
+
+def test_a_cancelled_then_ended_job_keeps_its_outcome_when_its_paused_worker_wakes(settings):
+    job = Job.objects.create(kind="test_items")
+    paused = JobContext(claim_job(job.pk, job.version))
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=long_ago(settings))
+    do_cancel_job(job)
+    with pytest.raises(JobCancelled):
+        paused.set_total(5)
+    finish_job(paused, JobStatus.SUCCEEDED, result={"late": True})
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED and job.result == {} and job.progress_total == 0

@@ -100,3 +100,19 @@ def test_import_dataset_refuses_files_that_are_not_trl_and_keeps_nothing(db, tmp
     with pytest.raises(CommandError, match=message):
         run("import_dataset", str(path), "--name", "bad")
     assert not DatasetVersion.objects.exists()
+
+
+def test_push_to_hub_says_clearly_why_it_cannot_push(pair_corpus, tmp_path, monkeypatch):
+    version_id = run("create_dataset", "--kind", "preference", "--name", "pairs", "--verdict", "unfiltered")[-1]
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    args = ["export_dataset", version_id, "--format", "trl", "--out", str(tmp_path / "o"), "--push-to-hub", "lab/x"]
+    with pytest.raises(CommandError, match="Set HF_TOKEN"):
+        run(*args)
+    monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(CommandError, match="cannot be reached"):
+        run(*args)
+    assert (tmp_path / "o" / "train.jsonl").is_file()  # the export itself is kept

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dataversions.actions import DatasetError, do_export_version, run_job_here
 from dataversions.formats import FILE_TYPES, FormatError
+from dataversions.hub import HubError, push_export
 from dataversions.models import DatasetVersion, ExportStatus
 
 
@@ -19,6 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--format", required=True)
         parser.add_argument("--files", default="jsonl", choices=FILE_TYPES)
         parser.add_argument("--out", required=True, help="Folder to copy the export into (created).")
+        parser.add_argument("--push-to-hub", metavar="REPO", help="Also upload it to this Hub dataset repository "
+                                                                  "(needs HF_TOKEN and a network).")
 
     def handle(self, version, **o):
         found = find_version(version)
@@ -34,6 +37,11 @@ class Command(BaseCommand):
         out = Path(o["out"])
         shutil.copytree(Path(settings.VAR_DIR) / export.folder, out, dirs_exist_ok=True)
         self.stdout.write(f"{export}: {len(export.manifest)} files")
+        if o["push_to_hub"]:
+            try:
+                self.stdout.write(f"Pushed to {push_export(export, o['push_to_hub'])}")
+            except HubError as exc:
+                raise CommandError(f"Exported to {out}, but not pushed: {exc}") from exc
         self.stdout.write(str(out))
 
 

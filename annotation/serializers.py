@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from corpus.rendering import conversation_messages
+
 from .assignment import previous_picks
 from .attributes import attribute_names, list_attributes
 from .models import (
@@ -130,7 +132,7 @@ def assignment_payload(assignment, member=None):
     return {
         "assignment": assignment.pk,
         "campaign": campaign.pk,
-        "context": {"title": item.post_title, "post": item.post_body, "turns": item.turns},
+        "context": {"messages": conversation_messages(item.post_title, item.post_body, item.turns)},
         "left": left,
         "right": right,
         "judgments": judgment_keys_payload(campaign, item.attribute),

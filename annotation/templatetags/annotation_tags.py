@@ -2,7 +2,15 @@
 
 from django import template
 
+from corpus.rendering import conversation_messages
+
 register = template.Library()
+
+
+@register.simple_tag
+def conversation(title, body, turns):
+    """Return the conversation as chat messages, from the one rendering every prompt and page uses."""
+    return conversation_messages(title or "", body or "", turns)
 
 
 @register.filter

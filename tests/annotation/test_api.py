@@ -26,7 +26,8 @@ def test_it_serves_an_item_without_its_sources_or_answers(make_campaign, annotat
     item = response.json()["item"]
     questions = {"Did the rash appear after a new soap or detergent? (0)", "Anything else? (0)"}
     assert {item["left"], item["right"]} == questions
-    assert item["context"]["turns"] == [{"question": "Is it raised?", "patient_answer": "Yes, a little."}]
+    assert item["context"]["messages"][1:] == [{"role": "assistant", "content": "Is it raised?"},
+                                               {"role": "user", "content": "Yes, a little."}]
     assert [(j["attribute"], j["name"]) for j in item["judgments"]] == [("clarity", "Clarity")]
     text = json.dumps(response.json())
     for hidden in ("enhanced", "corrupted", "source", "gold", "judge", "expected", "left_is_a"):

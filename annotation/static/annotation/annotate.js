@@ -67,14 +67,14 @@
     return div;
   }
 
+  // The messages come from corpus.rendering.conversation_messages: the post, then doctor/patient turns.
   function renderContext(context) {
     const chat = $("context");
     chat.replaceChildren();
-    const post = [context.title, context.post].filter(Boolean).join("\n\n");
-    chat.append(bubble("patient", "Patient's post", post));
-    (context.turns || []).forEach(function (turn) {
-      if (turn.question) chat.append(bubble("doctor", "Doctor", turn.question));
-      if (turn.patient_answer) chat.append(bubble("patient", "Patient", turn.patient_answer));
+    (context.messages || []).forEach(function (message, index) {
+      if (!message.content) return;
+      if (message.role === "assistant") chat.append(bubble("doctor", "Doctor", message.content));
+      else chat.append(bubble("patient", index === 0 ? "Patient's post" : "Patient", message.content));
     });
   }
 

@@ -2,9 +2,13 @@
 
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.urls import reverse
 
 from alfa_platform.paths import display_path, redact_paths
+from corpus.models import ImportRun
+from synthesis.models import Backend, ModelEndpoint
 
 
 def var(*parts):
@@ -48,3 +52,18 @@ def test_it_rewrites_paths_inside_text_and_json_values_but_not_url_paths():
         "count": 3,
     }
     assert str(settings.BASE_DIR) not in str(shown)
+
+
+@pytest.mark.django_db
+def test_synthesis_and_import_pages_show_model_folders_and_errors_relative_to_the_var_dir(client_for, lead):
+    folder = var("models", "tiny-chat")
+    ModelEndpoint.objects.create(name="local", backend=Backend.TRANSFORMERS, model=str(folder), device="cpu")
+    ImportRun.objects.create(file_name="notes.jsonl", status=ImportRun.Status.FAILED,
+                             error=f"PermissionError: [Errno 13] Permission denied: '{var('media', 'notes.jsonl')}'")
+    client = client_for(lead)
+    pages = [("synthesis:endpoints", "models/tiny-chat"), ("synthesis:index", "models/tiny-chat"),
+             ("corpus:import", "media/notes.jsonl")]
+    for name, shown in pages:
+        url = reverse(name)
+        body = client.get(url).content.decode()
+        assert shown in body and str(settings.BASE_DIR) not in body, url

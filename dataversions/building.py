@@ -11,13 +11,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 
-from annotation.models import Adjudication, ComparisonItem, Judgment
+from annotation.models import Adjudication, BenchmarkRelease, ComparisonItem, Judgment, ReleaseItem
 from corpus.models import MultipleChoiceCase, Question
 from corpus.rendering import render_messages
 from synthesis.models import Attribute, PairType, PreferencePair, Verdict
 
 from .models import DatasetKind, DatasetRow, DatasetVersion, VersionStatus
-from .selection import COARSE_ATTRIBUTE, SPLITS, Selection
+from .selection import COARSE_ATTRIBUTE, SPLITS, Selection, SelectionError
 
 CHUNK = 2000
 NO_ROWS = ("The filter selects no rows: nothing was written. Widen the filter (attributes, pair types, verdict, "
@@ -223,19 +223,29 @@ def judgments_rows(keys: list, selection: Selection, lineage: Lineage) -> Iterat
 # Interactive QA benchmark ---------------------------------------------------------------------------------------
 
 def interactive_order(selection: Selection, attributes: list[str]) -> list:
+    if selection.release:
+        release = BenchmarkRelease.objects.filter(name=selection.release).first()
+        if release is None:
+            raise SelectionError(f"No benchmark release named {selection.release!r}.")
+        return [("release", pk) for pk in release.items.order_by("position").values_list("pk", flat=True)]
     cases = MultipleChoiceCase.objects.all()
     if selection.case_source != "all":
         cases = cases.filter(source=selection.case_source)
     if "test" not in selection.splits:
         return []
-    return [pk for pk, *_ in sorted(cases.values_list("pk", "source", "case_id"),
-                                    key=lambda r: order_key(selection.seed, "test", f"{r[1]}:{r[2]}"))]
+    return [("case", pk) for pk, *_ in sorted(cases.values_list("pk", "source", "case_id"),
+                                              key=lambda r: order_key(selection.seed, "test", f"{r[1]}:{r[2]}"))]
 
 
-def interactive_rows(pks: list, selection: Selection, lineage: Lineage) -> Iterator[dict]:
-    found = MultipleChoiceCase.objects.in_bulk(pks)
-    for pk in pks:
-        case = found[pk]
+def interactive_rows(keys: list, selection: Selection, lineage: Lineage) -> Iterator[dict]:
+    cases = MultipleChoiceCase.objects.in_bulk([pk for kind, pk in keys if kind == "case"])
+    items = ReleaseItem.objects.in_bulk([pk for kind, pk in keys if kind == "release"])
+    for kind, pk in keys:
+        if kind == "release":
+            # A release keeps the published record's fields, with the physicians' stem, key and initial information.
+            yield {**items[pk].record, "split": "test", "source": "release:" + selection.release}
+            continue
+        case = cases[pk]
         yield {"id": case.case_id, "split": "test", "source": case.source, "question": case.stem,
                "options": case.options, "answer_idx": case.answer_idx, "answer": case.answer,
                "context": case.context, "atomic_facts": case.atomic_facts, "initial_info": case.initial_info,

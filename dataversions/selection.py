@@ -19,7 +19,8 @@ class SelectionError(ValueError):
 class Selection:
     """Which rows a version holds; every option is recorded on the version."""
 
-    kind: str = DatasetKind.PREFERENCE
+    kind: str = field(default=DatasetKind.PREFERENCE, metadata={
+        "help": "preference (pairs), sft, judgments (expert judgments) or interactive (the MCQ benchmark)."})
     attributes: tuple = field(default=(), metadata={"help": "Attribute keys; empty: all of the granularity."})
     pair_types: tuple = field(default=(), metadata={"help": "Pair types; empty: all three."})
     granularity: str = field(default="fine", metadata={"help": "fine (the six attributes) or coarse (overall)."})
@@ -32,6 +33,9 @@ class Selection:
     sft_source: str = field(default="real", metadata={
         "help": "SFT: real (the doctors' questions) or synthetic (each original plus its enhanced rewrites)."})
     case_source: str = field(default="askdocs", metadata={"help": "Interactive: askdocs, medqa or all."})
+    release: str = field(default="", metadata={
+        "help": "Interactive: a benchmark release name (signed-off gold labels with reviewed initial information) "
+                "instead of the imported cases."})
     rendering: str = field(default=DEFAULT_RENDERING, metadata={"help": "Prompt rendering (corpus.rendering)."})
     seed: int = field(default=0, metadata={"help": "Seeds the row order within each split."})
     limit: int = field(default=0, metadata={"help": "At most this many rows (0: no limit), taken after ordering."})
@@ -75,6 +79,8 @@ class Selection:
             raise SelectionError("limit must be a whole number, 0 or more.")
         if not all(isinstance(c, int) and not isinstance(c, bool) for c in self.campaigns):
             raise SelectionError("campaigns must be campaign ids (whole numbers).")
+        if self.release and not isinstance(self.release, str):
+            raise SelectionError("release must be a benchmark release name.")
         try:
             get_rendering(self.rendering)
         except ValueError as exc:

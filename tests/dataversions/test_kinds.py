@@ -99,3 +99,20 @@ def test_it_builds_the_interactive_benchmark_as_mediq_jsonl(db, catalogue):
     rows = export_lines(version, "mediq", split="test")
     assert {row["id"] for row in rows} == {"t_a-0", "t_b-0"}
     assert {"question", "options", "answer_idx", "answer", "context", "atomic_facts", "initial_info"} <= set(rows[0])
+
+
+def test_it_builds_the_interactive_benchmark_from_a_gold_release(db, catalogue):
+    from annotation.models import BenchmarkRelease, ReleaseItem
+
+    release = BenchmarkRelease.objects.create(name="askdocs-gold-v1", item_count=1, sha256="x")
+    record = {"id": "t_a-0", "question": "What next?", "options": {"A": "Wait", "B": "See a doctor"},
+              "answer": "See a doctor", "answer_idx": "B", "atomic_facts": ["Red calf."], "context": ["Red calf."],
+              "initial_info": "A red, warm calf since yesterday.", "original_post": "Red calf", "usage": {}}
+    ReleaseItem.objects.create(release=release, case_id="t_a-0", gold_version=2, position=0, record=record)
+    version = create_version("gold", kind="interactive", release="askdocs-gold-v1")
+    [row] = export_lines(version, "mediq", split="test")
+    assert row["initial_info"] == "A red, warm calf since yesterday." and row["source"] == "release:askdocs-gold-v1"
+    from dataversions.selection import SelectionError
+
+    with pytest.raises(SelectionError, match="No benchmark release"):
+        create_version("gold", kind="interactive", release="nope")

@@ -82,6 +82,11 @@ class DatasetVersion(models.Model):
     def get_absolute_url(self):
         return reverse("dataversions:version", args=[self.pk])
 
+    def delete(self, *args, **kwargs):
+        if self.status == VersionStatus.READY:
+            raise ValueError(f"{self} is a frozen version and cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
     @property
     def kind(self) -> str:
         return self.dataset.kind
@@ -120,6 +125,11 @@ class DatasetRow(models.Model):
 
     def __str__(self):
         return f"{self.version} #{self.position} {self.row_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("A frozen dataset row cannot be changed.")
+        super().save(*args, **kwargs)
 
 
 class DatasetExport(models.Model):

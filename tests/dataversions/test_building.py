@@ -87,3 +87,13 @@ def test_it_refuses_a_filter_that_selects_nothing_and_writes_nothing(pair_corpus
 def test_it_refuses_a_bad_filter_with_a_clear_message(pair_corpus, selection, message):
     with pytest.raises(SelectionError, match=message):
         do_create_version("bad", {"kind": "preference", **selection})
+
+
+def test_frozen_rows_and_ready_versions_refuse_changes(pair_corpus):
+    version = create_version()
+    row = version.rows.first()
+    row.data = {"id": "tampered"}
+    with pytest.raises(ValueError, match="cannot be changed"):
+        row.save()
+    with pytest.raises(ValueError, match="cannot be deleted"):
+        version.delete()

@@ -1,1 +1,1 @@
-"""DPO training runs (no issue yet)."""
+"""Training runs (DPO, SFT, reward models) from dataset versions, their metrics, and the models they register."""

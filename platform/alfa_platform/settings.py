@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "synthesis",
     "annotation",
     "dataversions",
+    "training",
     "evaluation",
 ]
 

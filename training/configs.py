@@ -1,0 +1,203 @@
+"""Training options as dataclasses: TRL's own names, the authors' defaults (method.md §4.2) as each method's preset.
+
+Declared as plain dataclasses with `field(default=..., metadata={"help": ...})` so that the generated forms,
+serializer and command-line options of the shared job-config layer can be derived from them.
+"""
+
+import types
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
+
+
+class ConfigError(ValueError):
+    """Training options a run cannot start with; the message says which option and why."""
+
+
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+SCHEDULERS = ("cosine_with_min_lr", "cosine", "linear", "constant_with_warmup", "constant")
+DPO_LOSSES = ("sigmoid", "ipo", "hinge", "robust")
+
+
+def type_name(kind: Any) -> str:
+    return {float: "a number", int: "a whole number", bool: "true or false", str: "a string"}.get(kind, str(kind))
+
+
+def plain_type(annotation: Any) -> Any:
+    """Return the one concrete type of a field (`int | None` → int)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return next(arg for arg in get_args(annotation) if arg is not type(None))
+    return annotation
+
+
+def coerce(name: str, kind: Any, value: Any) -> Any:
+    """Return the value as the field's type; refuse what JSON, a form or a command line cannot mean by it."""
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if kind in (bool, str) and isinstance(value, kind):
+        return value
+    raise ConfigError(f"{name} must be {type_name(kind)}, not {value!r}.")
+
+
+@dataclass
+class TrainingConfig:
+    """Options every method shares (TRL / transformers names, except the few marked as the platform's)."""
+
+    METHOD: ClassVar[str] = ""
+
+    learning_rate: float = field(default=5e-7, metadata={"help": "Peak AdamW learning rate."})
+    num_train_epochs: float = field(default=1.0, metadata={"help": "Passes over the training split."})
+    max_steps: int = field(default=-1, metadata={
+        "help": "Stop after this many optimizer steps (-1: run the epochs). Short smoke runs set it."})
+    global_batch_size: int = field(default=256, metadata={
+        "help": "Platform option: rows per optimizer step over all processes, as the authors set it; "
+                "gradient_accumulation_steps becomes global / (per-device batch x processes). "
+                "0: use gradient_accumulation_steps as given."})
+    per_device_train_batch_size: int = field(default=1, metadata={"help": "Rows per forward pass on one device."})
+    gradient_accumulation_steps: int = field(default=1, metadata={
+        "help": "Forward passes per optimizer step; used only when global_batch_size is 0."})
+    max_length: int = field(default=2048, metadata={"help": "Tokens per sequence (prompt and completion)."})
+    lr_scheduler_type: str = field(default="cosine_with_min_lr", metadata={
+        "help": "Learning-rate schedule; the authors' OpenRLHF runs decay by cosine to min_lr_rate x lr."})
+    min_lr_rate: float = field(default=0.1, metadata={
+        "help": "Platform option: cosine_with_min_lr ends at this fraction of the peak (OpenRLHF's 0.1)."})
+    warmup_steps: float = field(default=0.03, metadata={
+        "help": "Linear warm-up: a fraction of the steps when below 1 (the authors' 0.03), else a step count."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (the authors: 0)."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
+    precision: str = field(default="auto", metadata={
+        "help": "Platform option: auto (bf16 on a GPU that has it, else fp32), bf16, fp16 or fp32."})
+    gradient_checkpointing: bool = field(default=True, metadata={
+        "help": "Recompute activations in the backward pass (less memory, about 20% slower); the authors used it."})
+    seed: int = field(default=42, metadata={"help": "Seeds the model initialisation, the data order and dropout."})
+    save_steps: int = field(default=10, metadata={
+        "help": "Write a checkpoint every this many steps (the authors: 10); a lost worker resumes from the last."})
+    save_total_limit: int = field(default=1, metadata={"help": "Checkpoints kept (the authors kept 1)."})
+    eval_steps: int = field(default=10, metadata={
+        "help": "Evaluate on the validation split every this many steps (the authors: 10); 0: never."})
+    logging_steps: int = field(default=1, metadata={"help": "Record metrics every this many steps."})
+    use_peft: bool = field(default=False, metadata={
+        "help": "Train a LoRA adapter (peft) and merge it into the model at the end, instead of all weights."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (alpha / r scales the update)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
+    lora_target_modules: str = field(default="all-linear", metadata={
+        "help": "Comma-separated module names to adapt, or all-linear."})
+
+    # Bounds: (option, lowest allowed, whether the lowest itself is allowed).
+    BOUNDS: ClassVar[tuple] = (
+        ("learning_rate", 0, False), ("num_train_epochs", 0, False), ("global_batch_size", 0, True),
+        ("per_device_train_batch_size", 1, True), ("gradient_accumulation_steps", 1, True), ("max_length", 16, True),
+        ("min_lr_rate", 0, True), ("warmup_steps", 0, True), ("weight_decay", 0, True), ("max_grad_norm", 0, False),
+        ("seed", 0, True), ("save_steps", 1, True), ("save_total_limit", 1, True), ("eval_steps", 0, True),
+        ("logging_steps", 1, True), ("lora_r", 1, True), ("lora_alpha", 1, True), ("lora_dropout", 0, True),
+    )
+    CHOICES: ClassVar[dict] = {"precision": PRECISIONS, "lr_scheduler_type": SCHEDULERS}
+
+    def __post_init__(self) -> None:
+        for name, lowest, inclusive in self.BOUNDS:
+            value = getattr(self, name)
+            if value < lowest or (value == lowest and not inclusive):
+                bound = f"at least {lowest}" if inclusive else "positive" if lowest == 0 else f"above {lowest}"
+                raise ConfigError(f"{name} must be {bound}, not {value}.")
+        for name, allowed in self.CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}.")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ConfigError(f"max_steps must be -1 (run the epochs) or at least 1, not {self.max_steps}.")
+        if self.global_batch_size and self.global_batch_size % self.per_device_train_batch_size:
+            raise ConfigError(f"global_batch_size {self.global_batch_size} is not a multiple of "
+                              f"per_device_train_batch_size {self.per_device_train_batch_size}.")
+        if self.lora_dropout >= 1:
+            raise ConfigError(f"lora_dropout must lie below 1, not {self.lora_dropout}.")
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "TrainingConfig":
+        """Return the config for `data` (the method's preset where an option is missing); raise ConfigError."""
+        data = dict(data or {})
+        hints = get_type_hints(cls)
+        known = {f.name for f in fields(cls)}
+        if unknown := sorted(set(data) - known):
+            raise ConfigError(f"Unknown {cls.METHOD.upper()} option(s): {', '.join(unknown)}.")
+        values = {name: coerce(name, plain_type(hints[name]), value) for name, value in data.items()}
+        return cls(**values)
+
+    @classmethod
+    def defaults(cls) -> dict:
+        return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def accumulation_steps(self, processes: int = 1) -> int:
+        """Return gradient_accumulation_steps for a run on `processes` data-parallel processes."""
+        if not self.global_batch_size:
+            return self.gradient_accumulation_steps
+        per_step = self.per_device_train_batch_size * processes
+        if self.global_batch_size % per_step:
+            raise ConfigError(f"global_batch_size {self.global_batch_size} is not a multiple of "
+                              f"{self.per_device_train_batch_size} rows x {processes} processes.")
+        return self.global_batch_size // per_step
+
+
+@dataclass
+class DPORunConfig(TrainingConfig):
+    """DPO (TRL's DPOTrainer) with the authors' settings: beta 2, lr 5e-7, 1 epoch, global batch 256 / micro 1."""
+
+    METHOD: ClassVar[str] = "dpo"
+
+    beta: float = field(default=2.0, metadata={
+        "help": "Strength of the pull towards the reference model; the authors used 2 (TRL's default is 0.1)."})
+    loss_type: str = field(default="sigmoid", metadata={"help": "DPO loss: sigmoid (the paper's), ipo, hinge, robust."})
+    label_smoothing: float = field(default=0.0, metadata={"help": "Robust DPO's assumed label-flip rate."})
+    precompute_ref_log_probs: bool = field(default=False, metadata={
+        "help": "Score the reference model once before training instead of at every step (faster, more memory)."})
+
+    BOUNDS: ClassVar[tuple] = (*TrainingConfig.BOUNDS, ("beta", 0, False), ("label_smoothing", 0, True))
+    CHOICES: ClassVar[dict] = {**TrainingConfig.CHOICES, "loss_type": DPO_LOSSES}
+
+
+@dataclass
+class SFTRunConfig(TrainingConfig):
+    """SFT (TRL's SFTTrainer) with the authors' settings: lr 5e-6, 2 epochs, global batch 256 / micro 2."""
+
+    METHOD: ClassVar[str] = "sft"
+
+    learning_rate: float = field(default=5e-6, metadata={"help": "Peak AdamW learning rate (the authors: 5e-6)."})
+    num_train_epochs: float = field(default=2.0, metadata={"help": "Passes over the training split (the authors: 2)."})
+    per_device_train_batch_size: int = field(default=2, metadata={"help": "Rows per forward pass (the authors: 2)."})
+    completion_only_loss: bool = field(default=True, metadata={
+        "help": "Learn only the doctor's final question, not the thread before it (as OpenRLHF's SFT does)."})
+    packing: bool = field(default=False, metadata={
+        "help": "Pack several rows into one sequence; the authors packed with flash-attention, which needs a GPU."})
+
+
+@dataclass
+class RewardRunConfig(TrainingConfig):
+    """Reward model (TRL's RewardTrainer, Bradley-Terry) with the authors' settings: lr 9e-6, 1 epoch, micro 2."""
+
+    METHOD: ClassVar[str] = "rm"
+
+    learning_rate: float = field(default=9e-6, metadata={"help": "Peak AdamW learning rate (the authors: 9e-6)."})
+    per_device_train_batch_size: int = field(default=2, metadata={"help": "Pairs per forward pass (the authors: 2)."})
+    center_rewards_coefficient: float = field(default=0.0, metadata={
+        "help": "Pull the mean reward towards zero with this weight (0: off, as the authors ran it)."})
+
+    BOUNDS: ClassVar[tuple] = (*TrainingConfig.BOUNDS, ("center_rewards_coefficient", 0, True))
+
+
+CONFIGS: dict[str, type[TrainingConfig]] = {c.METHOD: c for c in (DPORunConfig, SFTRunConfig, RewardRunConfig)}
+
+
+def config_class(method: str) -> type[TrainingConfig]:
+    if method not in CONFIGS:
+        raise ConfigError(f"Unknown method {method!r}; known: {', '.join(CONFIGS)}.")
+    return CONFIGS[method]
+
+
+def parse_config(method: str, data: dict | None) -> TrainingConfig:
+    """Return the checked config of a `method` run; every front end calls this, so they refuse alike."""
+    return config_class(method).from_dict(data)

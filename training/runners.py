@@ -1,0 +1,87 @@
+"""Job runners: train a run (resuming from its last checkpoint after a lost worker) and merge models."""
+
+import shutil
+from pathlib import Path
+
+from jobs.models import Queue
+from jobs.runner import JobContext, job_runner
+
+from .actions import MERGE_JOB, TRAINING_JOB, do_register_trained_model, merge_sources, model_folder, stored_path
+from .callbacks import JobProgressCallback
+from .data import load_run_data
+from .merging import merge_folders
+from .models import TrainedModel, TrainingRun
+from .trainers import build_trainer, save_trained_model
+
+
+def last_checkpoint(output_dir: Path) -> Path | None:
+    """Return the newest complete checkpoint-N folder (the trainer's state is written last), or None."""
+    done = [path for path in output_dir.glob("checkpoint-*")
+            if path.name.removeprefix("checkpoint-").isdigit() and (path / "trainer_state.json").is_file()]
+    return max(done, key=lambda path: int(path.name.removeprefix("checkpoint-")), default=None)
+
+
+def final_metrics(trainer, progress: JobProgressCallback) -> dict:
+    last = progress.run.metrics.filter(split="train").order_by("-step").first()
+    last_eval = progress.run.metrics.filter(split="eval").order_by("-step").first()
+    return {"global_step": trainer.state.global_step, **progress.summary,
+            **(last.values if last else {}), **({f"last_{k}": v for k, v in last_eval.values.items()}
+                                                 if last_eval else {})}
+
+
+def train_run(run: TrainingRun, ctx: JobContext, callbacks=()) -> TrainedModel:
+    """Train the run from its export (from its last checkpoint, if an earlier attempt wrote one) and register it."""
+    if (model := TrainedModel.objects.filter(run=run).first()) is not None:
+        ctx.log(f"model {model} already registered")
+        return model
+    train, validation, export = load_run_data(run)
+    TrainingRun.objects.filter(pk=run.pk).update(export=export, train_rows=len(train))
+    ctx.log(f"{run.get_method_display()} on {len(train)} rows of {run.dataset_version} "
+            f"(attributes: {', '.join(run.attributes) or 'all'}; pair types: {', '.join(run.pair_types) or 'all'})")
+    progress = JobProgressCallback(run, ctx)
+    trainer = build_trainer(run, train, validation, run.output_path, [progress, *callbacks])
+    checkpoint = last_checkpoint(run.output_path)
+    if checkpoint is not None:
+        ctx.log(f"resuming from {checkpoint.name}")
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    ctx.check_cancelled()  # a superseded attempt must not register a second model
+    folder = model_folder(run.model_name)
+    save_trained_model(trainer, folder)
+    model = do_register_trained_model(
+        run.model_name, folder, run=run, base_model=run.base_model, config=run.config,
+        final_metrics=final_metrics(trainer, progress), user=run.created_by)
+    shutil.rmtree(run.output_path, ignore_errors=True)  # checkpoints hold optimizer state: 3x the model, now unused
+    ctx.log(f"registered {model} ({stored_path(folder)})")
+    return model
+
+
+@job_runner(TRAINING_JOB, queue=Queue.GPU, label="training run")
+def run_training(ctx: JobContext) -> dict:
+    run = TrainingRun.objects.select_related("dataset_version__dataset").get(pk=ctx.params["run_id"])
+    model = train_run(run, ctx)
+    return {"run_id": run.pk, "model": model.name, "folder": model.path,
+            "global_step": model.final_metrics.get("global_step")}
+
+
+@job_runner(MERGE_JOB, queue=Queue.DEFAULT, label="model merge")
+def run_merge(ctx: JobContext) -> dict:
+    """Write and register each planned merge; one already registered (an earlier attempt's) is kept."""
+    merges = ctx.params["merges"]
+    ctx.set_total(len(merges), "models")
+    made = []
+    for merge in merges:
+        existing = TrainedModel.objects.filter(name=merge["name"]).first()
+        if existing is None:
+            sources = merge_sources(merge["sources"])
+            folder = model_folder(merge["name"])
+            weights = merge_folders([source for source, _ in sources], folder, merge["weights"])
+            parents = [(trained, weight) for (_, trained), weight in zip(sources, weights, strict=True) if trained]
+            config = {"merge": {"method": "weighted_average", "weights": weights,
+                                "sources": [source.label for source, _ in sources]}}
+            existing = do_register_trained_model(merge["name"], folder, base_model=sources[0][0].label,
+                                                 config=config, parents=parents, user=ctx.job.owner)
+            ctx.log(f"registered {existing} = " + " + ".join(
+                f"{w:.3g}x{s.label}" for (s, _), w in zip(sources, weights, strict=True)))
+        made.append({"model": existing.name, "folder": existing.path})
+        ctx.advance()
+    return {"models": made}

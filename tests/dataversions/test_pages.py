@@ -284,3 +284,37 @@ def test_it_diffs_two_versions_by_rows_and_counts(client_for, lead, pair_corpus)
         reverse("dataversions:version-diff", args=[same.pk]) + f"?against={everything.pk}").content.decode()
     assert "No built version with that id." in client.get(
         reverse("dataversions:version-diff", args=[same.pk]) + "?against=999999").content.decode()
+
+
+def test_it_shows_sft_rows_as_a_chat_and_their_completion(client_for, lead, pair_corpus):
+    version = create_version("sft", kind="sft")
+    client = client_for(lead)
+    html = client.get(version.get_absolute_url()).content.decode()
+    assert 'data-export="sft/parquet"' in html and 'data-export="authors-sft/hf"' in html
+    assert 'data-export="trl/' not in html
+    rows = client.get(reverse("dataversions:version-rows", args=[version.pk])).content.decode()
+    assert "6 rows" in rows and "<dt>completion</dt><dd>Any vision changes before the pain starts?</dd>" in rows
+    assert 'class="bubble patient"' in rows and "Chosen" not in rows
+
+
+def test_it_offers_jsonl_only_for_a_format_without_a_schema(client_for, lead, catalogue):
+    from tests.annotation.factories import create_case
+
+    create_case("t_a-0")
+    version = create_version("mediq", kind="interactive")
+    html = client_for(lead).get(version.get_absolute_url()).content.decode()
+    assert 'data-export="mediq/jsonl"' in html and 'data-export="mediq/parquet"' not in html
+    assert "<dt>options</dt>" in client_for(lead).get(
+        reverse("dataversions:version-rows", args=[version.pk])).content.decode()
+
+
+def test_it_shows_where_an_imported_version_came_from(client_for, lead, catalogue, tmp_path):
+    from dataversions.imports import do_import_dataset
+
+    source = tmp_path / "train.jsonl"
+    source.write_text(json.dumps({"prompt": "Patient: my calf is red", "chosen": "Since when?",
+                                  "rejected": "Anything else?"}) + "\n")
+    version = do_import_dataset(source, "published", lead)
+    html = client_for(lead).get(version.get_absolute_url()).content.decode()
+    assert "Imported from <code>train.jsonl</code>" in html and version.lineage["source"]["sha256"] in html
+    assert "None: imported rows." in html and 'data-export="trl/jsonl"' in html

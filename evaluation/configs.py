@@ -1,7 +1,7 @@
 """Evaluation job parameters as dataclasses, the one source the form, the API serializer and `manage.py evaluate`
 derive their options from (evaluation/fields.py)."""
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from corpus.rendering import DEFAULT_RENDERING, RENDERINGS
 from synthesis.configs import ConfigError, SamplingConfig
@@ -39,6 +39,9 @@ class ConfigMixin:
         unknown = set(data or {}) - names
         if unknown:
             raise ConfigError(f"Unknown {cls.__name__} option(s): {', '.join(sorted(unknown))}.")
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        if missing := [name for name in required if not (data or {}).get(name)]:
+            raise ConfigError(f"{cls.__name__} needs: {', '.join(missing)}.")
         try:
             return cls(**(data or {}))
         except TypeError as exc:

@@ -9,6 +9,8 @@ from alfa_platform.celery import app
 from evaluation.actions import EvaluationError, do_enqueue_evaluation
 from evaluation.configs import CONFIGS
 from evaluation.fields import add_config_arguments, options_for
+from jobs.models import JobStatus
+from jobs.runner import execute_job
 
 
 class Command(BaseCommand):
@@ -32,12 +34,17 @@ class Command(BaseCommand):
         run = self.enqueue(options["task"], options_for(cls, options), options["inline"])
         job = run.job
         job.refresh_from_db()
+        if options["inline"] and job.status == JobStatus.QUEUED:
+            # Inside an outer transaction (a test, a shell) the on-commit send waits; run it now, as a worker would.
+            # The deferred delivery later finds the job claimed and does nothing.
+            execute_job(job.pk, job.version)
+            job.refresh_from_db()
         run.refresh_from_db()
         self.stdout.write(f"Run {run.pk} ({run.kind}, {run.model_name}): job {job.pk} is {job.status} on queue "
                           f"{job.queue}; /evaluation/runs/{run.pk}/")
         if not options["inline"]:
             return
-        if job.status != "succeeded":
+        if job.status != JobStatus.SUCCEEDED:
             raise CommandError(job.error or f"The job ended {job.status}.")
         self.stdout.write(json.dumps({"run": run.pk, **run.metrics}, sort_keys=True))
 

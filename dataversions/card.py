@@ -8,6 +8,7 @@ from corpus.rendering import get_rendering
 
 from .formats import ExportFormat
 from .models import DatasetKind, Provenance
+from .selection import SPLITS
 
 HF_SPLIT_FILES = {"jsonl": "{split}.jsonl", "parquet": "{split}.parquet", "hf": "{split}/*.arrow"}
 TASKS = {DatasetKind.PREFERENCE: ["text-generation"], DatasetKind.SFT: ["text-generation"],
@@ -29,8 +30,14 @@ def size_category(n: int) -> str:
     return "n>1M"
 
 
-def card_header(version, fmt: ExportFormat | None, files: str | None) -> dict:
+def split_counts(version) -> dict:
+    """Return rows per split in train/validation/test order (PostgreSQL's jsonb keeps no key order)."""
     splits = version.counts.get("split", {})
+    return {name: splits[name] for name in SPLITS if name in splits}
+
+
+def card_header(version, fmt: ExportFormat | None, files: str | None) -> dict:
+    splits = split_counts(version)
     header = {
         "license": "cc-by-4.0", "language": ["en"], "task_categories": TASKS[version.kind],
         "tags": ["medical", "clinical-questions", "alfa", version.kind], "pretty_name": str(version),
@@ -103,7 +110,7 @@ def dataset_card(version, fmt: ExportFormat | None = None, files: str | None = N
         "## Pseudonymization", "",
         "Forum usernames were replaced at import by keyed HMAC pseudonyms, and names mentioned in the text were "
         "scrubbed; annotators appear as keyed pseudonyms, never as accounts.", "",
-        "## Counts", "", *table(version.counts.get("split", {}), "split"),
+        "## Counts", "", *table(split_counts(version), "split"),
         *table(version.counts.get("attribute", {}), "attribute"),
         *table(version.counts.get("pair_type", {}), "pair type"),
         "## Expert agreement per attribute", "", *agreement_lines(version), "",

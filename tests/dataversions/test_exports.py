@@ -151,3 +151,11 @@ def test_trl_dpo_trains_two_steps_straight_from_the_export(pair_corpus, settings
     trainer.train()
     assert trainer.state.global_step == 2
     assert any(not p.detach().equal(b) for p, b in zip(model.parameters(), before, strict=True))
+
+
+def test_the_card_lists_splits_in_train_validation_test_order(version):
+    from dataversions.card import dataset_card
+
+    card = dataset_card(version)
+    assert card.index("| train |") < card.index("| validation |") < card.index("| test |")
+    assert card.index("name: train") < card.index("name: validation") < card.index("name: test")

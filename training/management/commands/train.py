@@ -1,0 +1,50 @@
+"""Queue a training run (or run it here with --inline) from a dataset version; print its id or its model folder."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from dataversions.actions import run_job_here
+from jobs.models import JobStatus
+from training.actions import TrainingError, do_create_training_run, find_dataset_version
+from training.models import TrainedModel, TrainingMethod
+
+from ._options import add_config_arguments, given_config
+
+
+def csv(value: str) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+class Command(BaseCommand):
+    help = "Train DPO, SFT or a reward model from a dataset version with TRL, as a job on the gpu or default queue."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--method", required=True, choices=TrainingMethod.values)
+        parser.add_argument("--dataset", required=True, help="Dataset version: its id or NAME@vN.")
+        parser.add_argument("--base-model", required=True, help="A model folder, or a registered model's name.")
+        parser.add_argument("--attributes", default="", help="Comma-separated; one per-attribute run, several or "
+                                                             "none (all) for data mixing.")
+        parser.add_argument("--pair-types", default="", help="Comma-separated pair types (default: all).")
+        parser.add_argument("--name", default="", help="Name of the model it registers (default run-<id>).")
+        parser.add_argument("--queue", default="", help="default or gpu (default: by the model's size).")
+        parser.add_argument("--inline", action="store_true",
+                            help="Run it in this process, as a worker would, and print the model's folder last.")
+        add_config_arguments(parser)
+
+    def handle(self, **o):
+        try:
+            run = do_create_training_run(
+                o["method"], find_dataset_version(o["dataset"]), o["base_model"], attributes=csv(o["attributes"]),
+                pair_types=csv(o["pair_types"]), config=given_config(o), name=o["name"], queue=o["queue"])
+        except TrainingError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"Run {run.pk} ({run.method}) queued as job {run.job_id} on queue {run.job.queue}: "
+                          f"{run.job.get_absolute_url()}")
+        if not o["inline"]:
+            self.stdout.write(str(run.pk))
+            return
+        job = run_job_here(run.job)
+        if job.status != JobStatus.SUCCEEDED:
+            raise CommandError(f"Run {run.pk} {job.status}: {job.error}")
+        model = TrainedModel.objects.get(run=run)
+        self.stdout.write(f"Registered {model} ({model.final_metrics.get('global_step')} steps)")
+        self.stdout.write(str(model.folder))

@@ -31,6 +31,10 @@ class CaseSetError(ValueError):
     """A case set that cannot be built or found as asked."""
 
 
+class UnusableCase(CaseSetError):
+    """A well-formed record with no patient information to start an episode from (a MedQA knowledge question)."""
+
+
 def clean_fact(fact: str) -> str:
     return FACT_PREFIX.sub("", fact).strip()
 
@@ -61,13 +65,15 @@ def item_from_record(record: dict, mode: str | None) -> tuple[dict, str]:
         raise CaseSetError("; ".join(f"{p.field}: {p.reason}" for p in problems[:3]))
     if medqa:
         mode = mode or InitialInfo.FIRST_SENTENCE
-        initial = record["context"][0] if mode == InitialInfo.FIRST_SENTENCE else record.get("initial_info") or ""
+        context = record["context"]
+        initial = (context[0] if context else "") if mode == InitialInfo.FIRST_SENTENCE else record.get(
+            "initial_info") or ""
     else:
         mode = mode or InitialInfo.ORIGINAL_POST
         post = record.get("original_post") or (record.get("context") or "")
         initial = post if mode == InitialInfo.ORIGINAL_POST else record.get("initial_info") or ""
     if not initial.strip():
-        raise CaseSetError(f"no initial information for mode {mode}")
+        raise UnusableCase(f"no initial information for mode {mode}")
     source = MultipleChoiceCase.Source.MEDQA if medqa else MultipleChoiceCase.Source.ASKDOCS
     mcq_id = MultipleChoiceCase.objects.filter(source=source, case_id=str(record["id"])).values_list(
         "pk", flat=True).first()
@@ -118,9 +124,10 @@ def corpus_case_set(name: str, user=None) -> CaseSet:
 
 
 def file_case_set(path, mode: str | None = None, name: str = "", user=None) -> CaseSet:
-    """Import a MediQ-format JSONL file (AskDocs MCQ or MedQA convo) as a case set; a bad record stops the import."""
+    """Import a MediQ-format JSONL file (AskDocs MCQ or MedQA convo) as a case set. A malformed record stops the
+    import; a record without patient information is left out and named in the description."""
     path = Path(path)
-    items, modes = [], set()
+    items, modes, skipped = [], set(), []
     with path.open("rb") as stream:
         for line_number, line in enumerate(stream, start=1):
             if not line.strip():
@@ -129,13 +136,20 @@ def file_case_set(path, mode: str | None = None, name: str = "", user=None) -> C
                 item, used = item_from_record(orjson.loads(line), mode)
             except orjson.JSONDecodeError as exc:
                 raise CaseSetError(f"{path.name} line {line_number}: invalid JSON ({exc})") from None
+            except UnusableCase:
+                skipped.append(line_number)
+                continue
             except CaseSetError as exc:
                 raise CaseSetError(f"{path.name} line {line_number}: {exc}") from None
             items.append(item)
             modes.add(used)
     used_mode = modes.pop() if len(modes) == 1 else (mode or InitialInfo.RECORD)
+    description = f"{len(items)} cases imported from {path.name}; initial info: {used_mode}."
+    if skipped:
+        lines = ", ".join(map(str, skipped[:20])) + (" ..." if len(skipped) > 20 else "")
+        description += f" {len(skipped)} record(s) without patient information left out (lines {lines})."
     return store_snapshot(name or path.stem, CaseSetSource.FILE, used_mode, items, user, file_name=path.name,
-                          description=f"{len(items)} cases imported from {path.name}; initial info: {used_mode}.")
+                          description=description)
 
 
 def release_case_set(release_name: str, user=None) -> CaseSet:

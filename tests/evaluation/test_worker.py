@@ -1,13 +1,16 @@
-"""The evaluation through a real Celery worker on the tiny offline model: interactive runs with both patients."""
+"""The evaluation through a real Celery worker on the tiny offline model: generation, judge win-rate, and
+interactive runs with both patients."""
 
 import time
 
 import pytest
 
-from evaluation.actions import do_enqueue_interactive
-from evaluation.configs import InteractiveConfig
+from corpus.models import Split
+from evaluation.actions import do_enqueue_interactive, do_enqueue_winrate
+from evaluation.configs import InteractiveConfig, WinrateConfig
 from jobs.models import JobStatus
 from synthesis.models import Backend, ModelEndpoint
+from tests.synthesis.conftest import make_question
 
 from .helpers import mediq_records, write_jsonl
 
@@ -41,3 +44,17 @@ def test_it_runs_interactive_evaluations_in_a_worker(start_worker, tiny_model_di
         assert run.job.result["run"] == run.pk and "accuracy" in run.job.result
     patients = [run.episodes.first().transcript for run in runs]
     assert any(event["role"] == "patient" for transcript in patients for event in transcript)
+
+
+def test_it_generates_and_judges_a_win_rate_in_a_worker(start_worker, tiny_model_dir):
+    ModelEndpoint.objects.create(name="tiny", backend=Backend.TRANSFORMERS, model=str(tiny_model_dir), device="cpu",
+                                 batch_size=8, is_default_judge=True)
+    for number in range(1, 4):
+        make_question(number, split=Split.TEST)
+    worker = start_worker()
+    run = do_enqueue_winrate(WinrateConfig(model="tiny", samples=1, max_attempts=1,
+                                           generation_sampling=SHORT, judge_sampling=SHORT))
+    run = wait_for_job(run, worker)
+    assert run.job.status == JobStatus.SUCCEEDED, f"{run.job.error}\n{worker.output()}"
+    assert run.generation.questions.count() == 3 and run.verdicts.count() == 3 * 2
+    assert run.metrics["verdicts"] == 6 and run.job.result["items"] == 3

@@ -147,6 +147,12 @@ class JobContext:
             raise self.attempt.superseded()
         self.check_cancelled()
 
+    def set_result(self, result):
+        """Publish the running job's partial result now (fenced: a superseded attempt raises instead)."""
+        self.job.result = result
+        if not self.attempt.job_row().update(result=result, heartbeat_at=timezone.now()):
+            raise self.attempt.superseded()
+
     def check_cancelled(self):
         """Raise JobCancelled if a cancel was requested, JobSuperseded if this attempt no longer owns the job."""
         cancel_requested = self.attempt.job_row().values_list("cancel_requested", flat=True).first()

@@ -4,10 +4,9 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from corpus.models import Question
-from jobs.models import ItemStatus, Job, Queue
+from jobs.models import ItemStatus, Queue
 from jobs.runner import job_runner
 
 from .actions import do_build_pairs
@@ -50,8 +49,7 @@ class Throughput:
 
     def publish(self, note=""):
         summary = self.summary()
-        self.ctx.job.result = summary
-        Job.objects.filter(pk=self.ctx.job.pk).update(result=summary, heartbeat_at=timezone.now())
+        self.ctx.set_result(summary)
         self.ctx.log(f"{note}{summary['generated']} generated, {summary['skipped']} kept, {summary['failed']} failed"
                      f" · {summary['items_per_s']} items/s · {summary['tokens_per_s']} tokens/s")
 

@@ -249,3 +249,16 @@ def test_a_cancelled_then_ended_job_keeps_its_outcome_when_its_paused_worker_wak
     finish_job(paused, JobStatus.SUCCEEDED, result={"late": True})
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and job.result == {} and job.progress_total == 0
+
+
+def test_a_superseded_attempt_cannot_publish_a_partial_result(db):
+    from jobs.runner import JobSuperseded
+
+    job = do_enqueue_job("test_items")
+    ctx = JobContext(claim_job(job.pk, job.version))
+    ctx.set_result({"generated": 1})
+    assert Job.objects.get(pk=job.pk).result == {"generated": 1}
+    Job.objects.filter(pk=job.pk).update(attempts=ctx.job.attempts + 1)  # another attempt took the job over
+    with pytest.raises(JobSuperseded):
+        ctx.set_result({"generated": 2})
+    assert Job.objects.get(pk=job.pk).result == {"generated": 1}

@@ -1,7 +1,7 @@
 """Training options as dataclasses: TRL's own names, the authors' defaults (method.md §4.2) as each method's preset.
 
-Declared as plain dataclasses with `field(default=..., metadata={"help": ...})` so that the generated forms,
-serializer and command-line options of the shared job-config layer can be derived from them.
+Plain dataclasses whose field metadata (`help`, `min`, `max`, `min_exclusive`, `choices`) follows the shared
+job-config layer's declaration (jobs.configs), so they can move onto it by changing their base class.
 """
 
 import types
@@ -16,10 +16,11 @@ class ConfigError(ValueError):
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("cosine_with_min_lr", "cosine", "linear", "constant_with_warmup", "constant")
 DPO_LOSSES = ("sigmoid", "ipo", "hinge", "robust")
+POSITIVE = {"min": 0, "min_exclusive": True}
 
 
 def type_name(kind: Any) -> str:
-    return {float: "a number", int: "a whole number", bool: "true or false", str: "a string"}.get(kind, str(kind))
+    return {float: "a number", int: "a whole number", bool: "true or false", str: "text"}[kind]
 
 
 def plain_type(annotation: Any) -> Any:
@@ -42,88 +43,95 @@ def coerce(name: str, kind: Any, value: Any) -> Any:
     raise ConfigError(f"{name} must be {type_name(kind)}, not {value!r}.")
 
 
+def field_problem(name: str, value: Any, meta: dict) -> str:
+    """Return what is wrong with one option's value by its declared bounds and choices ("" when nothing)."""
+    low, high = meta.get("min"), meta.get("max")
+    if low is not None and meta.get("min_exclusive") and not value > low:
+        return f"{name} must be greater than {low}, not {value}."
+    if low is not None and not value >= low:
+        return f"{name} must be at least {low}, not {value}."
+    if high is not None and not value <= high:
+        return f"{name} must be at most {high}, not {value}."
+    if (choices := meta.get("choices")) and value not in choices:
+        return f"Unknown {name}: {value} (choose from {', '.join(choices)})."
+    return ""
+
+
 @dataclass
 class TrainingConfig:
     """Options every method shares (TRL / transformers names, except the few marked as the platform's)."""
 
     METHOD: ClassVar[str] = ""
 
-    learning_rate: float = field(default=5e-7, metadata={"help": "Peak AdamW learning rate."})
-    num_train_epochs: float = field(default=1.0, metadata={"help": "Passes over the training split."})
+    learning_rate: float = field(default=5e-7, metadata={**POSITIVE, "help": "Peak AdamW learning rate."})
+    num_train_epochs: float = field(default=1.0, metadata={**POSITIVE, "help": "Passes over the training split."})
     max_steps: int = field(default=-1, metadata={
-        "help": "Stop after this many optimizer steps (-1: run the epochs). Short smoke runs set it."})
+        "min": -1, "help": "Stop after this many optimizer steps (-1: run the epochs). Short smoke runs set it."})
     global_batch_size: int = field(default=256, metadata={
-        "help": "Platform option: rows per optimizer step over all processes, as the authors set it; "
-                "gradient_accumulation_steps becomes global / (per-device batch x processes). "
-                "0: use gradient_accumulation_steps as given."})
-    per_device_train_batch_size: int = field(default=1, metadata={"help": "Rows per forward pass on one device."})
+        "min": 0, "help": "Platform option: rows per optimizer step over all processes, as the authors set it; "
+                          "gradient_accumulation_steps becomes global / (per-device batch x processes). "
+                          "0: use gradient_accumulation_steps as given."})
+    per_device_train_batch_size: int = field(default=1, metadata={
+        "min": 1, "help": "Rows per forward pass on one device."})
     gradient_accumulation_steps: int = field(default=1, metadata={
-        "help": "Forward passes per optimizer step; used only when global_batch_size is 0."})
-    max_length: int = field(default=2048, metadata={"help": "Tokens per sequence (prompt and completion)."})
+        "min": 1, "help": "Forward passes per optimizer step; used only when global_batch_size is 0."})
+    max_length: int = field(default=2048, metadata={
+        "min": 16, "help": "Tokens per sequence (prompt and completion)."})
     lr_scheduler_type: str = field(default="cosine_with_min_lr", metadata={
+        "choices": SCHEDULERS,
         "help": "Learning-rate schedule; the authors' OpenRLHF runs decay by cosine to min_lr_rate x lr."})
     min_lr_rate: float = field(default=0.1, metadata={
+        "min": 0, "max": 1,
         "help": "Platform option: cosine_with_min_lr ends at this fraction of the peak (OpenRLHF's 0.1)."})
     warmup_steps: float = field(default=0.03, metadata={
-        "help": "Linear warm-up: a fraction of the steps when below 1 (the authors' 0.03), else a step count."})
-    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (the authors: 0)."})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
+        "min": 0, "help": "Linear warm-up: a fraction of the steps when below 1 (the authors' 0.03), else steps."})
+    weight_decay: float = field(default=0.0, metadata={"min": 0, "help": "AdamW weight decay (the authors: 0)."})
+    max_grad_norm: float = field(default=1.0, metadata={**POSITIVE, "help": "Gradient clipping norm."})
     precision: str = field(default="auto", metadata={
+        "choices": PRECISIONS,
         "help": "Platform option: auto (bf16 on a GPU that has it, else fp32), bf16, fp16 or fp32."})
     gradient_checkpointing: bool = field(default=True, metadata={
         "help": "Recompute activations in the backward pass (less memory, about 20% slower); the authors used it."})
-    seed: int = field(default=42, metadata={"help": "Seeds the model initialisation, the data order and dropout."})
+    seed: int = field(default=42, metadata={
+        "min": 0, "help": "Seeds the model initialisation, the data order and dropout."})
     save_steps: int = field(default=10, metadata={
+        "min": 1,
         "help": "Write a checkpoint every this many steps (the authors: 10); a lost worker resumes from the last."})
-    save_total_limit: int = field(default=1, metadata={"help": "Checkpoints kept (the authors kept 1)."})
+    save_total_limit: int = field(default=1, metadata={"min": 1, "help": "Checkpoints kept (the authors kept 1)."})
     eval_steps: int = field(default=10, metadata={
-        "help": "Evaluate on the validation split every this many steps (the authors: 10); 0: never."})
-    logging_steps: int = field(default=1, metadata={"help": "Record metrics every this many steps."})
+        "min": 0, "help": "Evaluate on the validation split every this many steps (the authors: 10); 0: never."})
+    logging_steps: int = field(default=1, metadata={"min": 1, "help": "Record metrics every this many steps."})
     use_peft: bool = field(default=False, metadata={
         "help": "Train a LoRA adapter (peft) and merge it into the model at the end, instead of all weights."})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (alpha / r scales the update)."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
+    lora_r: int = field(default=16, metadata={"min": 1, "help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={
+        "min": 1, "help": "LoRA scaling numerator (alpha / r scales the update)."})
+    lora_dropout: float = field(default=0.05, metadata={"min": 0, "max": 0.9, "help": "Dropout on the LoRA input."})
     lora_target_modules: str = field(default="all-linear", metadata={
         "help": "Comma-separated module names to adapt, or all-linear."})
 
-    # Bounds: (option, lowest allowed, whether the lowest itself is allowed).
-    BOUNDS: ClassVar[tuple] = (
-        ("learning_rate", 0, False), ("num_train_epochs", 0, False), ("global_batch_size", 0, True),
-        ("per_device_train_batch_size", 1, True), ("gradient_accumulation_steps", 1, True), ("max_length", 16, True),
-        ("min_lr_rate", 0, True), ("warmup_steps", 0, True), ("weight_decay", 0, True), ("max_grad_norm", 0, False),
-        ("seed", 0, True), ("save_steps", 1, True), ("save_total_limit", 1, True), ("eval_steps", 0, True),
-        ("logging_steps", 1, True), ("lora_r", 1, True), ("lora_alpha", 1, True), ("lora_dropout", 0, True),
-    )
-    CHOICES: ClassVar[dict] = {"precision": PRECISIONS, "lr_scheduler_type": SCHEDULERS}
-
     def __post_init__(self) -> None:
-        for name, lowest, inclusive in self.BOUNDS:
-            value = getattr(self, name)
-            if value < lowest or (value == lowest and not inclusive):
-                bound = f"at least {lowest}" if inclusive else "positive" if lowest == 0 else f"above {lowest}"
-                raise ConfigError(f"{name} must be {bound}, not {value}.")
-        for name, allowed in self.CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}.")
-        if self.max_steps == 0 or self.max_steps < -1:
-            raise ConfigError(f"max_steps must be -1 (run the epochs) or at least 1, not {self.max_steps}.")
+        for f in fields(self):
+            if problem := field_problem(f.name, getattr(self, f.name), f.metadata):
+                raise ConfigError(problem)
+        self.check()
+
+    def check(self) -> None:
+        """Refuse what no single option's bounds catch."""
+        if self.max_steps == 0:
+            raise ConfigError("max_steps must be -1 (run the epochs) or at least 1, not 0.")
         if self.global_batch_size and self.global_batch_size % self.per_device_train_batch_size:
             raise ConfigError(f"global_batch_size {self.global_batch_size} is not a multiple of "
                               f"per_device_train_batch_size {self.per_device_train_batch_size}.")
-        if self.lora_dropout >= 1:
-            raise ConfigError(f"lora_dropout must lie below 1, not {self.lora_dropout}.")
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "TrainingConfig":
         """Return the config for `data` (the method's preset where an option is missing); raise ConfigError."""
         data = dict(data or {})
         hints = get_type_hints(cls)
-        known = {f.name for f in fields(cls)}
-        if unknown := sorted(set(data) - known):
+        if unknown := sorted(set(data) - {f.name for f in fields(cls)}):
             raise ConfigError(f"Unknown {cls.METHOD.upper()} option(s): {', '.join(unknown)}.")
-        values = {name: coerce(name, plain_type(hints[name]), value) for name, value in data.items()}
-        return cls(**values)
+        return cls(**{name: coerce(name, plain_type(hints[name]), value) for name, value in data.items()})
 
     @classmethod
     def defaults(cls) -> dict:
@@ -150,14 +158,13 @@ class DPORunConfig(TrainingConfig):
     METHOD: ClassVar[str] = "dpo"
 
     beta: float = field(default=2.0, metadata={
-        "help": "Strength of the pull towards the reference model; the authors used 2 (TRL's default is 0.1)."})
-    loss_type: str = field(default="sigmoid", metadata={"help": "DPO loss: sigmoid (the paper's), ipo, hinge, robust."})
-    label_smoothing: float = field(default=0.0, metadata={"help": "Robust DPO's assumed label-flip rate."})
+        **POSITIVE, "help": "Strength of the pull towards the reference model; the authors used 2 (TRL's: 0.1)."})
+    loss_type: str = field(default="sigmoid", metadata={
+        "choices": DPO_LOSSES, "help": "DPO loss: sigmoid (the paper's), ipo, hinge or robust."})
+    label_smoothing: float = field(default=0.0, metadata={
+        "min": 0, "max": 0.49, "help": "Robust DPO's assumed rate of flipped preference labels."})
     precompute_ref_log_probs: bool = field(default=False, metadata={
         "help": "Score the reference model once before training instead of at every step (faster, more memory)."})
-
-    BOUNDS: ClassVar[tuple] = (*TrainingConfig.BOUNDS, ("beta", 0, False), ("label_smoothing", 0, True))
-    CHOICES: ClassVar[dict] = {**TrainingConfig.CHOICES, "loss_type": DPO_LOSSES}
 
 
 @dataclass
@@ -166,9 +173,10 @@ class SFTRunConfig(TrainingConfig):
 
     METHOD: ClassVar[str] = "sft"
 
-    learning_rate: float = field(default=5e-6, metadata={"help": "Peak AdamW learning rate (the authors: 5e-6)."})
-    num_train_epochs: float = field(default=2.0, metadata={"help": "Passes over the training split (the authors: 2)."})
-    per_device_train_batch_size: int = field(default=2, metadata={"help": "Rows per forward pass (the authors: 2)."})
+    learning_rate: float = field(default=5e-6, metadata={**POSITIVE, "help": "Peak AdamW learning rate."})
+    num_train_epochs: float = field(default=2.0, metadata={**POSITIVE, "help": "Passes over the training split."})
+    per_device_train_batch_size: int = field(default=2, metadata={
+        "min": 1, "help": "Rows per forward pass on one device."})
     completion_only_loss: bool = field(default=True, metadata={
         "help": "Learn only the doctor's final question, not the thread before it (as OpenRLHF's SFT does)."})
     packing: bool = field(default=False, metadata={
@@ -181,12 +189,11 @@ class RewardRunConfig(TrainingConfig):
 
     METHOD: ClassVar[str] = "rm"
 
-    learning_rate: float = field(default=9e-6, metadata={"help": "Peak AdamW learning rate (the authors: 9e-6)."})
-    per_device_train_batch_size: int = field(default=2, metadata={"help": "Pairs per forward pass (the authors: 2)."})
+    learning_rate: float = field(default=9e-6, metadata={**POSITIVE, "help": "Peak AdamW learning rate."})
+    per_device_train_batch_size: int = field(default=2, metadata={
+        "min": 1, "help": "Pairs per forward pass on one device."})
     center_rewards_coefficient: float = field(default=0.0, metadata={
-        "help": "Pull the mean reward towards zero with this weight (0: off, as the authors ran it)."})
-
-    BOUNDS: ClassVar[tuple] = (*TrainingConfig.BOUNDS, ("center_rewards_coefficient", 0, True))
+        "min": 0, "help": "Pull the mean reward towards zero with this weight (0: off, as the authors ran it)."})
 
 
 CONFIGS: dict[str, type[TrainingConfig]] = {c.METHOD: c for c in (DPORunConfig, SFTRunConfig, RewardRunConfig)}

@@ -26,10 +26,12 @@ def test_it_turns_the_global_batch_into_gradient_accumulation():
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"lerning_rate": 1e-6}, "Unknown DPO option(s): lerning_rate."),
-    ({"learning_rate": -1e-5}, "learning_rate must be positive, not -1e-05."),
+    ({"learning_rate": -1e-5}, "learning_rate must be greater than 0, not -1e-05."),
     ({"learning_rate": "fast"}, "learning_rate must be a number, not 'fast'."),
     ({"max_steps": 0}, "max_steps must be -1 (run the epochs) or at least 1, not 0."),
-    ({"precision": "fp8"}, "precision must be one of auto, bf16, fp16, fp32, not 'fp8'."),
+    ({"max_steps": -5}, "max_steps must be at least -1, not -5."),
+    ({"lora_dropout": 1}, "lora_dropout must be at most 0.9, not 1.0."),
+    ({"precision": "fp8"}, "Unknown precision: fp8 (choose from auto, bf16, fp16, fp32)."),
     ({"global_batch_size": 10, "per_device_train_batch_size": 4}, "global_batch_size 10 is not a multiple of"),
     ({"use_peft": "yes"}, "use_peft must be true or false, not 'yes'."),
 ])
@@ -61,7 +63,7 @@ def test_it_refuses_a_version_of_the_wrong_kind_before_a_job_exists(sft_version,
 @pytest.mark.parametrize(("options", "message"), [
     ({"attributes": ["accuracy"]}, "pairs@v1 has no attribute accuracy (it has: clarity, focus)."),
     ({"pair_types": ["more_less"]}, "pairs@v1 has no pair type more_less"),
-    ({"config": {"learning_rate": -1}}, "learning_rate must be positive, not -1.0."),
+    ({"config": {"learning_rate": -1}}, "learning_rate must be greater than 0, not -1.0."),
     ({"name": "Bad Name"}, "Model name 'Bad Name': use lowercase letters"),
     ({"queue": "tpu"}, "Unknown queue 'tpu'"),
 ])

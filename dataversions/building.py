@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Count
 
 from annotation.models import Adjudication, BenchmarkRelease, ComparisonItem, Judgment, ReleaseItem
@@ -96,21 +96,37 @@ def preference_order(selection: Selection, attributes: list[str]) -> list[int]:
     return [pk for pk, *_ in sorted(rows, key=lambda r: order_key(selection.seed, r[2], r[1]))]
 
 
+PAIR_COLUMNS = ("pk", "pair_id", "question_id", "question__qid", "question__thread__post__split",
+                "question__thread__post__created_utc", "attribute__key", "pair_type", "context", "chosen_text",
+                "rejected_text", "verdict", "job_id", "chosen__job_id", "rejected__job_id", "chosen__template_id",
+                "rejected__template_id")
+
+
+def values_by_pk(queryset, pks: list, columns: tuple) -> dict:
+    """Return {pk: {column: value}} for the pks, in batches the database accepts as query parameters."""
+    size = connections[queryset.db].features.max_query_params or len(pks) or 1
+    return {row["pk"]: row for start in range(0, len(pks), size)
+            for row in queryset.filter(pk__in=pks[start:start + size]).values(*columns)}
+
+
 def preference_rows(pks: list[int], selection: Selection, lineage: Lineage) -> Iterator[dict]:
-    pairs = PreferencePair.objects.select_related("question__thread__post", "attribute", "chosen", "rejected")
-    found = pairs.in_bulk(pks)
+    # Plain values, not model instances: a pair with its question, thread, post, attribute and both rewrites is
+    # seven objects and fourteen JSON columns (the rewrites' requests hold whole prompts), of which a row needs one.
+    found = values_by_pk(PreferencePair.objects.all(), pks, PAIR_COLUMNS)
+    without_context = list({pair["question_id"] for pair in found.values() if not pair["context"]})
+    questions = Question.objects.select_related("thread__post").in_bulk(without_context)
+    conversations = {pk: question.conversation() for pk, question in questions.items()}
     for pk in pks:
         pair = found[pk]
-        question, post = pair.question, pair.question.thread.post
-        lineage.jobs.update(j for j in (pair.job_id, pair.chosen.job_id, pair.rejected.job_id) if j)
-        lineage.templates.update((pair.chosen.template_id, pair.rejected.template_id))
-        lineage.created_utc.append(post.created_utc)
+        lineage.jobs.update(j for j in (pair["job_id"], pair["chosen__job_id"], pair["rejected__job_id"]) if j)
+        lineage.templates.update((pair["chosen__template_id"], pair["rejected__template_id"]))
+        lineage.created_utc.append(pair["question__thread__post__created_utc"])
         yield {
-            "id": pair.pair_id, "qid": question.qid, "split": post.split, "attribute": pair.attribute.key,
-            "pair_type": pair.pair_type, "prompt": render_messages(pair.context or question.conversation(),
-                                                                   selection.rendering),
-            "chosen": pair.chosen_text, "rejected": pair.rejected_text, "verdict": pair.verdict,
-            "source_job": pair.job_id,
+            "id": pair["pair_id"], "qid": pair["question__qid"], "split": pair["question__thread__post__split"],
+            "attribute": pair["attribute__key"], "pair_type": pair["pair_type"],
+            "prompt": render_messages(pair["context"] or conversations[pair["question_id"]], selection.rendering),
+            "chosen": pair["chosen_text"], "rejected": pair["rejected_text"], "verdict": pair["verdict"],
+            "source_job": pair["job_id"],
         }
 
 

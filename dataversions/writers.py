@@ -6,17 +6,20 @@ import os
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets import Features
 from django.conf import settings
 
 from .card import dataset_card
 from .formats import ExportFormat
 from .models import DatasetVersion
 from .selection import SPLITS
+
+if TYPE_CHECKING:
+    from datasets import Features
 
 BATCH = 5000
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed, so the same export zips to the same bytes
@@ -91,8 +94,19 @@ def write_arrow_stream(path: Path, records: Iterator[dict], fmt: ExportFormat) -
     return n
 
 
+def hf_features(fmt: ExportFormat) -> "Features":
+    """Return the `datasets` features of a format's schema.
+
+    Imported here, not at the top: only the hf files need the library, and it (with pandas) adds about 80 MB to
+    every process that loads this module: the web server, each worker, each JSONL or Parquet export.
+    """
+    from datasets import Features
+
+    return Features.from_arrow_schema(fmt.schema)
+
+
 def hf_schema(fmt: ExportFormat) -> pa.Schema:
-    features = Features.from_arrow_schema(fmt.schema)
+    features = hf_features(fmt)
     return fmt.schema.with_metadata({"huggingface": json.dumps({"info": {"features": features.to_dict()}})})
 
 
@@ -136,7 +150,7 @@ def write_json(path: Path, value) -> None:
 def write_hf_split_metadata(split_dir: Path, fmt: ExportFormat, version: DatasetVersion, arrow: Path) -> None:
     write_json(split_dir / "dataset_info.json", {
         "citation": "", "description": f"{version} ({fmt.name})", "homepage": "", "license": "cc-by-4.0",
-        "features": Features.from_arrow_schema(fmt.schema).to_dict()})
+        "features": hf_features(fmt).to_dict()})
     write_json(split_dir / "state.json", {
         "_data_files": [{"filename": arrow.name}], "_fingerprint": sha256_of(arrow)[:16], "_format_columns": None,
         "_format_kwargs": {}, "_format_type": None, "_output_all_columns": False, "_split": split_dir.name})

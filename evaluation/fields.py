@@ -67,7 +67,8 @@ def config_form(cls) -> type[forms.Form]:
     def clean(self):
         data = super(forms.Form, self).clean()
         if not self.errors:
-            values = {f.name: data[f.name] for f in fields(cls) if data.get(f.name) is not None}
+            # An empty box means the default, as an option left out of the command line does.
+            values = {f.name: data[f.name] for f in fields(cls) if data.get(f.name) not in (None, "")}
             try:
                 self.config_value = cls.from_dict(values)
             except ConfigError as exc:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("synthesis/", include("synthesis.api_urls")),
     path("annotation/", include("annotation.api_urls")),
     path("datasets/", include("dataversions.api_urls")),
+    path("evaluation/", include("evaluation.api_urls")),
 ]

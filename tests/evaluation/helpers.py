@@ -56,3 +56,48 @@ def write_jsonl(path, records):
 
     path.write_text("".join(json.dumps(record) + "\n" for record in records))
     return path
+
+
+def make_finished_runs(owner=None, first_question=100):
+    """Store a finished interactive run (3 cases, 2 correct) and a win-rate run vs the human questions, as the
+    jobs would, without running a model; return (interactive, winrate)."""
+    from django.utils import timezone
+
+    from corpus.models import Split
+    from evaluation.casesets import item_from_record, store_snapshot
+    from evaluation.models import Episode, EvaluationRun, PairwiseVerdict, RunKind
+    from evaluation.results import interactive_metrics
+    from evaluation.winrate import winrate_metrics
+    from tests.synthesis.conftest import make_question
+
+    items = [item_from_record(record, None)[0] for record in mediq_records(3)]
+    case_set = store_snapshot("demo-cases", "file", "original_post", items)
+    run = EvaluationRun.objects.create(kind=RunKind.INTERACTIVE, model_name="model-a", case_set=case_set,
+                                       config={"max_questions": 2, "seed": 0}, created_by=owner)
+    for item, letter in zip(case_set.items.order_by("position"), ["A", "A", "C"], strict=True):
+        Episode.objects.create(
+            run=run, repeat=0, seed=0, item=item, case_id=item.case_id, answer_idx=item.answer_idx, letter=letter,
+            correct=letter == item.answer_idx, num_questions=1, choices=["B", letter], confidences=[2, 5],
+            transcript=[
+                {"role": "expert", "kind": "confidence", "confidence": 2, "label": "Somewhat Unconfident",
+                 "raw": ["DECISION: Somewhat Unconfident"], "attempts": 1, "model": "expert-m"},
+                {"role": "question_generator", "kind": "question", "question": "Do you have a fever?",
+                 "parsed": True, "raw": ["Do you have a fever?"], "attempts": 1, "model": "model-a"},
+                {"role": "patient", "kind": "answer", "text": item.facts[0], "facts": [0],
+                 "fact_texts": [item.facts[0]], "cannot_answer": False, "parsed": True, "raw": ["1."],
+                 "attempts": 1, "model": "patient-m"},
+                {"role": "expert", "kind": "answer", "letter": letter, "forced": False}])
+    run.metrics = interactive_metrics(run)
+    run.finished_at = timezone.now()
+    run.save()
+    winrate = EvaluationRun.objects.create(kind=RunKind.WINRATE, model_name="model-a", reference_name="human",
+                                           judge_name="judge-m", finished_at=timezone.now(), created_by=owner)
+    for number, winners in enumerate([("candidate", "candidate"), ("candidate", "reference")], start=1):
+        question = make_question(first_question + number, split=Split.TEST)
+        for order, winner in enumerate(winners):
+            PairwiseVerdict.objects.create(run=winrate, question=question, qid=question.qid, order=order, sample=0,
+                                           candidate_text="Any aura before the pain?", reference_text=question.text,
+                                           winner=winner, seed=0, prompt_hash="h")
+    winrate.metrics = winrate_metrics(winrate)
+    winrate.save()
+    return run, winrate

@@ -1,0 +1,112 @@
+"""REST endpoints of evaluation: reviewers and up read runs, episodes, case sets and the leaderboard; leads launch."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alfa_platform.roles import IsLead, IsReviewer
+
+from .actions import EvaluationError, do_enqueue_generation, do_enqueue_interactive, do_enqueue_winrate
+from .models import CaseSet, Episode, EvaluationRun, RunKind
+from .results import leaderboard, run_export
+from .serializers import (
+    CaseSetSerializer,
+    EpisodeDetailSerializer,
+    EpisodeSerializer,
+    GenerationRequestSerializer,
+    InteractiveRequestSerializer,
+    RunDetailSerializer,
+    RunSerializer,
+    WinrateRequestSerializer,
+)
+
+LAUNCH_ACTIONS = {"interactive", "winrate", "generation"}
+
+
+@extend_schema(tags=["evaluation"])
+class RunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Runs, newest first (filter by ?kind=); POST to interactive/, winrate/ or generation/ to launch one."""
+
+    queryset = EvaluationRun.objects.select_related("job", "case_set")
+
+    def get_permissions(self):
+        return [IsLead()] if self.action in LAUNCH_ACTIONS else [IsReviewer()]
+
+    def get_serializer_class(self):
+        return RunDetailSerializer if self.action == "retrieve" else RunSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if (kind := self.request.query_params.get("kind")) in RunKind.values:
+            queryset = queryset.filter(kind=kind)
+        return queryset
+
+    def launch(self, serializer_class, enqueue):
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            run = enqueue(serializer.validated_data["config"], owner=self.request.user)
+        except EvaluationError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=InteractiveRequestSerializer, responses={201: RunDetailSerializer})
+    @action(detail=False, methods=["post"])
+    def interactive(self, request):
+        return self.launch(InteractiveRequestSerializer, do_enqueue_interactive)
+
+    @extend_schema(request=WinrateRequestSerializer, responses={201: RunDetailSerializer})
+    @action(detail=False, methods=["post"])
+    def winrate(self, request):
+        return self.launch(WinrateRequestSerializer, do_enqueue_winrate)
+
+    @extend_schema(request=GenerationRequestSerializer, responses={201: RunDetailSerializer})
+    @action(detail=False, methods=["post"])
+    def generation(self, request):
+        return self.launch(GenerationRequestSerializer, do_enqueue_generation)
+
+    @extend_schema(responses={200: EpisodeSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def episodes(self, request, pk=None):
+        """The run's episodes without transcripts (GET /api/evaluation/episodes/ID/ for one with its transcript)."""
+        episodes = self.get_object().episodes.order_by("repeat", "item__position")
+        page = self.paginate_queryset(episodes)
+        return self.get_paginated_response(EpisodeSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        """Everything about the run as one object: parameters, provenance, metrics and per-item results."""
+        return Response(run_export(self.get_object()))
+
+
+@extend_schema(tags=["evaluation"])
+class EpisodeViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsReviewer]
+    serializer_class = EpisodeDetailSerializer
+    queryset = Episode.objects.order_by("run", "repeat", "item__position")
+
+
+@extend_schema(tags=["evaluation"])
+class CaseSetViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsReviewer]
+    serializer_class = CaseSetSerializer
+    queryset = CaseSet.objects.all()
+
+
+@extend_schema(tags=["evaluation"], responses={200: dict},
+               parameters=[OpenApiParameter("baseline", int, description="Interactive run for error reduction.")])
+class LeaderboardView(APIView):
+    """Every evaluated model with its newest win-rates and interactive accuracy, with intervals."""
+
+    permission_classes = [IsReviewer]
+
+    def get(self, request):
+        baseline = None
+        if (value := request.query_params.get("baseline", "")).isdigit():
+            baseline = EvaluationRun.objects.filter(pk=int(value), kind=RunKind.INTERACTIVE,
+                                                    finished_at__isnull=False).first()
+        return Response(leaderboard(baseline))

@@ -1,0 +1,50 @@
+"""API representations of evaluation runs, episodes and case sets; launch requests derive from the configs."""
+
+from rest_framework import serializers
+
+from .configs import GenerationConfig, InteractiveConfig, WinrateConfig
+from .fields import config_serializer
+from .models import CaseSet, Episode, EvaluationRun
+
+InteractiveRequestSerializer = config_serializer(InteractiveConfig)
+WinrateRequestSerializer = config_serializer(WinrateConfig)
+GenerationRequestSerializer = config_serializer(GenerationConfig)
+
+
+class CaseSetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CaseSet
+        fields = ["id", "name", "source", "initial_info", "size", "sha256", "description", "file_name", "created_at"]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+    case_set = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    url = serializers.CharField(source="get_absolute_url", read_only=True)
+
+    class Meta:
+        model = EvaluationRun
+        fields = ["id", "kind", "model_name", "status", "job", "case_set", "baseline", "generation",
+                  "reference_generation", "reference_name", "attribute", "judge_name", "metrics", "created_at",
+                  "finished_at", "url"]
+        read_only_fields = fields
+
+
+class RunDetailSerializer(RunSerializer):
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "config", "provenance"]
+        read_only_fields = fields
+
+
+class EpisodeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Episode
+        fields = ["id", "run", "repeat", "seed", "case_id", "answer_idx", "letter", "correct", "num_questions",
+                  "timed_out", "choices", "confidences", "tokens_in", "tokens_out"]
+        read_only_fields = fields
+
+
+class EpisodeDetailSerializer(EpisodeSerializer):
+    class Meta(EpisodeSerializer.Meta):
+        fields = [*EpisodeSerializer.Meta.fields, "transcript"]
+        read_only_fields = fields

@@ -1,0 +1,201 @@
+"""Evaluation pages: runs (reviewers and up), launching (leads), a run with live progress, transcripts, the
+leaderboard with charts, and exports."""
+
+import json
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.generic import DetailView, TemplateView
+
+from alfa_platform.roles import Role, RoleRequiredMixin, has_role, require_role
+from synthesis.models import ModelEndpoint
+
+from .actions import ENQUEUE, EvaluationError
+from .casesets import BUILT_IN
+from .fields import config_form
+from .models import CaseSet, Episode, EvaluationRun, RunKind
+from .results import chart_data, leaderboard, leaderboard_csv, run_csv, run_export
+from .winrate import item_scores
+
+VIEW_ROLE = Role.REVIEWER  # reviewers (senior physicians), leads and admins read results; leads launch
+FORMS = {task: config_form(cls) for task, (cls, _enqueue) in ENQUEUE.items()}
+
+
+class IndexView(RoleRequiredMixin, TemplateView):
+    template_name = "evaluation/index.html"
+    required_role = VIEW_ROLE
+
+    def get_context_data(self, **kwargs):
+        runs = EvaluationRun.objects.select_related("job", "case_set").exclude(
+            kind=RunKind.GENERATION, job__kind="evaluate_winrate")  # a win-rate's own generations show on its page
+        kind = self.request.GET.get("kind", "")
+        if kind in RunKind.values:
+            runs = runs.filter(kind=kind)
+        page = Paginator(runs, 50).get_page(self.request.GET.get("page"))
+        return {**super().get_context_data(**kwargs), "page": page, "kind": kind, "kinds": RunKind.choices,
+                "case_sets": CaseSet.objects.all()[:50],
+                "may_launch": has_role(self.request.user, Role.LEAD)}
+
+
+class LaunchView(RoleRequiredMixin, TemplateView):
+    """One form per task, each derived from its config dataclass; the POST names the task."""
+
+    template_name = "evaluation/launch.html"
+    required_role = Role.LEAD
+
+    def get_context_data(self, **kwargs):
+        forms = kwargs.pop("forms", None) or {task: form(prefix=task) for task, form in FORMS.items()}
+        task = kwargs.pop("task", None) or self.request.GET.get("task", "interactive")
+        return {**super().get_context_data(**kwargs), "forms": forms, "task": task if task in FORMS else "interactive",
+                "endpoints": ModelEndpoint.objects.filter(is_active=True).values_list("name", flat=True),
+                "case_set_names": sorted({*BUILT_IN, *CaseSet.objects.values_list("name", flat=True)})}
+
+    def post(self, request, *args, **kwargs):
+        task = request.POST.get("task", "")
+        if task not in FORMS:
+            return HttpResponse("Unknown task.", status=400)
+        form = FORMS[task](request.POST, prefix=task)
+        if form.is_valid():
+            try:
+                run = ENQUEUE[task][1](form.config(), owner=request.user)
+                return redirect(run)
+            except EvaluationError as exc:
+                form.add_error(None, str(exc))
+        forms = {name: (form if name == task else cls(prefix=name)) for name, cls in FORMS.items()}
+        return self.render_to_response(self.get_context_data(forms=forms, task=task), status=400)
+
+
+class RunView(RoleRequiredMixin, DetailView):
+    model = EvaluationRun
+    template_name = "evaluation/run_detail.html"
+    context_object_name = "run"
+    required_role = VIEW_ROLE
+
+    def get_queryset(self):
+        return EvaluationRun.objects.select_related("job", "case_set", "baseline", "generation",
+                                                    "reference_generation", "endpoint")
+
+    def get_context_data(self, **kwargs):
+        run = self.object
+        context = {**super().get_context_data(**kwargs), "metrics_json": json.dumps(run.metrics, indent=1),
+                   "provenance_json": json.dumps(run.provenance, indent=1),
+                   "config_json": json.dumps(run.config, indent=1)}
+        page = self.request.GET.get("page")
+        if run.kind == RunKind.INTERACTIVE:
+            episodes = run.episodes.defer("transcript")
+            if (outcome := self.request.GET.get("correct")) in ("yes", "no"):
+                episodes = episodes.filter(correct=outcome == "yes")
+            context.update(episodes=Paginator(episodes, 100).get_page(page),
+                           by_questions=sorted((run.metrics.get("by_questions") or {}).items(),
+                                               key=lambda pair: int(pair[0])))
+        elif run.kind == RunKind.WINRATE:
+            context["items"] = Paginator(winrate_items(run), 100).get_page(page)
+        else:
+            context["questions"] = Paginator(run.questions.all(), 100).get_page(page)
+        return context
+
+
+def winrate_items(run: EvaluationRun) -> list[dict]:
+    """Return one row per question: both texts, the verdict counts and the candidate's score."""
+    rows = {}
+    for verdict in run.verdicts.order_by("qid", "order", "sample"):
+        row = rows.setdefault(verdict.qid, {"qid": verdict.qid, "candidate": verdict.candidate_text,
+                                            "reference": verdict.reference_text, "winners": []})
+        row["winners"].append(verdict.winner)
+    scores = item_scores((qid, w) for qid, row in rows.items() for w in row["winners"])
+    return [{**row, "score": scores[qid]} for qid, row in rows.items()]
+
+
+class RunProgressView(RunView):
+    """The progress fragment the run page polls (htmx) until the job ends; then it reloads the page."""
+
+    template_name = "evaluation/_run_progress.html"
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        if self.object.is_finished or (self.object.job and self.object.job.is_finished):
+            response["HX-Refresh"] = "true"
+        return response
+
+
+class EpisodeView(RoleRequiredMixin, DetailView):
+    """One case's transcript: who said what, the facts the patient used, the expert's confidence per turn."""
+
+    template_name = "evaluation/episode_detail.html"
+    context_object_name = "episode"
+    required_role = VIEW_ROLE
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(Episode.objects.select_related("run", "item"), run_id=self.kwargs["run_pk"],
+                                 pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        episode = self.object
+        used = {index for event in episode.transcript if event.get("role") == "patient" for index in event["facts"]}
+        siblings = list(Episode.objects.filter(run=episode.run, repeat=episode.repeat).order_by(
+            "item__position").values_list("pk", flat=True))
+        position = siblings.index(episode.pk)
+        return {**super().get_context_data(**kwargs),
+                "facts": [(index + 1, fact, index in used) for index, fact in enumerate(episode.item.facts)],
+                "options": sorted(episode.item.options.items()),
+                "previous": siblings[position - 1] if position else None,
+                "next": siblings[position + 1] if position + 1 < len(siblings) else None}
+
+
+class LeaderboardView(RoleRequiredMixin, TemplateView):
+    template_name = "evaluation/leaderboard.html"
+    required_role = VIEW_ROLE
+
+    def get_context_data(self, **kwargs):
+        baseline = chosen_baseline(self.request)
+        board = leaderboard(baseline)
+        columns = board["columns"]
+        table = [{**row, "winrate_cells": [row["winrate"].get(c) for c in columns["winrate"]],
+                  "interactive_cells": [row["interactive"].get(c) for c in columns["interactive"]]}
+                 for row in board["rows"]]
+        return {**super().get_context_data(**kwargs), "board": board, "table": table, "chart": chart_data(board),
+                "baseline": baseline, "baselines": EvaluationRun.objects.filter(
+                    kind=RunKind.INTERACTIVE, finished_at__isnull=False).select_related("case_set")[:100]}
+
+
+def chosen_baseline(request) -> EvaluationRun | None:
+    value = request.GET.get("baseline", "")
+    if not value.isdigit():
+        return None
+    return EvaluationRun.objects.filter(pk=int(value), kind=RunKind.INTERACTIVE, finished_at__isnull=False).first()
+
+
+def export_run(request, pk, fmt):
+    """Download a run as JSON (everything) or CSV (one row per episode, verdict or question)."""
+    if not request.user.is_authenticated:
+        return redirect(f"/login/?next={request.path}")
+    require_role(request.user, VIEW_ROLE)
+    check_format(fmt)
+    run = get_object_or_404(EvaluationRun, pk=pk)
+    if fmt == "csv":
+        return attachment(run_csv(run), "text/csv", f"evaluation-run-{run.pk}.csv")
+    return attachment(json.dumps(run_export(run), indent=1, default=str), "application/json",
+                      f"evaluation-run-{run.pk}.json")
+
+
+def export_leaderboard(request, fmt):
+    if not request.user.is_authenticated:
+        return redirect(f"/login/?next={request.path}")
+    require_role(request.user, VIEW_ROLE)
+    check_format(fmt)
+    board = leaderboard(chosen_baseline(request))
+    if fmt == "csv":
+        return attachment(leaderboard_csv(board), "text/csv", "leaderboard.csv")
+    return JsonResponse(board, json_dumps_params={"indent": 1})
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in ("json", "csv"):
+        raise Http404("Exports are json or csv.")
+
+
+def attachment(body: str, content_type: str, name: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

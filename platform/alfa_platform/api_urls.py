@@ -10,5 +10,6 @@ urlpatterns = [
     path("synthesis/", include("synthesis.api_urls")),
     path("annotation/", include("annotation.api_urls")),
     path("datasets/", include("dataversions.api_urls")),
+    path("training/", include("training.api_urls")),
     path("evaluation/", include("evaluation.api_urls")),
 ]

@@ -169,6 +169,7 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "annotation.models.CampaignStatus",
         "GoldStatusEnum": "annotation.models.GoldStatus",
         "JobStatusEnum": "jobs.models.JobStatus",
+        "ModelKindEnum": "training.models.ModelKind",
         "EvaluationRunKindEnum": "evaluation.models.RunKind",
         "AnswerLetterEnum": ["A", "B", "C", "D"],
     },

@@ -18,6 +18,7 @@ urlpatterns = [
     path("synthesis/", include("synthesis.urls")),
     path("annotation/", include("annotation.urls")),
     path("datasets/", include("dataversions.urls")),
+    path("training/", include("training.urls")),
     path("evaluation/", include("evaluation.urls")),
     path("api/", include("alfa_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

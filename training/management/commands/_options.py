@@ -1,8 +1,11 @@
 """Command-line options generated from the training config dataclasses (one --option per field, TRL's names)."""
 
 import argparse
+import json
 from dataclasses import MISSING, fields
 from typing import get_type_hints
+
+from django.core.management.base import CommandError
 
 from training.configs import CONFIGS, plain_type
 
@@ -23,6 +26,8 @@ def config_fields() -> dict:
 
 def add_config_arguments(parser) -> None:
     group = parser.add_argument_group("training options (default: the method's preset, shown per method)")
+    group.add_argument("--config-file", type=argparse.FileType("r"),
+                       help="A JSON object of options (e.g. another run's config); the flags below override it.")
     for name, (kind, help_text, defaults) in config_fields().items():
         flags = [f"--{name.replace('_', '-')}", *([ALIASES[name]] if name in ALIASES else [])]
         preset = ", ".join(f"{method} {value}" for method, value in defaults.items())
@@ -34,5 +39,11 @@ def add_config_arguments(parser) -> None:
 
 
 def given_config(options: dict) -> dict:
-    """Return the config options given on the command line (the rest come from the method's preset)."""
-    return {name: options[name] for name in config_fields() if options.get(name) is not None}
+    """Return the options of --config-file and the flags given (the rest come from the method's preset)."""
+    try:
+        from_file = json.load(options["config_file"]) if options.get("config_file") else {}
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"--config-file is not JSON: {exc}.") from exc
+    if not isinstance(from_file, dict):
+        raise CommandError("--config-file must hold a JSON object of option names and values.")
+    return {**from_file, **{name: options[name] for name in config_fields() if options.get(name) is not None}}

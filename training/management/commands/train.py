@@ -38,7 +38,7 @@ class Command(BaseCommand):
         except TrainingError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Run {run.pk} ({run.method}) queued as job {run.job_id} on queue {run.job.queue}: "
-                          f"{run.job.get_absolute_url()}")
+                          f"{run.get_absolute_url()}")
         if not o["inline"]:
             self.stdout.write(str(run.pk))
             return

@@ -1,0 +1,83 @@
+"""API shapes of runs, their metrics, models and merges; a run or a merge is created through the actions."""
+
+from rest_framework import serializers
+
+from alfa_platform.paths import redact_paths
+
+from .models import ModelParent, TrainedModel, TrainingMethod, TrainingMetric, TrainingRun
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+    queue = serializers.CharField(source="job.queue", read_only=True, default="")
+    dataset = serializers.CharField(source="dataset_version.__str__", read_only=True)
+    base_trained_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    trained_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    created_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = TrainingRun
+        fields = ["id", "name", "method", "base_model", "base_trained_model", "dataset_version", "dataset",
+                  "export", "attributes", "pair_types", "config", "job", "status", "queue", "output_dir",
+                  "train_rows", "trained_model", "created_by", "created_at"]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["base_model"] = redact_paths(data["base_model"])  # a folder outside the var directory stays private
+        return data
+
+
+class CreateTrainingRunSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=TrainingMethod.choices)
+    dataset_version = serializers.CharField(help_text="The version's id or NAME@vN.")
+    base_model = serializers.CharField(max_length=500, help_text="A model folder, or a registered model's name.")
+    attributes = serializers.ListField(child=serializers.CharField(), default=list,
+                                       help_text="One for a per-attribute run; several or none (all): data mixing.")
+    pair_types = serializers.ListField(child=serializers.CharField(), default=list)
+    config = serializers.DictField(default=dict, help_text="Options by TRL's names (training.configs); missing "
+                                                           "ones take the method's preset.")
+    name = serializers.CharField(max_length=64, default="", allow_blank=True)
+    queue = serializers.CharField(max_length=16, default="", allow_blank=True)
+
+
+class TrainingMetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingMetric
+        fields = ["split", "step", "epoch", "loss", "learning_rate", "grad_norm", "rewards_chosen",
+                  "rewards_rejected", "rewards_accuracies", "rewards_margins", "num_tokens", "tokens_per_second",
+                  "values", "logged_at"]
+        read_only_fields = fields
+
+
+class ModelParentSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="parent.name")
+
+    class Meta:
+        model = ModelParent
+        fields = ["name", "weight"]
+
+
+class TrainedModelSerializer(serializers.ModelSerializer):
+    parents = ModelParentSerializer(source="parent_links", many=True, read_only=True)
+    endpoint = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = TrainedModel
+        fields = ["id", "name", "kind", "path", "base_model", "run", "dataset_version", "dataset_hash", "config",
+                  "final_metrics", "size_bytes", "parents", "endpoint", "created_at"]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name in ("path", "base_model", "config"):
+            data[name] = redact_paths(data[name])
+        return data
+
+
+class MergeSerializer(serializers.Serializer):
+    models = serializers.ListField(child=serializers.CharField(), min_length=2,
+                                   help_text="Registered model names or model folders.")
+    name = serializers.CharField(max_length=64)
+    weights = serializers.ListField(child=serializers.FloatField(), required=False, allow_null=True, default=None)
+    leave_one_out = serializers.BooleanField(default=False)

@@ -1,0 +1,144 @@
+"""Training pages (leads): runs with live charts, the new-run form, curves side by side, models and their lineage."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from alfa_platform.roles import Role, require_role
+from jobs.actions import JobError, do_cancel_job
+
+from .actions import TrainingError, do_create_merge, do_create_training_run
+from .charts import HEIGHT, WIDTH, compare_charts, run_charts
+from .forms import MergeForm, RunForm
+from .models import TrainedModel, TrainingMethod, TrainingRun
+
+RUNS_SHOWN = 100
+COMPARED_AT_MOST = 6
+
+
+def lead_required(view):
+    """Send anonymous users to the login page and refuse users without the lead role (403)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        require_role(request.user, Role.LEAD)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def runs_with_related():
+    return TrainingRun.objects.select_related("job", "dataset_version__dataset", "trained_model", "created_by")
+
+
+@lead_required
+def run_list(request):
+    runs = list(runs_with_related()[:RUNS_SHOWN])
+    return render(request, "training/run_list.html", {"runs": runs, "methods": TrainingMethod.choices})
+
+
+@lead_required
+def run_new(request):
+    """The new-run form for one method (?method=), its options shown with the method's preset."""
+    method = request.POST.get("method") or request.GET.get("method") or TrainingMethod.DPO
+    if method not in TrainingMethod.values:
+        raise Http404("No such method.")
+    form = RunForm(request.POST or None, method=method, initial=initial_from_run(request.GET.get("from", "")))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = do_create_training_run(method, data["dataset_version"], data["base_model"],
+                                         attributes=data["attributes"], pair_types=data["pair_types"],
+                                         config=form.config(), name=data["name"], user=request.user,
+                                         queue=data["queue"])
+        except TrainingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{run} queued (job {run.job_id}).")
+            return redirect(run)
+    return render(request, "training/run_new.html", {"form": form, "method": method,
+                                                     "methods": TrainingMethod.choices})
+
+
+def initial_from_run(source: str) -> dict:
+    """Return the form's initial values copied from run `source` (?from=ID), to start a variant of it."""
+    run = TrainingRun.objects.filter(pk=int(source)).first() if source.isascii() and source.isdigit() else None
+    if run is None:
+        return {}
+    return {"dataset_version": run.dataset_version_id, "base_model": run.base_model, "attributes": run.attributes,
+            "pair_types": run.pair_types, **run.config}
+
+
+def run_context(run: TrainingRun) -> dict:
+    return {"run": run, "job": run.job, "charts": run_charts(run), "width": WIDTH, "height": HEIGHT,
+            "waiting": run.job is not None and not run.job.is_finished,
+            "model": TrainedModel.objects.filter(run=run).first()}
+
+
+@lead_required
+def run_detail(request, pk):
+    run = get_object_or_404(runs_with_related(), pk=pk)
+    return render(request, "training/run_detail.html", {**run_context(run), "config": sorted(run.config.items())})
+
+
+@lead_required
+def run_live(request, pk):
+    """The fragment a training run's page polls: status, charts and the log tail; it stops polling when done."""
+    run = get_object_or_404(runs_with_related(), pk=pk)
+    return render(request, "training/_run_live.html", run_context(run))
+
+
+@lead_required
+@require_POST
+def run_cancel(request, pk):
+    run = get_object_or_404(TrainingRun.objects.select_related("job"), pk=pk)
+    try:
+        do_cancel_job(run.job)
+        messages.success(request, "Cancellation requested; the run stops at its next step.")
+    except JobError as exc:
+        messages.error(request, str(exc))
+    return redirect(run)
+
+
+@lead_required
+def run_compare(request):
+    """Two or more runs' training curves on shared charts (?runs=1,2 or the list page's ticked boxes)."""
+    parts = [part.strip() for value in request.GET.getlist("runs") for part in value.split(",")]
+    ids = [int(part) for part in parts if part.isascii() and part.isdigit()]
+    runs = list(runs_with_related().filter(pk__in=ids[:COMPARED_AT_MOST]).order_by("pk"))
+    return render(request, "training/run_compare.html", {
+        "runs": runs, "charts": compare_charts(runs), "width": WIDTH, "height": HEIGHT,
+        "all_runs": runs_with_related()[:RUNS_SHOWN]})
+
+
+@lead_required
+def model_list(request):
+    form = MergeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = do_create_merge(data["models"], data["name"], weights=data["weights"],
+                                  leave_one_out=data["leave_one_out"], user=request.user)
+        except TrainingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Merge queued (job {job.pk}); {data['name']} appears here when it is done.")
+            return redirect("training:models")
+    models = TrainedModel.objects.select_related("run", "dataset_version__dataset", "endpoint")
+    return render(request, "training/model_list.html", {"models": models, "form": form})
+
+
+@lead_required
+def model_detail(request, name):
+    model = get_object_or_404(TrainedModel.objects.select_related("run__job", "dataset_version__dataset",
+                                                                  "endpoint"), name=name)
+    return render(request, "training/model_detail.html", {
+        "model": model, "lineage": model.lineage(), "children": model.children.all(),
+        "links": model.parent_links.select_related("parent"), "config": sorted(model.config.items()),
+        "metrics": sorted(model.final_metrics.items())})

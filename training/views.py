@@ -15,6 +15,7 @@ from .actions import TrainingError, do_create_merge, do_create_training_run
 from .charts import HEIGHT, WIDTH, compare_charts, run_charts
 from .forms import MergeForm, RunForm
 from .models import TrainedModel, TrainingMethod, TrainingRun
+from .presets import PRESETS, fusion_initial, preset_initial
 
 RUNS_SHOWN = 100
 COMPARED_AT_MOST = 6
@@ -40,16 +41,19 @@ def runs_with_related():
 @lead_required
 def run_list(request):
     runs = list(runs_with_related()[:RUNS_SHOWN])
-    return render(request, "training/run_list.html", {"runs": runs, "methods": TrainingMethod.choices})
+    return render(request, "training/run_list.html", {"runs": runs, "methods": TrainingMethod.choices,
+                                                      "presets": PRESETS.values()})
 
 
 @lead_required
 def run_new(request):
-    """The new-run form for one method (?method=), its options shown with the method's preset."""
-    method = request.POST.get("method") or request.GET.get("method") or TrainingMethod.DPO
+    """The new-run form for one method (?method=) or one of the paper's comparisons (?preset=), options preset."""
+    preset = PRESETS.get(request.GET.get("preset", ""))
+    method = request.POST.get("method") or (preset.method if preset else request.GET.get("method", "dpo"))
     if method not in TrainingMethod.values:
         raise Http404("No such method.")
-    form = RunForm(request.POST or None, method=method, initial=initial_from_run(request.GET.get("from", "")))
+    initial = preset_initial(preset) if preset else initial_from_run(request.GET.get("from", ""))
+    form = RunForm(request.POST or None, method=method, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -62,8 +66,8 @@ def run_new(request):
         else:
             messages.success(request, f"{run} queued (job {run.job_id}).")
             return redirect(run)
-    return render(request, "training/run_new.html", {"form": form, "method": method,
-                                                     "methods": TrainingMethod.choices})
+    return render(request, "training/run_new.html", {"form": form, "method": method, "preset": preset,
+                                                     "methods": TrainingMethod.choices, "presets": PRESETS.values()})
 
 
 def initial_from_run(source: str) -> dict:
@@ -119,7 +123,7 @@ def run_compare(request):
 
 @lead_required
 def model_list(request):
-    form = MergeForm(request.POST or None)
+    form = MergeForm(request.POST or None, initial=fusion_initial() if request.GET.get("preset") == "fusion" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

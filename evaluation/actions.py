@@ -13,7 +13,9 @@ from synthesis.configs import ConfigError
 from synthesis.models import Attribute, ModelEndpoint
 
 from .casesets import CaseSetError, get_case_set
-from .configs import GenerationConfig, InteractiveConfig, WinrateConfig
+from .configs import ExpertCheckConfig, GenerationConfig, InteractiveConfig, WinrateConfig
+from .expert import ExpertCheckError
+from .expert import do_start_expert_check as start_expert_check
 from .models import EvaluationRun, RunKind
 from .winrate import HUMAN, select_questions
 
@@ -157,12 +159,21 @@ def do_enqueue_winrate(config: WinrateConfig, owner=None) -> EvaluationRun:
     return run
 
 
+def do_start_expert_check(config: ExpertCheckConfig, owner=None) -> EvaluationRun:
+    """Create the expert check's campaign (a draft the lead starts) and its run; no job: physicians do the work."""
+    try:
+        return start_expert_check(config, owner)
+    except ExpertCheckError as exc:
+        raise EvaluationError(str(exc)) from exc
+
+
 ENQUEUE = {"interactive": (InteractiveConfig, do_enqueue_interactive), "winrate": (WinrateConfig, do_enqueue_winrate),
-           "generation": (GenerationConfig, do_enqueue_generation)}
+           "generation": (GenerationConfig, do_enqueue_generation),
+           "expert_check": (ExpertCheckConfig, do_start_expert_check)}
 
 
 def do_enqueue_evaluation(task: str, options: dict, owner=None) -> EvaluationRun:
-    """Parse `options` for `task` (interactive, winrate or generation) and queue the run."""
+    """Parse `options` for `task` (interactive, winrate, generation or expert_check) and queue the run."""
     if task not in ENQUEUE:
         raise EvaluationError(f"Unknown task {task!r}; choose one of {', '.join(ENQUEUE)}.")
     cls, enqueue = ENQUEUE[task]

@@ -175,4 +175,27 @@ class WinrateConfig(ConfigMixin):
                                 rendering=self.rendering, sampling=self.generation_sampling, seed=self.seed)
 
 
-CONFIGS = {"interactive": InteractiveConfig, "winrate": WinrateConfig, "generation": GenerationConfig}
+@dataclass
+class ExpertCheckConfig(ConfigMixin):
+    """A blinded physicians' comparison of two generation runs on a stratified sample (method.md §5.3)."""
+
+    candidate: int = field(metadata={"help": "Generation run whose questions are judged (its id)."})
+    reference: int = field(default=0, metadata={"help": "Reference generation run id; 0: the real doctor's question."})
+    judge_run: int = field(default=0, metadata={"help": "Win-rate run of the same two generations, for agreement."})
+    size: int = field(default=100, metadata={"help": "Questions sampled, stratified by question type (paper: 100)."})
+    seed: int = field(default=42, metadata={"help": "Sampling seed (the authors' 42)."})
+    overlap: int = field(default=2, metadata={"help": "Physicians per item (2 or more gives their agreement)."})
+    annotators: list[str] = field(default_factory=list, metadata={"help": "Usernames to invite."})
+    name: str = field(default="", metadata={"help": "Campaign name; empty: one is made from the runs."})
+
+    def __post_init__(self):
+        if self.candidate < 1:
+            raise ConfigError("Say which generation run is the candidate (candidate).")
+        if not 1 <= self.size <= 5000:
+            raise ConfigError("size must lie in [1, 5000].")
+        if not 1 <= self.overlap <= 50:
+            raise ConfigError("overlap must lie in [1, 50].")
+
+
+CONFIGS = {"interactive": InteractiveConfig, "winrate": WinrateConfig, "generation": GenerationConfig,
+           "expert_check": ExpertCheckConfig}

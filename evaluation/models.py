@@ -70,6 +70,7 @@ class RunKind(models.TextChoices):
     INTERACTIVE = "interactive", "Interactive diagnostic QA"
     WINRATE = "winrate", "Pairwise win-rate"
     GENERATION = "generation", "Question generation"
+    EXPERT_CHECK = "expert_check", "Expert check (physicians' pairwise judgments)"
 
 
 class EvaluationRun(models.Model):
@@ -116,6 +117,8 @@ class EvaluationRun(models.Model):
 
     @property
     def status(self) -> str:
+        if self.kind == RunKind.EXPERT_CHECK:
+            return "annotating"  # physicians judge in its campaign; the numbers are always the current ones
         return self.job.status if self.job_id else ("succeeded" if self.is_finished else "queued")
 
 

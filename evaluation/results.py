@@ -4,6 +4,7 @@ import csv
 import io
 from collections import defaultdict
 
+from .expert import expert_check_metrics, expert_items
 from .interactive import case_scores, run_metrics
 from .models import EvaluationRun, RunKind
 from .statistics import paired_error_reduction
@@ -58,6 +59,15 @@ def latest_finished(kind: str):
     return latest
 
 
+def latest_expert_checks() -> list[EvaluationRun]:
+    """Return the newest expert check of each (model, reference)."""
+    latest = {}
+    for run in EvaluationRun.objects.filter(kind=RunKind.EXPERT_CHECK).select_related("endpoint").order_by(
+            "-created_at", "-pk"):
+        latest.setdefault((run.model_name, run.reference_name), run)
+    return list(latest.values())
+
+
 def interactive_cell(run: EvaluationRun, baseline: EvaluationRun | None) -> dict:
     metrics = run.metrics
     reduction = metrics.get("error_reduction")
@@ -83,6 +93,13 @@ def leaderboard(baseline: EvaluationRun | None = None) -> dict:
     for (model, column), run in latest_finished(RunKind.INTERACTIVE).items():
         rows[model]["interactive"][column] = interactive_cell(run, baseline)
         rows[model]["lineage"] = lineage(run)
+    for run in latest_expert_checks():
+        metrics = expert_check_metrics(run)
+        if metrics["items_judged"]:
+            rows[run.model_name]["winrate"][f"expert vs {run.reference_name}"] = {
+                "run": run.pk, "win_rate": metrics["expert_win_rate"], "ci": metrics["expert_win_rate_ci"],
+                "judge": "physicians", "items": metrics["items_judged"], "kappa": metrics["judge_expert_kappa"]}
+            rows[run.model_name]["lineage"] = rows[run.model_name]["lineage"] or lineage(run)
     overall = [run for (_model, column), run in winrate_runs.items() if " · " not in column]
     return {
         "columns": {"winrate": sorted({c for row in rows.values() for c in row["winrate"]}),
@@ -119,7 +136,9 @@ def run_export(run: EvaluationRun) -> dict:
             "provenance": run.provenance, "metrics": run.metrics, "lineage": lineage(run),
             "created_at": run.created_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None}
-    if run.kind == RunKind.INTERACTIVE:
+    if run.kind == RunKind.EXPERT_CHECK:
+        data.update(metrics=expert_check_metrics(run), reference=run.reference_name, items=expert_items(run))
+    elif run.kind == RunKind.INTERACTIVE:
         data["case_set"] = {"name": run.case_set.name, "sha256": run.case_set.sha256}
         data["episodes"] = list(run.episodes.order_by("repeat", "item__position").values(
             "repeat", "seed", "case_id", "answer_idx", "letter", "correct", "num_questions", "timed_out",
@@ -138,14 +157,18 @@ CSV_COLUMNS = {
                           "timed_out"],
     RunKind.WINRATE: ["qid", "order", "sample", "winner", "attempts", "explanation"],
     RunKind.GENERATION: ["qid", "text", "seed", "rendering", "attempts"],
+    RunKind.EXPERT_CHECK: ["qid", "candidate", "reference", "judge_choice", "expert_choices"],
 }
 
 
 def run_csv(run: EvaluationRun) -> str:
     """Return a run's per-item results as CSV (episodes, verdicts or generated questions)."""
     columns = CSV_COLUMNS[run.kind]
-    rows = {RunKind.INTERACTIVE: run.episodes.order_by("repeat", "item__position"),
-            RunKind.WINRATE: run.verdicts.all(), RunKind.GENERATION: run.questions.all()}[run.kind].values(*columns)
+    if run.kind == RunKind.EXPERT_CHECK:
+        rows = expert_items(run)
+    else:
+        rows = {RunKind.INTERACTIVE: run.episodes.order_by("repeat", "item__position"),
+                RunKind.WINRATE: run.verdicts.all(), RunKind.GENERATION: run.questions.all()}[run.kind].values(*columns)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()

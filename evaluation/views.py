@@ -13,6 +13,7 @@ from synthesis.models import ModelEndpoint
 
 from .actions import ENQUEUE, EvaluationError
 from .casesets import BUILT_IN
+from .expert import expert_check_metrics
 from .fields import config_form
 from .models import CaseSet, Episode, EvaluationRun, RunKind
 from .results import chart_data, leaderboard, leaderboard_csv, run_csv, run_export
@@ -91,6 +92,8 @@ class RunView(RoleRequiredMixin, DetailView):
                                                key=lambda pair: int(pair[0])))
         elif run.kind == RunKind.WINRATE:
             context["items"] = Paginator(winrate_items(run), 100).get_page(page)
+        elif run.kind == RunKind.EXPERT_CHECK:
+            context["expert"] = expert_check_metrics(run)
         else:
             context["questions"] = Paginator(run.questions.all(), 100).get_page(page)
         return context

@@ -15,8 +15,9 @@ from jobs.runner import execute_job
 
 class Command(BaseCommand):
     help = ("Evaluate a model: --task interactive (MediQ-style diagnostic accuracy), winrate (LLM-judge pairwise "
-            "win-rate) or generation (the next question for every test question). With --inline the job runs in "
-            "this process and the run's metrics are printed as one JSON object on the last line.")
+            "win-rate), generation (the next question for every test question) or expert_check (a physicians' "
+            "campaign from two generation runs). With --inline the job runs in this process and the run's metrics "
+            "are printed as one JSON object on the last line.")
 
     def add_arguments(self, parser):
         parser.add_argument("--task", required=True, choices=list(CONFIGS))
@@ -32,6 +33,11 @@ class Command(BaseCommand):
             flags = ", ".join(sorted({"--" + name.replace("_", "-") for name in foreign}))
             raise CommandError(f"{flags} do(es) not apply to --task {options['task']}.")
         run = self.enqueue(options["task"], options_for(cls, options), options["inline"])
+        if run.job is None:  # an expert check: physicians judge in its campaign, no job runs
+            self.stdout.write(f"Run {run.pk} ({run.kind}): campaign {run.provenance['campaign']} with "
+                              f"{len(run.provenance['qids'])} items, a draft; start it from "
+                              f"/annotation/campaigns/{run.provenance['campaign']}/")
+            return
         job = run.job
         job.refresh_from_db()
         if options["inline"] and job.status == JobStatus.QUEUED:

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from corpus.models import Split
+from jobs.configs import config_serializer_class
 from jobs.models import Queue
 
 from .configs import PairConfig, SamplingConfig, SynthesisConfig, VerificationConfig
@@ -110,62 +110,25 @@ class OverrideSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, required=False, default="")
 
 
-class SamplingSerializer(serializers.Serializer):
-    temperature = serializers.FloatField(min_value=0, max_value=5, required=False)
-    top_p = serializers.FloatField(min_value=0.01, max_value=1, required=False)
-    max_tokens = serializers.IntegerField(min_value=1, max_value=32768, required=False)
-    seed = serializers.IntegerField(required=False, allow_null=True)
+QUEUE_HELP = "Which workers run the job: default, or gpu (empty: the endpoint's backend decides)."
 
 
-class ConfigSerializer(serializers.Serializer):
-    """Checks a job request's shape; the config dataclass then checks its meaning."""
+class SynthesisRequestSerializer(config_serializer_class(SynthesisConfig)):
+    """A synthesis job: SynthesisConfig's options, and the queue to run it on."""
 
-    config_class = None
-    queue = serializers.ChoiceField(choices=Queue.choices, required=False, allow_blank=True, default="")
-
-    def validate(self, data):
-        options = {k: v for k, v in data.items() if k != "queue"}
-        try:
-            data["config"] = self.config_class(**options)
-        except (ValueError, TypeError) as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-        return data
+    queue = serializers.ChoiceField(choices=Queue.choices, required=False, allow_blank=True, default="",
+                                    help_text=QUEUE_HELP)
 
 
-class SynthesisRequestSerializer(ConfigSerializer):
-    config_class = SynthesisConfig
-    endpoint = serializers.CharField()
-    attributes = serializers.ListField(child=serializers.CharField(), required=False, min_length=1)
-    directions = serializers.ListField(child=serializers.ChoiceField(
-        choices=["enhance", "enhance_hindsight", "corrupt"]), required=False, min_length=1)
-    split = serializers.ChoiceField(choices=Split.choices, required=False, allow_blank=True)
-    qids = serializers.ListField(child=serializers.CharField(), required=False, max_length=5000)
-    limit = serializers.IntegerField(min_value=0, required=False)
-    sampling = SamplingSerializer(required=False)
-    batch_size = serializers.IntegerField(min_value=0, required=False)
-    max_attempts = serializers.IntegerField(min_value=1, max_value=10, required=False)
-    build_pairs = serializers.BooleanField(required=False)
+class VerificationRequestSerializer(config_serializer_class(VerificationConfig)):
+    """A verification job: VerificationConfig's options, and the queue to run it on."""
+
+    queue = serializers.ChoiceField(choices=Queue.choices, required=False, allow_blank=True, default="",
+                                    help_text=QUEUE_HELP)
 
 
-class VerificationRequestSerializer(ConfigSerializer):
-    config_class = VerificationConfig
-    endpoint = serializers.CharField()
-    attributes = serializers.ListField(child=serializers.CharField(), required=False)
-    qids = serializers.ListField(child=serializers.CharField(), required=False, max_length=5000)
-    split = serializers.ChoiceField(choices=Split.choices, required=False, allow_blank=True)
-    generator_model = serializers.CharField(required=False, allow_blank=True)
-    enhanced_direction = serializers.ChoiceField(choices=["enhance", "enhance_hindsight"], required=False)
-    max_attempts = serializers.IntegerField(min_value=1, max_value=10, required=False)
-    limit = serializers.IntegerField(min_value=0, required=False)
-    seed = serializers.IntegerField(required=False)
-
-
-class PairBuildRequestSerializer(ConfigSerializer):
-    config_class = PairConfig
-    attributes = serializers.ListField(child=serializers.CharField(), required=False)
-    qids = serializers.ListField(child=serializers.CharField(), required=False)
-    enhanced_direction = serializers.ChoiceField(choices=["enhance", "enhance_hindsight"], required=False)
-    generator_model = serializers.CharField(required=False, allow_blank=True)
+class PairBuildRequestSerializer(config_serializer_class(PairConfig)):
+    """A pair-building job: PairConfig's options."""
 
 
 class AcceptanceCellSerializer(serializers.Serializer):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("endpoints/<int:pk>/", views.EndpointEditView.as_view(), name="endpoint"),
     path("run/", views.SynthesisRunView.as_view(), name="run"),
     path("verify/", views.VerificationRunView.as_view(), name="verify"),
+    path("build-pairs/", views.PairBuildRunView.as_view(), name="build-pairs"),
     path("jobs/<int:pk>/", views.JobSummaryView.as_view(), name="job"),
     path("variants/", views.VariantListView.as_view(), name="variants"),
     path("pairs/", views.PairListView.as_view(), name="pairs"),

@@ -14,6 +14,7 @@ from jobs.models import Job
 
 from .actions import (
     SynthesisError,
+    do_enqueue_pair_build,
     do_enqueue_synthesis,
     do_enqueue_verification,
     do_override_verdict,
@@ -23,7 +24,15 @@ from .actions import (
     lint_all_templates,
 )
 from .diffs import change_ratio, word_diff
-from .forms import AttributeForm, EndpointForm, OverrideForm, SynthesisForm, TemplateForm, VerificationForm
+from .forms import (
+    AttributeForm,
+    EndpointForm,
+    OverrideForm,
+    PairForm,
+    SynthesisForm,
+    TemplateForm,
+    VerificationForm,
+)
 from .models import (
     Attribute,
     Direction,
@@ -151,13 +160,15 @@ class EndpointEditView(RoleRequiredMixin, FormView):
 
 
 class EnqueueView(RoleRequiredMixin, FormView):
-    """Shared by the synthesis and verification forms: build the config, enqueue, go to the job page."""
+    """Shared by the job forms: build the config, enqueue, go to the job page."""
 
+    template_name = "synthesis/run_form.html"
     enqueue = None
 
     def form_valid(self, form):
+        queue = {"queue": form.cleaned_data["queue"] or None} if "queue" in form.fields else {}
         try:
-            job = type(self).enqueue(form.config(), owner=self.request.user, queue=form.cleaned_data["queue"] or None)
+            job = type(self).enqueue(form.config(), owner=self.request.user, **queue)
         except (SynthesisError, ValueError) as exc:
             form.add_error(None, str(exc))
             return self.form_invalid(form)
@@ -166,17 +177,21 @@ class EnqueueView(RoleRequiredMixin, FormView):
 
 
 class SynthesisRunView(EnqueueView):
-    template_name = "synthesis/run_form.html"
     form_class = SynthesisForm
     enqueue = do_enqueue_synthesis
     extra_context = {"title": "Run synthesis"}
 
 
 class VerificationRunView(EnqueueView):
-    template_name = "synthesis/run_form.html"
     form_class = VerificationForm
     enqueue = do_enqueue_verification
     extra_context = {"title": "Verify rewrites"}
+
+
+class PairBuildRunView(EnqueueView):
+    form_class = PairForm
+    enqueue = do_enqueue_pair_build
+    extra_context = {"title": "Build pairs"}
 
 
 class JobSummaryView(LeadView):

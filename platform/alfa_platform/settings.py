@@ -169,8 +169,9 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "annotation.models.CampaignStatus",
         "GoldStatusEnum": "annotation.models.GoldStatus",
         "JobStatusEnum": "jobs.models.JobStatus",
-        "ModelKindEnum": "training.models.ModelKind",
         "EvaluationRunKindEnum": "evaluation.models.RunKind",
+        "ModelKindEnum": "training.models.ModelKind",
+        "QuestionTypeEnum": "corpus.models.QuestionType",  # question_type, and a synthesis job's question_types
         "AnswerLetterEnum": ["A", "B", "C", "D"],
     },
 }

@@ -10,8 +10,8 @@ from .helpers import make_triple
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["synthesis:index", "synthesis:run", "synthesis:verify", "synthesis:variants", "synthesis:pairs",
-         "synthesis:endpoints", "synthesis:endpoint-new"]
+PAGES = ["synthesis:index", "synthesis:run", "synthesis:verify", "synthesis:build-pairs", "synthesis:variants",
+         "synthesis:pairs", "synthesis:endpoints", "synthesis:endpoint-new"]
 
 
 @pytest.fixture

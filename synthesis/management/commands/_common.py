@@ -1,13 +1,26 @@
-"""Shared pieces of the synthesis commands: enqueue or run in this process, then report."""
+"""Shared pieces of the synthesis commands: options from the config, enqueue or run in this process, then report."""
 
 from django.core.management.base import CommandError
 
 from alfa_platform.celery import app
-from synthesis.actions import SynthesisError
+from jobs.configs import ConfigError, config_from_options
+from synthesis.actions import SynthesisError, default_endpoint
 
 
-def csv(value):
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
+def add_run_arguments(parser):
+    parser.add_argument("--queue", default="", help="default or gpu (default: by the endpoint's backend).")
+    parser.add_argument("--inline", action="store_true", help="Run in this process instead of a worker.")
+
+
+def build_config(config_class, options, role=None):
+    """Return the config the options (and --config-file) spell; a role's default endpoint fills a missing one."""
+    endpoint = getattr(default_endpoint(role), "name", "") if role else ""
+    if role and not endpoint and "endpoint" not in options and "config_file" not in options:
+        raise CommandError(f"No --endpoint and no default {role}; run prepare_demo_model first.")
+    try:
+        return config_from_options(config_class, options, defaults={"endpoint": endpoint} if endpoint else None)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def submit(command, enqueue, inline):

@@ -1,27 +1,20 @@
 """Build or refresh preference pairs from the stored rewrites and verifications."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from jobs.configs import add_config_arguments
 from synthesis.actions import do_build_pairs
-from synthesis.configs import ConfigError, PairConfig
+from synthesis.configs import PairConfig
 
-from ._common import csv
+from ._common import build_config
 
 
 class Command(BaseCommand):
     help = "Create the three pairs per question x attribute (and refresh verdicts); overrides are kept."
 
     def add_arguments(self, parser):
-        parser.add_argument("--attributes", default="")
-        parser.add_argument("--qids", default="")
-        parser.add_argument("--enhanced-direction", default="enhance_hindsight")
-        parser.add_argument("--generator-model", default="")
+        add_config_arguments(parser, PairConfig)
 
-    def handle(self, **o):
-        try:
-            config = PairConfig(attributes=csv(o["attributes"]), qids=csv(o["qids"]),
-                                enhanced_direction=o["enhanced_direction"], generator_model=o["generator_model"])
-        except ConfigError as exc:
-            raise CommandError(str(exc)) from exc
-        counts = do_build_pairs(config)
+    def handle(self, **options):
+        counts = do_build_pairs(build_config(PairConfig, options))
         self.stdout.write(f"{counts['created']} pairs created, {counts['updated']} refreshed.")

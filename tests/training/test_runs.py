@@ -1,13 +1,18 @@
 """Training runs on the tiny model: DPO (full and LoRA), SFT and a reward model, from dataset versions."""
 
+import time
+
 import pytest
 import torch
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, TrainerCallback
 
-from jobs.models import JobStatus
+from jobs.models import Job, JobStatus
+from jobs.runner import JobCancelled, JobContext, claim_job
+from training.actions import do_create_training_run
 from training.models import ModelKind, TrainedModel, TrainingMetric
+from training.runners import train_run
 
-from .conftest import train
+from .conftest import FAST, train
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +70,18 @@ def test_it_trains_a_reward_model_that_is_registered_without_an_endpoint(pairs, 
     reward_model = AutoModelForSequenceClassification.from_pretrained(model.folder)
     assert reward_model.config.num_labels == 1
     assert run.train_rows == 4  # one enhanced>corrupted focus pair per train question
+
+
+def test_a_cancelled_run_stops_at_its_next_report_and_registers_nothing(pairs, tiny_model_dir):
+    class LeadCancelsAtStepTwo(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 2:
+                Job.objects.filter(kind="training_run").update(cancel_requested=True)
+                time.sleep(0.6)  # past the progress throttle, so the next report reads the request
+
+    run = do_create_training_run("dpo", pairs, str(tiny_model_dir), config={**FAST, "max_steps": 20})
+    ctx = JobContext(claim_job(run.job.pk, run.job.version))
+    with pytest.raises(JobCancelled):
+        train_run(run, ctx, callbacks=[LeadCancelsAtStepTwo()])
+    assert run.metrics.filter(split="train").count() < 20
+    assert not TrainedModel.objects.exists()

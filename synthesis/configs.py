@@ -85,7 +85,7 @@ class SynthesisConfig(JobConfig):
     sampling: dict = field(default_factory=dict, metadata=sampling_overrides(
         "Sampling of every call, over the endpoint's default_sampling.", "the endpoint's default_sampling"))
     normalize_sampling: dict = field(default_factory=lambda: dict(NORMALIZE_SAMPLING), metadata=sampling_overrides(
-        "Sampling of the normalization step, over `sampling`.", "the sampling above", prefix="normalize_"))
+        "Sampling of the normalization step, over the sampling above.", "the sampling above", prefix="normalize_"))
     batch_size: int = field(default=0, metadata={"help": "Prompts per backend call (0: the endpoint's setting).",
                                                  "min": 0})
     max_attempts: int = field(default=2, metadata={"help": "Calls per item before it is recorded as failed.",

@@ -97,3 +97,30 @@ def test_frozen_rows_and_ready_versions_refuse_changes(pair_corpus):
         row.save()
     with pytest.raises(ValueError, match="cannot be deleted"):
         version.delete()
+
+
+def test_it_renders_a_pair_without_a_stored_context_from_its_question(pair_corpus):
+    from corpus.rendering import render_messages
+
+    pair = PreferencePair.objects.select_related("question__thread__post").order_by("pk").first()
+    PreferencePair.objects.filter(pk=pair.pk).update(context=[])
+    version = create_version(verdict="unfiltered")
+    row = version.rows.get(row_id=pair.pair_id).data
+    assert row["prompt"] == render_messages(pair.question.conversation(), version.rendering)
+    assert row["prompt"][1]["content"].startswith(pair.question.thread.post.title)
+
+
+@pytest.mark.postgres
+def test_it_keeps_psycopg_from_counting_the_bulk_inserts_of_a_freeze(pair_corpus):
+    from django.db import connection
+
+    from dataversions.building import statements_not_counted
+
+    if connection.vendor != "postgresql":
+        pytest.skip("psycopg's statement counter: run with DATABASE_URL=postgresql://...")
+    connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold
+    assert threshold is not None  # settings set one for the annotation hot path
+    with statements_not_counted():
+        assert connection.connection.prepare_threshold is None
+    assert connection.connection.prepare_threshold == threshold

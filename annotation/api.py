@@ -43,7 +43,7 @@ from .assignment import (
 from .jobs import ADD_PAIRS_JOB
 from .models import Adjudication, Assignment, BenchmarkRelease, Campaign, CampaignMember, GoldLabel, Judgment
 from .pairs import PairSelection
-from .permissions import campaigns_for_user, get_assignment_for_user
+from .permissions import campaigns_for_user, get_assignment_for_user, items_judged_by, judges_campaign
 from .quality import campaign_quality, disagreements
 from .serializers import (
     AdjudicationSerializer,
@@ -257,7 +257,10 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @action(detail=True, methods=["get"])
     def disagreements(self, request, pk=None):
         """Items whose annotators disagree and that no reviewer has resolved yet."""
-        rows = disagreements(self.get_object(), request.query_params.get("attribute") or None)
+        campaign = self.get_object()
+        rows = disagreements(campaign, request.query_params.get("attribute") or None)
+        if judges_campaign(request.user, campaign):  # see permissions.get_item_for_reviewer
+            rows = rows.filter(item_id__in=items_judged_by(request.user, campaign))
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(DisagreementSerializer(page, many=True).data)
 

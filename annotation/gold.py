@@ -220,9 +220,10 @@ def do_set_initial_info(gold, user, text):
 
 def sign_off_problems(gold, user):
     """Return what stops this user signing the label off (empty when it may be signed off)."""
-    problems = []
     if not has_answered_blind(gold, user):
-        problems.append("Answer the case blind first.")
+        # Nothing else: whether "the key is implied" would tell a user who has not answered where the key is.
+        return ["Answer the case blind first."]
+    problems = []
     if sorted(gold.option_implied) != list(LETTERS):
         problems.append("Mark every option as implied or not implied.")
     elif not gold.option_implied.get(gold.answer_idx):

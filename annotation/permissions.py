@@ -6,7 +6,7 @@ from django.http import Http404
 from alfa_platform.roles import Role, has_role
 
 from .assignment import fetch_own_assignment
-from .models import Campaign, CampaignStatus
+from .models import Assignment, AssignmentStatus, Campaign, CampaignMember, CampaignStatus, ComparisonItem
 
 
 def campaigns_for_user(user):
@@ -37,3 +37,31 @@ def get_assignment_for_user(user, pk):
     if assignment is None:
         raise Http404("No such assignment.")
     return assignment
+
+
+def judges_campaign(user, campaign):
+    """Return whether the user annotates this campaign: an invited member, or one who joined it while open."""
+    members = CampaignMember.objects.filter(campaign=campaign, user=user)
+    return members.filter(Q(invited=True) | Q(campaign__open_to_all=True)).exists()
+
+
+def items_judged_by(user, campaign):
+    """Return the ids of the campaign's items the user is done with (submitted, skipped or expired: never served
+    to them again)."""
+    done = Assignment.objects.filter(campaign=campaign, annotator=user).exclude(status=AssignmentStatus.ASSIGNED)
+    return done.values("item_id")
+
+
+def get_item_for_reviewer(user, pk):
+    """Return an item a reviewer may adjudicate, with its campaign, or raise Http404.
+
+    The adjudication page shows question A and question B, and A is the pipeline's chosen question; a reviewer who
+    also annotates the campaign would learn which side is which before judging it, so they see only the items
+    they are done with (the same 404 as an item that does not exist).
+    """
+    item = ComparisonItem.objects.select_related("campaign").filter(pk=pk).first()
+    if item is None:
+        raise Http404("No such item.")
+    if judges_campaign(user, item.campaign) and not items_judged_by(user, item.campaign).filter(item=item).exists():
+        raise Http404("No such item.")
+    return item

@@ -1,5 +1,6 @@
 """API shapes: campaigns, the item an annotator sees (never its sources), judgments, adjudications, gold labels."""
 
+from django.http import Http404
 from rest_framework import serializers
 
 from corpus.rendering import conversation_messages
@@ -21,6 +22,7 @@ from .models import (
     Strength,
     UnacceptableReason,
 )
+from .permissions import get_item_for_reviewer
 
 PICKS = ["left", "right", Choice.TIE, Choice.BOTH_BAD]
 
@@ -192,6 +194,15 @@ class AdjudicationSerializer(serializers.ModelSerializer):
         model = Adjudication
         fields = ["id", "campaign", "item", "attribute", "choice", "note", "author", "created_at"]
         read_only_fields = ["id", "campaign", "author", "created_at"]
+
+    def validate_item(self, item):
+        """Refuse items the reviewer may not see yet (permissions.get_item_for_reviewer) as if they did not exist."""
+        try:
+            get_item_for_reviewer(self.context["request"].user, item.pk)
+        except Http404 as exc:
+            message = self.fields["item"].error_messages["does_not_exist"].format(pk_value=item.pk)
+            raise serializers.ValidationError(message) from exc
+        return item
 
 
 class DisagreementSerializer(serializers.Serializer):

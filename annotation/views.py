@@ -56,7 +56,13 @@ from .models import (
     SkipReason,
     UnacceptableReason,
 )
-from .permissions import campaigns_for_user, get_campaign_for_user
+from .permissions import (
+    campaigns_for_user,
+    get_campaign_for_user,
+    get_item_for_reviewer,
+    items_judged_by,
+    judges_campaign,
+)
 from .quality import STATISTICS, campaign_quality, disagreements
 
 
@@ -272,9 +278,10 @@ def adjudication_queue(request):
     rows = []
     page = None
     if campaign is not None:
-        page = Paginator(disagreements(campaign, request.GET.get("attribute") or None), 30).get_page(
-            request.GET.get("page")
-        )
+        open_rows = disagreements(campaign, request.GET.get("attribute") or None)
+        if judges_campaign(request.user, campaign):  # see get_item_for_reviewer
+            open_rows = open_rows.filter(item_id__in=items_judged_by(request.user, campaign))
+        page = Paginator(open_rows, 30).get_page(request.GET.get("page"))
         items = ComparisonItem.objects.in_bulk([row["item_id"] for row in page])
         rows = [{**row, "item": items[row["item_id"]]} for row in page]
     context = {"campaigns": campaigns, "campaign": campaign, "rows": rows, "page": page, "names": attribute_names()}
@@ -284,7 +291,7 @@ def adjudication_queue(request):
 @role_required(Role.REVIEWER)
 def adjudicate(request, item_pk):
     """One item: every annotator's judgment (raw, never changed) and the resolutions beside them."""
-    item = get_object_or_404(ComparisonItem.objects.select_related("campaign"), pk=item_pk)
+    item = get_item_for_reviewer(request.user, item_pk)
     form = AdjudicationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -19,7 +19,6 @@ from .serializers import (
     CorpusImportUploadSerializer,
     ImportRunSerializer,
     MultipleChoiceCaseFilterSerializer,
-    MultipleChoiceCaseSerializer,
     PostFilterSerializer,
     PostSerializer,
     QuestionFilterSerializer,
@@ -27,6 +26,7 @@ from .serializers import (
     ThreadDetailSerializer,
     ThreadFilterSerializer,
     ThreadListSerializer,
+    mcq_serializer_for,
 )
 
 MAX_QIDS = 500
@@ -140,9 +140,11 @@ class PostViewSet(CorpusReadViewSet):
 @extend_schema(tags=["corpus"])
 class MultipleChoiceCaseViewSet(CorpusReadViewSet):
     lookup_value_regex = "[0-9]+"
-    serializer_class = MultipleChoiceCaseSerializer
     pagination_class = cursor_pagination("id")
     filter_serializer = MultipleChoiceCaseFilterSerializer
+
+    def get_serializer_class(self):
+        return mcq_serializer_for(self.request)
 
     def get_queryset(self):
         cases = MultipleChoiceCase.objects.annotate(thread_key=F("thread__thread_id"))

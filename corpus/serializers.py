@@ -6,6 +6,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alfa_platform.roles import Role, has_role
+
 from .importers import FORMATS
 from .models import Comment, ImportRun, MultipleChoiceCase, Post, Question, QuestionType, Split, Thread
 
@@ -142,11 +144,22 @@ class ThreadQuestionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def may_see_mcq_keys(user):
+    """Return whether the corpus may show this user an MCQ's key (answer_idx and answer): leads and admins only.
+
+    Reviewers and physicians gold-label these cases, and their first step is a blind answer; the published key is
+    the gold label's starting key, so showing it here would unblind them (annotation.gold shows it after that
+    user's own blind answer). Leads publish releases, which hold the keys anyway.
+    """
+    return has_role(user, Role.LEAD)
+
+
 class MultipleChoiceCaseSerializer(serializers.ModelSerializer):
+    """An MCQ case without its key: what every role reads."""
+
     url = serializers.HyperlinkedIdentityField(view_name="corpus-mcq-detail")
     thread = serializers.CharField(source="thread_key", read_only=True, allow_null=True)
     options = serializers.DictField(child=serializers.CharField(), read_only=True)
-    answer = serializers.CharField(read_only=True)
     context = serializers.ListField(child=serializers.CharField(), read_only=True)
     atomic_facts = serializers.ListField(child=serializers.CharField(), read_only=True)
     initial_info_note = serializers.SerializerMethodField()
@@ -154,7 +167,7 @@ class MultipleChoiceCaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = MultipleChoiceCase
         fields = [
-            "id", "url", "source", "case_id", "thread", "stem", "options", "answer_idx", "answer", "context",
+            "id", "url", "source", "case_id", "thread", "stem", "options", "context",
             "atomic_facts", "initial_info", "initial_info_is_published", "initial_info_note", "original_post",
             "derived",
         ]
@@ -166,6 +179,23 @@ class MultipleChoiceCaseSerializer(serializers.ModelSerializer):
         return ""
 
 
+class MultipleChoiceCaseKeySerializer(MultipleChoiceCaseSerializer):
+    """An MCQ case with its published key, for leads (may_see_mcq_keys)."""
+
+    answer = serializers.CharField(read_only=True)
+
+    class Meta(MultipleChoiceCaseSerializer.Meta):
+        fields = [*MultipleChoiceCaseSerializer.Meta.fields[:7], "answer_idx", "answer",
+                  *MultipleChoiceCaseSerializer.Meta.fields[7:]]
+        read_only_fields = fields
+
+
+def mcq_serializer_for(request):
+    """The MCQ serializer this request's user may read: with the key for leads, without it for everyone else."""
+    user = getattr(request, "user", None)
+    return MultipleChoiceCaseKeySerializer if may_see_mcq_keys(user) else MultipleChoiceCaseSerializer
+
+
 class ThreadDetailSerializer(ThreadListSerializer):
     """A thread with its post, comments, questions and MCQ; LLM-derived fields sit under `derived`."""
 
@@ -173,7 +203,7 @@ class ThreadDetailSerializer(ThreadListSerializer):
     derived = ThreadDerivedSerializer(source="*", read_only=True)
     comments = CommentSerializer(many=True, read_only=True)
     questions = ThreadQuestionSerializer(many=True, read_only=True)
-    mcqs = MultipleChoiceCaseSerializer(many=True, read_only=True)
+    mcqs = serializers.SerializerMethodField()
 
     class Meta(ThreadListSerializer.Meta):
         fields = [
@@ -181,6 +211,11 @@ class ThreadDetailSerializer(ThreadListSerializer):
             "verified_author_flairs", "post_author_feedback", "post", "derived", "comments", "questions", "mcqs",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(MultipleChoiceCaseSerializer(many=True))
+    def get_mcqs(self, thread):
+        serializer = mcq_serializer_for(self.context.get("request"))
+        return serializer(thread.mcqs.all(), many=True, context=self.context).data
 
 
 class PostSerializer(serializers.ModelSerializer):

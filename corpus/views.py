@@ -15,6 +15,7 @@ from .actions import ImportRequestError, do_enqueue_import
 from .forms import ImportForm, ThreadFilterForm
 from .models import ImportRun, Split, Thread
 from .search import filter_threads, load_list_rows, thread_keys
+from .serializers import may_see_mcq_keys
 
 PAGE_SIZE = 50
 RECENT_IMPORTS = 10
@@ -189,7 +190,7 @@ class ThreadDetailView(RoleRequiredMixin, TemplateView):
             "thread": thread, "post": thread.post, "questions": questions,
             "chat": build_chat(thread.post, comments, questions, study_qid),
             "study_qid": study_qid, "study": next((q for q in questions if q.qid == study_qid), None),
-            "mcqs": list(thread.mcqs.all()),
+            "mcqs": list(thread.mcqs.all()), "show_mcq_keys": may_see_mcq_keys(self.request.user),
         }
 
 

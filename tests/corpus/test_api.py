@@ -71,7 +71,7 @@ def test_it_shows_a_thread_with_comments_questions_and_mcq(api, corpus):
     assert thread["questions"][0]["comment_id"] == "ct_aaa-00"
     assert thread["questions"][0]["derived"]["hypotheses"] == ["food poisoning"]
     assert [c["comment_id"] for c in thread["comments"]] == ["ct_aaa-00"]
-    assert thread["mcqs"][0]["answer"] == "Hydrate and see a doctor if it persists."
+    assert "answer" not in thread["mcqs"][0] and "answer_idx" not in thread["mcqs"][0]  # key: leads only
     assert thread["mcqs"][0]["thread"] == "t_aaa-0"
     assert "known to be broken" in thread["mcqs"][0]["initial_info_note"]
     # LLM-derived thread fields are grouped apart from observed ones
@@ -134,6 +134,14 @@ def test_it_lists_and_shows_posts(api, corpus):
     post = api.get(f"{POSTS}pbbb/").json()
     assert post["threads"] == ["t_bbb-0", "t_bbb-1"]
     assert post["title"] == "Persistent headache after a fall"
+
+
+def test_it_shows_the_mcq_key_to_leads_only(api, corpus, lead, api_client_for):
+    """Reviewers gold-label these cases starting with a blind answer: the published key would unblind them."""
+    lead_api = api_client_for(lead)
+    assert lead_api.get(f"{THREADS}t_aaa-0/").json()["mcqs"][0]["answer"] == "Hydrate and see a doctor if it persists."
+    assert "answer_idx" in lead_api.get(MCQS).json()["results"][0]
+    assert "answer_idx" not in api.get(MCQS).json()["results"][0]
 
 
 def test_it_lists_mcq_cases_by_source(api, corpus):

@@ -221,9 +221,14 @@ def test_it_labels_derived_fields_apart_from_observed_text(browse, corpus):
 def test_it_shows_the_mcq_and_its_broken_initial_info(browse, corpus):
     html = browse.get(thread_url("t_aaa-0")).content.decode()
     assert "Which action is most appropriate?" in html
-    assert '<li class="answer">C. Hydrate and see a doctor if it persists. ✓</li>' in html
+    assert "<li>C. Hydrate and see a doctor if it persists.</li>" in html and "✓" not in html  # no key: blind
     assert "known to be broken" in html
     assert "2 atomic facts" in html
+
+
+def test_it_marks_the_mcq_key_for_leads_only(client_for, lead, corpus):
+    html = client_for(lead).get(thread_url("t_aaa-0")).content.decode()
+    assert '<li class="answer">C. Hydrate and see a doctor if it persists. ✓</li>' in html
 
 
 def test_it_shows_earlier_turns_that_are_not_questions_of_the_thread(browse, db):

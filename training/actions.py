@@ -9,11 +9,12 @@ from django.db import transaction
 
 from dataversions.models import DatasetKind, DatasetVersion, VersionStatus
 from jobs.actions import do_enqueue_job
+from jobs.configs import ConfigError
 from jobs.models import FINISHED_STATUSES, Job, Queue
 from synthesis.actions import do_register_local_model
 from synthesis.models import Backend, ModelEndpoint
 
-from .configs import ConfigError, TrainingConfig, parse_config
+from .configs import TrainingConfig, parse_config
 from .merging import MergeError, MergeSource, check_same_architecture, normalized
 from .models import ModelKind, ModelParent, TrainedModel, TrainingMethod, TrainingRun
 

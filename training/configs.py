@@ -1,17 +1,12 @@
-"""Training options as dataclasses: TRL's own names, the authors' defaults (method.md §4.2) as each method's preset.
+"""Training options as job configs (jobs.configs): TRL's own names, the authors' defaults (method.md §4.2) as presets.
 
-Plain dataclasses whose field metadata (`help`, `min`, `max`, `min_exclusive`, `choices`) follows the shared
-job-config layer's declaration (jobs.configs), so they can move onto it by changing their base class.
+One config per method; a run stores the method's config, every option filled in, as its `config`.
 """
 
-import types
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-
-class ConfigError(ValueError):
-    """Training options a run cannot start with; the message says which option and why."""
-
+from jobs.configs import ConfigError, JobConfig
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("cosine_with_min_lr", "cosine", "linear", "constant_with_warmup", "constant")
@@ -19,46 +14,8 @@ DPO_LOSSES = ("sigmoid", "ipo", "hinge", "robust")
 POSITIVE = {"min": 0, "min_exclusive": True}
 
 
-def type_name(kind: Any) -> str:
-    return {float: "a number", int: "a whole number", bool: "true or false", str: "text"}[kind]
-
-
-def plain_type(annotation: Any) -> Any:
-    """Return the one concrete type of a field (`int | None` → int)."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        return next(arg for arg in get_args(annotation) if arg is not type(None))
-    return annotation
-
-
-def coerce(name: str, kind: Any, value: Any) -> Any:
-    """Return the value as the field's type; refuse what JSON, a form or a command line cannot mean by it."""
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if kind is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind is int and isinstance(value, float) and value.is_integer():
-        return int(value)
-    if kind in (bool, str) and isinstance(value, kind):
-        return value
-    raise ConfigError(f"{name} must be {type_name(kind)}, not {value!r}.")
-
-
-def field_problem(name: str, value: Any, meta: dict) -> str:
-    """Return what is wrong with one option's value by its declared bounds and choices ("" when nothing)."""
-    low, high = meta.get("min"), meta.get("max")
-    if low is not None and meta.get("min_exclusive") and not value > low:
-        return f"{name} must be greater than {low}, not {value}."
-    if low is not None and not value >= low:
-        return f"{name} must be at least {low}, not {value}."
-    if high is not None and not value <= high:
-        return f"{name} must be at most {high}, not {value}."
-    if (choices := meta.get("choices")) and value not in choices:
-        return f"Unknown {name}: {value} (choose from {', '.join(choices)})."
-    return ""
-
-
 @dataclass
-class TrainingConfig:
+class TrainingConfig(JobConfig):
     """Options every method shares (TRL / transformers names, except the few marked as the platform's)."""
 
     METHOD: ClassVar[str] = ""
@@ -110,35 +67,14 @@ class TrainingConfig:
     lora_target_modules: str = field(default="all-linear", metadata={
         "help": "Comma-separated module names to adapt, or all-linear."})
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            if problem := field_problem(f.name, getattr(self, f.name), f.metadata):
-                raise ConfigError(problem)
-        self.check()
-
     def check(self) -> None:
         """Refuse what no single option's bounds catch."""
         if self.max_steps == 0:
-            raise ConfigError("max_steps must be -1 (run the epochs) or at least 1, not 0.")
+            raise ConfigError("max_steps must be -1 (run the epochs) or at least 1.", field="max_steps")
         if self.global_batch_size and self.global_batch_size % self.per_device_train_batch_size:
             raise ConfigError(f"global_batch_size {self.global_batch_size} is not a multiple of "
-                              f"per_device_train_batch_size {self.per_device_train_batch_size}.")
-
-    @classmethod
-    def from_dict(cls, data: dict | None) -> "TrainingConfig":
-        """Return the config for `data` (the method's preset where an option is missing); raise ConfigError."""
-        data = dict(data or {})
-        hints = get_type_hints(cls)
-        if unknown := sorted(set(data) - {f.name for f in fields(cls)}):
-            raise ConfigError(f"Unknown {cls.METHOD.upper()} option(s): {', '.join(unknown)}.")
-        return cls(**{name: coerce(name, plain_type(hints[name]), value) for name, value in data.items()})
-
-    @classmethod
-    def defaults(cls) -> dict:
-        return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+                              f"per_device_train_batch_size {self.per_device_train_batch_size}.",
+                              field="global_batch_size")
 
     def accumulation_steps(self, processes: int = 1) -> int:
         """Return gradient_accumulation_steps for a run on `processes` data-parallel processes."""
@@ -207,4 +143,4 @@ def config_class(method: str) -> type[TrainingConfig]:
 
 def parse_config(method: str, data: dict | None) -> TrainingConfig:
     """Return the checked config of a `method` run; every front end calls this, so they refuse alike."""
-    return config_class(method).from_dict(data)
+    return config_class(method).from_dict(data or {})

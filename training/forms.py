@@ -1,39 +1,21 @@
 """The new-run and merge forms; a run's option fields are generated from its method's config dataclass."""
 
 import json
-from dataclasses import fields
-from typing import get_type_hints
+from functools import cache
 
 from django import forms
 
 from dataversions.models import DatasetVersion, VersionStatus
 from dataversions.selection import PAIR_TYPES
+from jobs.configs import config_form_class
 from jobs.models import Queue
 from synthesis.models import Attribute
 
-from .configs import TrainingConfig, config_class, plain_type
-from .models import TrainingMethod
+from .configs import config_class
 
 
-def option_field(kind: type, default, help_text: str, choices=None) -> forms.Field:
-    """Return the form field of one option; bounds are left to the config, so every front end words them alike."""
-    if kind is bool:
-        return forms.BooleanField(required=False, initial=default, help_text=help_text)
-    if choices:
-        return forms.ChoiceField(required=False, choices=[(c, c) for c in choices], initial=default,
-                                 help_text=f"{help_text} Preset: {default}.")
-    field_class = {float: forms.FloatField, int: forms.IntegerField, str: forms.CharField}[kind]
-    return field_class(required=False, initial=default, help_text=f"{help_text} Preset: {default}.")
-
-
-def config_fields(config: type[TrainingConfig]) -> dict[str, forms.Field]:
-    hints = get_type_hints(config)
-    return {f.name: option_field(plain_type(hints[f.name]), f.default, f.metadata.get("help", ""),
-                                 f.metadata.get("choices")) for f in fields(config)}
-
-
-class RunForm(forms.Form):
-    """A training run: what it trains, from which data, and its options (the method's preset filled in)."""
+class RunFields(forms.Form):
+    """What a run trains, from which data, under which name: the request's fields beside the method's options."""
 
     dataset_version = forms.ModelChoiceField(
         queryset=DatasetVersion.objects.filter(status=VersionStatus.READY).select_related("dataset"),
@@ -54,11 +36,9 @@ class RunForm(forms.Form):
 
     OWN_FIELDS = ("dataset_version", "base_model", "attributes", "pair_types", "name", "queue", "config_json")
 
-    def __init__(self, *args, method: str = TrainingMethod.DPO, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.method = method
         self.fields["attributes"].choices = [(a.key, a.name) for a in Attribute.objects.order_by("order")]
-        self.fields.update(config_fields(config_class(method)))
 
     @property
     def option_fields(self) -> list:
@@ -78,11 +58,16 @@ class RunForm(forms.Form):
             raise forms.ValidationError("Give a JSON object of option names and values.")
         return value
 
-    def config(self) -> dict:
+    def run_config(self) -> dict:
         """Return the options as entered: empty fields take the preset, the JSON box overrides the fields."""
-        entered = {name: self.cleaned_data[name] for name in self.fields
-                   if name not in self.OWN_FIELDS and self.cleaned_data.get(name) not in (None, "")}
-        return {**entered, **self.cleaned_data["config_json"]}
+        return {**self.options(), **self.cleaned_data["config_json"]}
+
+
+@cache
+def run_form_class(method: str) -> type[forms.Form]:
+    """Return the new-run form of `method`: the run's fields, then one field per option of its config."""
+    options_form = config_form_class(config_class(method))
+    return type(f"{options_form.__name__}Run", (RunFields, options_form), {"__module__": __name__})
 
 
 class MergeForm(forms.Form):

@@ -13,7 +13,7 @@ from jobs.actions import JobError, do_cancel_job
 
 from .actions import TrainingError, do_create_merge, do_create_training_run
 from .charts import HEIGHT, WIDTH, compare_charts, run_charts
-from .forms import MergeForm, RunForm
+from .forms import MergeForm, run_form_class
 from .models import TrainedModel, TrainingMethod, TrainingRun
 from .presets import PRESETS, fusion_initial, preset_initial
 
@@ -53,13 +53,13 @@ def run_new(request):
     if method not in TrainingMethod.values:
         raise Http404("No such method.")
     initial = preset_initial(preset) if preset else initial_from_run(request.GET.get("from", ""))
-    form = RunForm(request.POST or None, method=method, initial=initial)
+    form = run_form_class(method)(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             run = do_create_training_run(method, data["dataset_version"], data["base_model"],
                                          attributes=data["attributes"], pair_types=data["pair_types"],
-                                         config=form.config(), name=data["name"], user=request.user,
+                                         config=form.run_config(), name=data["name"], user=request.user,
                                          queue=data["queue"])
         except TrainingError as exc:
             form.add_error(None, str(exc))

@@ -1,41 +1,54 @@
-"""Command-line options generated from the training config dataclasses (one --option per field, TRL's names)."""
+"""Command-line options of `train`: one --option per option of any method's config (jobs.configs), TRL's names.
+
+One command trains every method, so it offers the union of their options; the method's config refuses the
+options it lacks, in the words the form and the API use.
+"""
 
 import argparse
 import json
-from dataclasses import MISSING, fields
-from typing import get_type_hints
 
 from django.core.management.base import CommandError
 
-from training.configs import CONFIGS, plain_type
+from jobs.configs import ConfigOption, flat_options
+from training.configs import CONFIGS
 
 # Short spellings the issue names; each is the same option as its long form.
 ALIASES = {"use_peft": "--lora"}
 
 
-def config_fields() -> dict:
-    """Return {name: (type, help)} over every method's options (a method refuses the options it lacks)."""
-    found = {}
-    for config_class in CONFIGS.values():
-        hints = get_type_hints(config_class)
-        for f in fields(config_class):
-            defaults = found.setdefault(f.name, (plain_type(hints[f.name]), f.metadata.get("help", ""), {}))[2]
-            defaults[config_class.METHOD] = f.default if f.default is not MISSING else None
+def union_options() -> dict[str, tuple[ConfigOption, dict]]:
+    """Return {name: (option, {method: default})} over every method's options."""
+    found: dict[str, tuple[ConfigOption, dict]] = {}
+    for method, config_class in CONFIGS.items():
+        for option in flat_options(config_class):
+            found.setdefault(option.name, (option, {}))[1][method] = option.describe_default()
     return found
+
+
+def parser_of(option: ConfigOption):
+    def parse(text: str):
+        try:
+            return option.parse_text(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(option.type_message) from exc
+
+    return parse
 
 
 def add_config_arguments(parser) -> None:
     group = parser.add_argument_group("training options (default: the method's preset, shown per method)")
     group.add_argument("--config-file", type=argparse.FileType("r"),
                        help="A JSON object of options (e.g. another run's config); the flags below override it.")
-    for name, (kind, help_text, defaults) in config_fields().items():
-        flags = [f"--{name.replace('_', '-')}", *([ALIASES[name]] if name in ALIASES else [])]
-        preset = ", ".join(f"{method} {value}" for method, value in defaults.items())
-        options = {"dest": name, "default": None, "help": f"{help_text} [{preset}]".replace("%", "%%")}
-        if kind is bool:
-            group.add_argument(*flags, action=argparse.BooleanOptionalAction, **options)
+    for name, (option, defaults) in union_options().items():
+        flags = [option.flag, *([ALIASES[name]] if name in ALIASES else [])]
+        allowed = option.describe_allowed()
+        presets = ", ".join(f"{method} {value}" for method, value in defaults.items())
+        help_text = f"{option.help}{f' Allowed: {allowed}.' if allowed else ''} Preset: {presets}."
+        kwargs = {"dest": name, "default": None, "help": help_text.replace("%", "%%")}
+        if option.kind is bool:
+            group.add_argument(*flags, action=argparse.BooleanOptionalAction, **kwargs)
         else:
-            group.add_argument(*flags, type=kind, **options)
+            group.add_argument(*flags, type=parser_of(option), **kwargs)
 
 
 def given_config(options: dict) -> dict:
@@ -46,4 +59,4 @@ def given_config(options: dict) -> dict:
         raise CommandError(f"--config-file is not JSON: {exc}.") from exc
     if not isinstance(from_file, dict):
         raise CommandError("--config-file must hold a JSON object of option names and values.")
-    return {**from_file, **{name: options[name] for name in config_fields() if options.get(name) is not None}}
+    return {**from_file, **{name: options[name] for name in union_options() if options.get(name) is not None}}

@@ -6,7 +6,6 @@ and a name resolves to its newest snapshot.
 
 import hashlib
 import json
-import re
 from pathlib import Path
 
 import orjson
@@ -16,9 +15,8 @@ from corpus.importers.mcq import CHECK_ASKDOCS, CHECK_MEDQA, check_options
 from corpus.models import MultipleChoiceCase
 
 from .models import CaseSet, CaseSetItem, CaseSetSource, InitialInfo
+from .parsing import clean_fact
 
-# The published facts keep "- " bullets (AskDocs) or "1. " numbers (MedQA); the patient prompt numbers facts itself.
-FACT_PREFIX = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
 BUILT_IN = {
     "askdocs": (CaseSetSource.ASKDOCS, InitialInfo.ORIGINAL_POST),
     "askdocs-published": (CaseSetSource.ASKDOCS, InitialInfo.RECORD),
@@ -33,10 +31,6 @@ class CaseSetError(ValueError):
 
 class UnusableCase(CaseSetError):
     """A well-formed record with no patient information to start an episode from (a MedQA knowledge question)."""
-
-
-def clean_fact(fact: str) -> str:
-    return FACT_PREFIX.sub("", fact).strip()
 
 
 def snapshot_item(case_id, stem, options, answer_idx, initial_info, facts, mcq_id=None) -> dict:

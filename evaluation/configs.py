@@ -180,7 +180,8 @@ class ExpertCheckConfig(ConfigMixin):
     """A blinded physicians' comparison of two generation runs on a stratified sample (method.md §5.3)."""
 
     candidate: int = field(metadata={"help": "Generation run whose questions are judged (its id)."})
-    reference: int = field(default=0, metadata={"help": "Reference generation run id; 0: the real doctor's question."})
+    reference_run: int = field(default=0, metadata={
+        "help": "Reference generation run id; 0: the real doctor's question."})
     judge_run: int = field(default=0, metadata={"help": "Win-rate run of the same two generations, for agreement."})
     size: int = field(default=100, metadata={"help": "Questions sampled, stratified by question type (paper: 100)."})
     seed: int = field(default=42, metadata={"help": "Sampling seed (the authors' 42)."})

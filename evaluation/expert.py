@@ -74,14 +74,14 @@ def check_runs(candidate, reference, judge_run):
 
 def do_start_expert_check(config, owner=None) -> EvaluationRun:
     """Create a draft campaign of the sampled pairs (the lead starts it from the campaign page) and its run row."""
-    runs = {run.pk: run for run in EvaluationRun.objects.filter(pk__in=[config.candidate, config.reference,
+    runs = {run.pk: run for run in EvaluationRun.objects.filter(pk__in=[config.candidate, config.reference_run,
                                                                         config.judge_run])}
     candidate = runs.get(config.candidate)
     if candidate is None:
         raise ExpertCheckError(f"No generation run {config.candidate}.")
-    reference = runs.get(config.reference) if config.reference else None
-    if config.reference and reference is None:
-        raise ExpertCheckError(f"No generation run {config.reference}.")
+    reference = runs.get(config.reference_run) if config.reference_run else None
+    if config.reference_run and reference is None:
+        raise ExpertCheckError(f"No generation run {config.reference_run}.")
     judge_run = runs.get(config.judge_run) if config.judge_run else None
     if config.judge_run and judge_run is None:
         raise ExpertCheckError(f"No win-rate run {config.judge_run}.")

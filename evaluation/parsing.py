@@ -102,6 +102,15 @@ def parse_question(reply: str) -> str | None:
     return question if len(question) > 1 else None
 
 
+# The published facts keep "- " bullets (AskDocs) or "1. " numbers (MedQA); the patient prompt numbers facts itself.
+FACT_PREFIX = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
+
+
+def clean_fact(fact: str) -> str:
+    """Return a fact without its leading bullet or number."""
+    return FACT_PREFIX.sub("", fact).strip()
+
+
 CANNOT_ANSWER = "The patient cannot answer this question, please do not ask this question again."
 CANNOT = re.compile(r"cannot\s+answer|can't\s+answer|no\s+statement|none\s+of\s+the\s+statements", re.IGNORECASE)
 FACT_NUMBER = re.compile(r"^\s*[-*•]?\s*(?:\[|\()?(?:statement\s*)?(\d{1,3})(?:\]|\))?[.):\]]?(?:\s|$)",

@@ -48,3 +48,17 @@ def test_it_refuses_options_of_another_task(tiny_endpoint):
 def test_it_needs_a_model(db):
     with pytest.raises(CommandError, match="InteractiveConfig needs: model"):
         call_command("evaluate", "--task", "interactive")
+
+
+def test_it_starts_an_expert_check_from_the_command_line(capsys):
+    from evaluation.models import GeneratedQuestion, RunKind
+    from tests.synthesis.conftest import make_question
+
+    question = make_question(1, split="test")
+    generation = EvaluationRun.objects.create(kind=RunKind.GENERATION, model_name="m", finished_at="2026-01-01T00:00Z")
+    GeneratedQuestion.objects.create(run=generation, question=question, qid=question.qid, text="Any aura?",
+                                     model_name="m", backend="transformers", seed=0, rendering="thread-v1",
+                                     prompt_hash="h")
+    call_command("evaluate", "--task", "expert_check", "--candidate", str(generation.pk), "--size", "5")
+    run = EvaluationRun.objects.get(kind=RunKind.EXPERT_CHECK)
+    assert f"campaign {run.provenance['campaign']} with 1 items" in capsys.readouterr().out

@@ -49,7 +49,7 @@ def test_it_starts_a_blinded_campaign_from_two_generation_runs(questions, lead, 
             PairwiseVerdict.objects.create(run=judge, question=q, qid=q.qid, order=order, sample=0,
                                            candidate_text="c", reference_text="r", winner=winner, seed=0,
                                            prompt_hash="h")
-    run = do_start_expert_check(ExpertCheckConfig(candidate=candidate.pk, reference=reference.pk,
+    run = do_start_expert_check(ExpertCheckConfig(candidate=candidate.pk, reference_run=reference.pk,
                                                   judge_run=judge.pk, size=4, annotators=[annotator.username]), lead)
     campaign = Campaign.objects.get(pk=run.provenance["campaign"])
     assert run.kind == RunKind.EXPERT_CHECK and run.status == "annotating" and campaign.status == "draft"

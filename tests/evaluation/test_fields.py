@@ -49,3 +49,10 @@ def test_a_form_left_at_its_defaults_builds_the_default_config():
     form = config_form(cls)({"model": "m", "cases": "", "repeats": ""})
     assert form.is_valid(), form.errors
     assert form.config() == cls(model="m")
+
+
+def test_an_option_shared_by_several_tasks_has_one_type():
+    types = {}
+    for cls in CONFIGS.values():
+        for field in fields(cls):
+            assert types.setdefault(field.name, field.type) == field.type, field.name

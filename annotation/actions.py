@@ -8,6 +8,7 @@ from django.db import transaction
 from alfa_platform.roles import Role, has_role
 from corpus.models import Question
 
+from .assignment import do_expire_open_assignments
 from .attributes import attribute_keys
 from .imports import parse_items
 from .models import Adjudication, Campaign, CampaignMember, CampaignStatus, Choice, ComparisonItem, Judgment
@@ -58,27 +59,45 @@ def do_create_campaign(name, created_by, annotators=(), **settings):
     return campaign
 
 
-def do_update_campaign(campaign, **changes):
-    """Change a campaign's settings; the overlap may grow but not shrink below what was already served."""
+def do_update_campaign(campaign, annotators=None, **changes):
+    """Change a campaign's settings and, when given, who annotates it: everything, or on any error nothing."""
     merged = {key: changes.get(key, getattr(campaign, key)) for key in ("judgment_mode", "attribute_keys",
                                                                       "overlap", "gold_rate")}
     _check_settings(merged["judgment_mode"], merged["attribute_keys"], merged["overlap"], merged["gold_rate"])
-    for key, value in changes.items():
-        setattr(campaign, key, value)
-    campaign.save(update_fields=list(changes))
+    if annotators is not None:
+        annotators = _check_members(annotators)
+    with transaction.atomic():
+        for key, value in changes.items():
+            setattr(campaign, key, value)
+        campaign.save(update_fields=list(changes))
+        if annotators is not None:
+            do_set_members(campaign, annotators)
     return campaign
 
 
-def do_set_members(campaign, users):
-    """Invite exactly these users (annotator role or above); members who left keep their work."""
+def _check_members(users):
     users = list(users)
     refused = [user.username for user in users if not has_role(user, Role.ANNOTATOR)]
     if refused:
         raise CampaignError(f"Not annotators: {', '.join(refused)}.")
+    return users
+
+
+def do_set_members(campaign, users):
+    """Invite exactly these users (annotator role or above); members who left keep their work.
+
+    A removed annotator's open items go back to the pool at once (they can no longer submit them), unless the
+    campaign is open to all, where they may still annotate.
+    """
+    users = _check_members(users)
     with transaction.atomic():
+        leaving = CampaignMember.objects.filter(campaign=campaign, invited=True).exclude(user__in=users)
+        removed = list(leaving.values_list("user_id", flat=True))
         CampaignMember.objects.filter(campaign=campaign).exclude(user__in=users).update(invited=False)
         for user in users:
             CampaignMember.objects.update_or_create(campaign=campaign, user=user, defaults={"invited": True})
+        if removed and not campaign.open_to_all:
+            do_expire_open_assignments(campaign, removed)
 
 
 def do_set_campaign_status(campaign, status):

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -26,13 +26,13 @@ from .actions import (
     do_create_campaign,
     do_import_items,
     do_set_campaign_status,
-    do_set_members,
     do_update_campaign,
 )
 from .assignment import (
     AssignmentError,
     Conflict,
     NotEligible,
+    Removed,
     do_assign_next_item,
     do_skip_assignment,
     do_submit_and_assign_next,
@@ -84,6 +84,13 @@ def _member(campaign, user):
     return CampaignMember.objects.filter(campaign=campaign, user=user).first()
 
 
+class StateConflict(APIException):
+    """409: the campaign is paused or closed, or the annotator was removed from it (the detail says which)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 def campaign_for_annotating(pk):
     """Return a campaign by id for the annotation loop; lock_member then decides eligibility (404 otherwise)."""
     try:
@@ -96,8 +103,10 @@ def next_payload(campaign, user):
     """Serve the user's next item and return the page payload ({"item": None} when the campaign is done)."""
     try:
         assignment = do_assign_next_item(campaign, user)
-    except NotEligible as exc:
+    except (NotEligible, Removed) as exc:
         raise Http404("No such campaign.") from exc  # uninvited annotators learn nothing about the campaign
+    except Conflict as exc:
+        raise StateConflict(str(exc)) from exc
     except AssignmentError as exc:
         raise ValidationError({"detail": str(exc)}) from exc
     return served_payload(campaign, user, assignment)
@@ -126,7 +135,8 @@ def after_payload(assignment, user, want_next=False):
 def submit_payload(assignment, user, entries, duration_ms, want_next):
     """Store the judgments (validated entries) and return the response: the next item with next=true, else progress.
 
-    Raises Conflict (a second submit), NotEligible and AssignmentError; the callers turn them into 409, 404, 400.
+    Raises Conflict (a second submit, a paused or closed campaign, a removed annotator), NotEligible and
+    AssignmentError; the callers turn them into 409, 404, 400.
     """
     if not want_next:
         do_submit_assignment(assignment, entries, duration_ms)
@@ -173,11 +183,8 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
-        annotators = data.pop("annotators", None)
         try:
             do_update_campaign(serializer.instance, **data)
-            if annotators is not None:
-                do_set_members(serializer.instance, annotators)
         except CampaignError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
 
@@ -233,6 +240,8 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         campaign = campaign_for_annotating(pk)
         try:
             assignment = do_undo_last_submission(campaign, request.user)
+        except Conflict as exc:  # paused, closed, or removed from the campaign: their own work, so not a 404
+            raise StateConflict(str(exc)) from exc
         except NotEligible as exc:
             raise Http404("No such campaign.") from exc
         except AssignmentError as exc:

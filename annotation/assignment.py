@@ -13,7 +13,7 @@ from functools import cache
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from alfa_platform.roles import Role, has_role
@@ -23,6 +23,7 @@ from .models import (
     AssignmentStatus,
     Campaign,
     CampaignMember,
+    CampaignStatus,
     Choice,
     ComparisonItem,
     Judgment,
@@ -45,6 +46,32 @@ class Conflict(AssignmentError):
     """The assignment changed under the request (already submitted, skipped, expired or undone)."""
 
 
+class NotServing(Conflict):
+    """The campaign is paused or closed: it takes no work (next, submit, skip, undo) until a lead reopens it."""
+
+
+class Removed(Conflict):
+    """The annotator was removed from the campaign: their own work there is refused, not hidden."""
+
+
+STATE_WORDS = {CampaignStatus.DRAFT: "not open yet", CampaignStatus.PAUSED: "paused",
+               CampaignStatus.CLOSED: "closed"}
+
+
+def not_serving(campaign):
+    return NotServing(f"This campaign is {STATE_WORDS[campaign.status]}: it takes no judgments, skips or undos "
+                      "until a lead reopens it.")
+
+
+def check_serving(campaign):
+    """Raise unless the campaign takes work: NotEligible for a draft (which annotators never see), else NotServing."""
+    if campaign.status == CampaignStatus.ACTIVE:
+        return
+    if campaign.status == CampaignStatus.DRAFT:
+        raise NotEligible("No such campaign.")
+    raise not_serving(campaign)
+
+
 def may_annotate(campaign, user):
     """Return whether the user may take items in this campaign (invited member, or any annotator if open)."""
     if not has_role(user, Role.ANNOTATOR):
@@ -57,8 +84,8 @@ def may_annotate(campaign, user):
 def lock_member(campaign, user):
     """Return the user's member row, locked for this transaction (created on first use of an open campaign).
 
-    Raises NotEligible for users who may not annotate the campaign. One query in the common case: this runs on
-    every "next item" and undo request.
+    Raises NotEligible for users who may not annotate the campaign, Removed for members a lead has removed. One
+    query in the common case: this runs on every "next item" and undo request.
     """
     if not has_role(user, Role.ANNOTATOR):
         raise NotEligible("You are not an annotator of this campaign.")
@@ -72,7 +99,39 @@ def lock_member(campaign, user):
     if member is None and campaign.open_to_all:
         CampaignMember.objects.get_or_create(campaign=campaign, user=user, defaults={"invited": False})
         return CampaignMember.objects.select_for_update().get(campaign=campaign, user=user)
+    if member is not None:
+        raise Removed(REMOVED)
     raise NotEligible("You are not an annotator of this campaign.")
+
+
+REMOVED = "You are no longer an annotator of this campaign."
+
+
+def refusal(assignment):
+    """The error for a claim on an open assignment that changed nothing: why the assignment takes no work.
+
+    Runs only after the claim statement failed (never on the served path), so its queries cost nothing there.
+    """
+    campaign = Campaign.objects.get(pk=assignment.campaign_id)
+    member = CampaignMember.objects.filter(campaign=campaign, user_id=assignment.annotator_id).first()
+    if member is None or not (member.invited or campaign.open_to_all):
+        return Removed(REMOVED)
+    if campaign.status != CampaignStatus.ACTIVE:
+        return not_serving(campaign)  # a draft too: the assignment is the annotator's own, so no 404
+    return Conflict("This item was already submitted, skipped or expired.")
+
+
+def takes_work(annotator_id):
+    """The claim's condition that the assignment's campaign is active and its annotator still a member of it.
+
+    An ORM filter for the UPDATE that claims an assignment (the SQL form is in _submit_sql): folded into that one
+    statement, so a pause or a removal committed before it refuses the claim, with no query of its own.
+    """
+    active = Campaign.objects.filter(pk=OuterRef("campaign_id"), status=CampaignStatus.ACTIVE)
+    member = CampaignMember.objects.filter(campaign_id=OuterRef("campaign_id"), user_id=annotator_id).filter(
+        Q(invited=True) | Q(campaign__open_to_all=True)
+    )
+    return Q(Exists(active)) & Q(Exists(member))
 
 
 def open_assignments(campaign, user):
@@ -138,10 +197,10 @@ def do_assign_next_item(campaign, user):
 
     The returned assignment carries `member` (the annotator's counters, for progress) and its item and campaign.
     """
-    if not campaign.is_serving:
-        raise AssignmentError("This campaign is not active.")
     with transaction.atomic():
-        return _assign_next(campaign, user)
+        member = lock_member(campaign, user)  # first: a non-member learns nothing about the campaign's state
+        check_serving(campaign)
+        return _assign_next(campaign, user, member)
 
 
 def _assign_next(campaign, user, member=None):
@@ -455,11 +514,11 @@ def _submit(assignment, rows, duration_ms):
     now = timezone.now()
     if _fast_sql():
         return _submit_fast(assignment, rows, duration_ms, now)
-    claimed = Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.ASSIGNED).update(
-        status=AssignmentStatus.SUBMITTED, submitted_at=now, duration_ms=duration_ms
-    )
+    claimed = Assignment.objects.filter(
+        takes_work(assignment.annotator_id), pk=assignment.pk, status=AssignmentStatus.ASSIGNED
+    ).update(status=AssignmentStatus.SUBMITTED, submitted_at=now, duration_ms=duration_ms)
     if not claimed:
-        raise Conflict("This item was already submitted, skipped or expired.")
+        raise refusal(assignment)
     Judgment.objects.bulk_create(rows)
     ComparisonItem.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
     CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id).update(
@@ -474,9 +533,12 @@ def _submit_sql(judgment_count):
     values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * judgment_count)
     members = row_loader(CampaignMember, "m").columns
     return (
-        f"WITH claimed AS (UPDATE {Assignment._meta.db_table} SET status = 'submitted', "  # noqa: S608
-        f"submitted_at = %s, duration_ms = %s::integer WHERE id = %s AND status = 'assigned' "
-        f"RETURNING id, campaign_id, item_id, annotator_id), "
+        f"WITH claimed AS (UPDATE {Assignment._meta.db_table} a SET status = 'submitted', "  # noqa: S608
+        f"submitted_at = %s, duration_ms = %s::integer WHERE a.id = %s AND a.status = 'assigned' "
+        f"AND EXISTS (SELECT 1 FROM {Campaign._meta.db_table} c JOIN {CampaignMember._meta.db_table} cm "
+        f"ON cm.campaign_id = c.id AND cm.user_id = a.annotator_id WHERE c.id = a.campaign_id "
+        f"AND c.status = 'active' AND (cm.invited OR c.open_to_all)) "
+        f"RETURNING a.id, a.campaign_id, a.item_id, a.annotator_id), "
         f"judged AS (INSERT INTO {Judgment._meta.db_table} (assignment_id, campaign_id, item_id, annotator_id, "
         f"attribute, choice, side, strength, reasons, rationale, time_ms, created_at) SELECT c.id, c.campaign_id, "
         f"c.item_id, c.annotator_id, v.attribute, v.choice, v.side, v.strength, v.reasons, v.rationale, v.time_ms, "
@@ -508,7 +570,7 @@ def _submit_fast(assignment, rows, duration_ms, now):
         cursor.execute(_submit_sql(len(rows)), params)
         result = cursor.fetchone()
     if not result[0]:
-        raise Conflict("This item was already submitted, skipped or expired.")
+        raise refusal(assignment)
     member = None if result[1] is None else row_loader(CampaignMember, "m").load(result, 1)
     assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
     assignment.done_count = member.done_count if member else None
@@ -521,11 +583,11 @@ def do_skip_assignment(assignment, reason, note=""):
     if reason not in SkipReason.values:
         raise AssignmentError("Choose a reason for skipping.")
     with transaction.atomic():
-        claimed = Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.ASSIGNED).update(
-            status=AssignmentStatus.SKIPPED, skip_reason=reason, skip_note=note.strip()
-        )
+        claimed = Assignment.objects.filter(
+            takes_work(assignment.annotator_id), pk=assignment.pk, status=AssignmentStatus.ASSIGNED
+        ).update(status=AssignmentStatus.SKIPPED, skip_reason=reason, skip_note=note.strip())
         if not claimed:
-            raise Conflict("This item was already submitted, skipped or expired.")
+            raise refusal(assignment)
         ComparisonItem.objects.filter(pk=assignment.item_id).update(active_count=F("active_count") - 1)
         CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id).update(
             skipped_count=F("skipped_count") + 1
@@ -537,6 +599,7 @@ def do_undo_last_submission(campaign, user):
     """Reopen the user's latest submission in the campaign; its judgments are retracted (kept, not deleted)."""
     with transaction.atomic():
         lock_member(campaign, user)
+        check_serving(campaign)
         last = (
             Assignment.objects.filter(campaign=campaign, annotator=user, status=AssignmentStatus.SUBMITTED)
             .order_by("-submitted_at", "-pk").first()
@@ -574,8 +637,19 @@ def do_expire_stale_assignments(older_than=timedelta(hours=12), campaign=None):
     stale = stale.exclude(reopened_at__gte=cutoff)
     if campaign is not None:
         stale = stale.filter(campaign=campaign)
+    return _expire(stale)
+
+
+def do_expire_open_assignments(campaign, user_ids):
+    """Return these annotators' open items in the campaign to the pool (they were removed from it)."""
+    return _expire(Assignment.objects.filter(campaign=campaign, annotator_id__in=user_ids,
+                                             status=AssignmentStatus.ASSIGNED))
+
+
+def _expire(assignments):
+    """Expire open assignments one at a time (a submit may win the race for each); return how many were expired."""
     expired = 0
-    for pk, item_id in stale.values_list("pk", "item_id").iterator():
+    for pk, item_id in assignments.values_list("pk", "item_id").iterator():
         with transaction.atomic():
             if Assignment.objects.filter(pk=pk, status=AssignmentStatus.ASSIGNED).update(
                 status=AssignmentStatus.EXPIRED

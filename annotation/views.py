@@ -23,7 +23,6 @@ from .actions import (
     do_create_campaign,
     do_import_items,
     do_set_campaign_status,
-    do_set_members,
     do_update_campaign,
 )
 from .assignment import may_annotate
@@ -118,11 +117,8 @@ def campaign_detail(request, pk):
     campaign = get_object_or_404(Campaign, pk=pk)
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        annotators = data.pop("annotators")
         try:
-            do_update_campaign(campaign, **data)
-            do_set_members(campaign, annotators)
+            do_update_campaign(campaign, **form.cleaned_data)
         except CampaignError as exc:
             form.add_error(None, str(exc))
         else:

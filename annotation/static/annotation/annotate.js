@@ -255,16 +255,25 @@
     const url = config.submitUrl.replace("/0/", "/" + item.assignment + "/");
     return run(async function () {
       const result = await post(url, body);
-      if (result.status === 409) {
-        say("That item had already been submitted or expired; here is your next one.", "warn");
-        const next = await post(config.nextUrl);
-        if (next.ok) show(next.data);
-        return;
-      }
+      if (result.status === 409) { await refused(result); return; }
       if (!result.ok) { say(describe(result.data) || "Could not save.", "error"); return; }
       say("Saved.", "ok");
       show(result.data);
     });
+  }
+
+  // A 409 says why the item took nothing: already submitted or expired (the next item follows), or the campaign
+  // is paused or closed, or the annotator was removed (the next item is refused too, and the reason stays shown).
+  async function refused(result) {
+    const next = await post(config.nextUrl);
+    if (next.ok) {
+      say(describe(result.data) + " Here is your next item.", "warn");
+      show(next.data);
+      return;
+    }
+    say(describe(result.data), "warn");
+    item = null;
+    $("workspace").hidden = true;
   }
 
   function describe(data) {
@@ -309,9 +318,10 @@
     const url = config.skipUrl.replace("/0/", "/" + item.assignment + "/");
     run(async function () {
       const result = await post(url, { reason: reason, note: form.elements.note.value, next: true });
-      if (!result.ok && result.status !== 409) { say(describe(result.data), "error"); return; }
+      if (result.status === 409) { await refused(result); return; }
+      if (!result.ok) { say(describe(result.data), "error"); return; }
       say("Skipped.", "ok");
-      if (result.ok) show(result.data); else { const next = await post(config.nextUrl); if (next.ok) show(next.data); }
+      show(result.data);
     });
   });
 

@@ -36,11 +36,22 @@ def interactive_metrics(run: EvaluationRun) -> dict:
 # Leaderboard ----------------------------------------------------------------------------------------------------
 
 def lineage(run: EvaluationRun) -> dict:
-    """Return where the evaluated model comes from, as far as its endpoint tells."""
+    """Return where the evaluated model comes from: its endpoint and, for a model trained here, the training run,
+    the dataset version it was trained on and the trained model's page."""
+    from django.core.exceptions import ObjectDoesNotExist
+
     endpoint = run.endpoint
     if endpoint is None:
         return {"model": run.model_name}
-    return {"endpoint": endpoint.name, "backend": endpoint.backend, "model": endpoint.model, "notes": endpoint.notes}
+    found = {"endpoint": endpoint.name, "backend": endpoint.backend, "model": endpoint.model}
+    try:
+        trained = endpoint.trained_model
+    except ObjectDoesNotExist:
+        return found
+    found.update(trained_model=trained.name, trained_model_url=trained.get_absolute_url(),
+                 training_run=trained.run_id, dataset_version=trained.dataset_version_id,
+                 dataset_hash=trained.dataset_hash[:12])
+    return found
 
 
 def winrate_column(run: EvaluationRun) -> str:
@@ -51,7 +62,7 @@ def winrate_column(run: EvaluationRun) -> str:
 def latest_finished(kind: str):
     """Return the newest finished run of each (model, column) of a kind."""
     runs = EvaluationRun.objects.filter(kind=kind, finished_at__isnull=False).select_related(
-        "endpoint", "case_set", "baseline").order_by("-finished_at", "-pk")
+        "endpoint__trained_model", "case_set", "baseline").order_by("-finished_at", "-pk")
     latest = {}
     for run in runs:
         column = run.case_set.name if kind == RunKind.INTERACTIVE else winrate_column(run)
@@ -62,7 +73,8 @@ def latest_finished(kind: str):
 def latest_expert_checks() -> list[EvaluationRun]:
     """Return the newest expert check of each (model, reference)."""
     latest = {}
-    for run in EvaluationRun.objects.filter(kind=RunKind.EXPERT_CHECK).select_related("endpoint").order_by(
+    for run in EvaluationRun.objects.filter(kind=RunKind.EXPERT_CHECK).select_related(
+            "endpoint__trained_model").order_by(
             "-created_at", "-pk"):
         latest.setdefault((run.model_name, run.reference_name), run)
     return list(latest.values())

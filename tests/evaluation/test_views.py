@@ -129,3 +129,15 @@ def test_computes_the_error_reduction_against_a_chosen_baseline(client_for, revi
     row = next(row for row in response.context["board"]["rows"] if row["model"] == "model-a")
     reduction = row["interactive"]["demo-cases"]["error_reduction"]
     assert reduction["value"] == pytest.approx(2 / 3) and reduction["baseline_run"] == baseline.pk
+
+
+def test_links_a_trained_model_to_its_lineage_on_the_leaderboard(client_for, reviewer, runs, tiny_endpoint):
+    from training.models import TrainedModel
+
+    interactive, _ = runs
+    TrainedModel.objects.create(name="dpo-fused", path="models/dpo-fused", endpoint=tiny_endpoint)
+    EvaluationRun.objects.filter(pk=interactive.pk).update(endpoint=tiny_endpoint)
+    response = client_for(reviewer).get("/evaluation/leaderboard/")
+    row = next(row for row in response.context["board"]["rows"] if row["model"] == "model-a")
+    assert row["lineage"]["trained_model"] == "dpo-fused" and row["lineage"]["endpoint"] == "tiny"
+    assert 'href="/training/models/dpo-fused/"' in response.content.decode()

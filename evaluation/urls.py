@@ -8,6 +8,7 @@ app_name = "evaluation"
 urlpatterns = [
     path("", views.IndexView.as_view(), name="index"),
     path("launch/", views.LaunchView.as_view(), name="launch"),
+    path("case-sets/upload/", views.upload_case_set, name="case-set-upload"),
     path("leaderboard/", views.LeaderboardView.as_view(), name="leaderboard"),
     path("leaderboard.<str:fmt>", views.export_leaderboard, name="leaderboard-export"),
     path("runs/<int:pk>/", views.RunView.as_view(), name="run"),

@@ -2,20 +2,24 @@
 leaderboard with charts, and exports."""
 
 import json
+from pathlib import Path
 
+from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, TemplateView
 
 from alfa_platform.roles import Role, RoleRequiredMixin, has_role, require_role
+from corpus.actions import store_upload
 from synthesis.models import ModelEndpoint
 
 from .actions import ENQUEUE, EvaluationError
-from .casesets import BUILT_IN
+from .casesets import BUILT_IN, CaseSetError, file_case_set
 from .expert import expert_check_metrics
 from .fields import config_form
-from .models import CaseSet, Episode, EvaluationRun, RunKind
+from .models import CaseSet, Episode, EvaluationRun, InitialInfo, RunKind
 from .results import chart_data, leaderboard, leaderboard_csv, run_csv, run_export
 from .winrate import item_scores
 
@@ -35,8 +39,37 @@ class IndexView(RoleRequiredMixin, TemplateView):
             runs = runs.filter(kind=kind)
         page = Paginator(runs, 50).get_page(self.request.GET.get("page"))
         return {**super().get_context_data(**kwargs), "page": page, "kind": kind, "kinds": RunKind.choices,
-                "case_sets": CaseSet.objects.all()[:50],
+                "case_sets": CaseSet.objects.all()[:50], "upload_form": CaseSetUploadForm(),
                 "may_launch": has_role(self.request.user, Role.LEAD)}
+
+
+class CaseSetUploadForm(forms.Form):
+    file = forms.FileField(help_text="A MediQ-format JSONL file: AskDocs MCQ or MedQA convo records.")
+    name = forms.SlugField(required=False, help_text="Empty: the file's name.")
+    initial_info = forms.ChoiceField(choices=[("", "By format: original post (AskDocs), first sentence (MedQA)"),
+                                              *InitialInfo.choices], required=False)
+
+
+def upload_case_set(request):
+    """Import an uploaded MediQ-format file as a case set (leads); its cases are snapshotted at once."""
+    if not request.user.is_authenticated:
+        return redirect(f"/login/?next={request.path}")
+    require_role(request.user, Role.LEAD)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = CaseSetUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect("evaluation:index")
+    upload = form.cleaned_data["file"]
+    try:
+        case_set = file_case_set(store_upload(upload), form.cleaned_data["initial_info"] or None,
+                                 form.cleaned_data["name"] or Path(upload.name).stem, request.user)
+    except CaseSetError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Case set {case_set.name}: {case_set.size} cases ({case_set.sha256[:12]}).")
+    return redirect("evaluation:index")
 
 
 class LaunchView(RoleRequiredMixin, TemplateView):

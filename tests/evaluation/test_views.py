@@ -141,3 +141,26 @@ def test_links_a_trained_model_to_its_lineage_on_the_leaderboard(client_for, rev
     row = next(row for row in response.context["board"]["rows"] if row["model"] == "model-a")
     assert row["lineage"]["trained_model"] == "dpo-fused" and row["lineage"]["endpoint"] == "tiny"
     assert 'href="/training/models/dpo-fused/"' in response.content.decode()
+
+
+def test_allows_lead_to_import_a_case_set_file(client_for, lead, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from evaluation.models import CaseSet
+
+    settings.MEDIA_ROOT = tmp_path
+    body = write_jsonl(tmp_path / "mine.jsonl", mediq_records(2)).read_bytes()
+    client = client_for(lead)
+    response = client.post("/evaluation/case-sets/upload/", {
+        "file": SimpleUploadedFile("mine.jsonl", body), "name": "my-cases", "initial_info": "record"})
+    assert response.status_code == 302
+    case_set = CaseSet.objects.get(name="my-cases")
+    assert case_set.size == 2 and case_set.initial_info == "record"
+    assert case_set.items.first().initial_info == "persistent dizziness"
+    bad = client.post("/evaluation/case-sets/upload/", {"file": SimpleUploadedFile("bad.jsonl", b"{nope\n")},
+                      follow=True)
+    assert b"invalid JSON" in bad.content and CaseSet.objects.count() == 1
+
+
+def test_denies_reviewer_to_import_a_case_set(client_for, reviewer):
+    assert client_for(reviewer).post("/evaluation/case-sets/upload/", {}).status_code == 403

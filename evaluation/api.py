@@ -1,4 +1,5 @@
-"""REST endpoints of evaluation: reviewers and up read runs, episodes, case sets and the leaderboard; leads launch."""
+"""REST endpoints of evaluation, leads only (episodes carry the MCQ keys): runs, episodes, case sets, the
+leaderboard, and launching runs."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -7,15 +8,22 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alfa_platform.roles import IsLead, IsReviewer
+from alfa_platform.roles import IsLead
 
-from .actions import EvaluationError, do_enqueue_generation, do_enqueue_interactive, do_enqueue_winrate
+from .actions import (
+    EvaluationError,
+    do_enqueue_generation,
+    do_enqueue_interactive,
+    do_enqueue_winrate,
+    do_start_expert_check,
+)
 from .models import CaseSet, Episode, EvaluationRun, RunKind
 from .results import leaderboard, run_export
 from .serializers import (
     CaseSetSerializer,
     EpisodeDetailSerializer,
     EpisodeSerializer,
+    ExpertCheckRequestSerializer,
     GenerationRequestSerializer,
     InteractiveRequestSerializer,
     RunDetailSerializer,
@@ -23,17 +31,13 @@ from .serializers import (
     WinrateRequestSerializer,
 )
 
-LAUNCH_ACTIONS = {"interactive", "winrate", "generation"}
-
 
 @extend_schema(tags=["evaluation"])
 class RunViewSet(viewsets.ReadOnlyModelViewSet):
-    """Runs, newest first (filter by ?kind=); POST to interactive/, winrate/ or generation/ to launch one."""
+    """Runs, newest first (filter by ?kind=); POST to interactive/, winrate/, generation/ or expert_check/."""
 
+    permission_classes = [IsLead]
     queryset = EvaluationRun.objects.select_related("job", "case_set")
-
-    def get_permissions(self):
-        return [IsLead()] if self.action in LAUNCH_ACTIONS else [IsReviewer()]
 
     def get_serializer_class(self):
         return RunDetailSerializer if self.action == "retrieve" else RunSerializer
@@ -68,6 +72,11 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
     def generation(self, request):
         return self.launch(GenerationRequestSerializer, do_enqueue_generation)
 
+    @extend_schema(request=ExpertCheckRequestSerializer, responses={201: RunDetailSerializer})
+    @action(detail=False, methods=["post"])
+    def expert_check(self, request):
+        return self.launch(ExpertCheckRequestSerializer, do_start_expert_check)
+
     @extend_schema(responses={200: EpisodeSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def episodes(self, request, pk=None):
@@ -85,14 +94,14 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema(tags=["evaluation"])
 class EpisodeViewSet(viewsets.ReadOnlyModelViewSet):
-    permission_classes = [IsReviewer]
+    permission_classes = [IsLead]
     serializer_class = EpisodeDetailSerializer
     queryset = Episode.objects.order_by("run", "repeat", "item__position")
 
 
 @extend_schema(tags=["evaluation"])
 class CaseSetViewSet(viewsets.ReadOnlyModelViewSet):
-    permission_classes = [IsReviewer]
+    permission_classes = [IsLead]
     serializer_class = CaseSetSerializer
     queryset = CaseSet.objects.all()
 
@@ -102,7 +111,7 @@ class CaseSetViewSet(viewsets.ReadOnlyModelViewSet):
 class LeaderboardView(APIView):
     """Every evaluated model with its newest win-rates and interactive accuracy, with intervals."""
 
-    permission_classes = [IsReviewer]
+    permission_classes = [IsLead]
 
     def get(self, request):
         baseline = None

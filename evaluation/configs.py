@@ -16,6 +16,10 @@ GENERATION_SAMPLING = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 256}
 # The authors' judges (method.md §5.2): temperature 1.0, 500 new tokens.
 JUDGE_SAMPLING = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 500}
 PATIENTS = ("llm", "embedding")
+# "external" means a prompt an imported dataset supplied; a corpus question is always rendered here. The labels are
+# dataversions' own, so the API schema has one rendering enum.
+RENDERING_CHOICES = tuple((key, f"{key}: {r.description}") for key, r in RENDERINGS.items() if key != "external")
+RENDERING_KEYS = tuple(key for key, _label in RENDERING_CHOICES)
 
 
 def check_sampling(name: str, value: dict) -> None:
@@ -28,8 +32,8 @@ def check_sampling(name: str, value: dict) -> None:
 
 
 def check_rendering(rendering: str) -> None:
-    if rendering not in RENDERINGS:
-        raise ConfigError(f"Unknown rendering {rendering!r}; known: {', '.join(sorted(RENDERINGS))}.")
+    if rendering not in RENDERING_KEYS:
+        raise ConfigError(f"Unknown rendering {rendering!r}; known: {', '.join(RENDERING_KEYS)}.")
 
 
 class ConfigMixin:
@@ -74,7 +78,7 @@ class InteractiveConfig(ConfigMixin):
         "help": "rendering: the corpus rendering models are trained on; mediq-healthq: the authors' eval prompt.",
         "choices": QUESTION_PROMPTS})
     rendering: str = field(default=DEFAULT_RENDERING, metadata={"help": "Corpus rendering for the question prompt.",
-                                                                "choices": tuple(sorted(RENDERINGS))})
+                                                                "choices": RENDERING_CHOICES})
     expert_sampling: dict = field(default_factory=lambda: dict(MEDIQ_SAMPLING),
                                   metadata={"help": "Expert temperature, top_p, max_tokens."})
     question_sampling: dict = field(default_factory=lambda: dict(MEDIQ_SAMPLING),
@@ -122,7 +126,7 @@ class GenerationConfig(ConfigMixin):
     qids: list[str] = field(default_factory=list, metadata={"help": "Explicit question ids (override the split)."})
     limit: int = field(default=0, metadata={"help": "At most this many questions, in qid order (0: all)."})
     rendering: str = field(default=DEFAULT_RENDERING, metadata={"help": "Corpus rendering of the prompt.",
-                                                                "choices": tuple(sorted(RENDERINGS))})
+                                                                "choices": RENDERING_CHOICES})
     sampling: dict = field(default_factory=lambda: dict(GENERATION_SAMPLING),
                            metadata={"help": "temperature, top_p, max_tokens."})
     seed: int = field(default=0, metadata={"help": "Base seed of the generation calls."})
@@ -151,7 +155,7 @@ class WinrateConfig(ConfigMixin):
     samples: int = field(default=3, metadata={"help": "Judge samples per order (the authors' self-consistency 3)."})
     attribute: str = field(default="", metadata={"help": "Judge one attribute (its key); empty: overall."})
     rendering: str = field(default=DEFAULT_RENDERING, metadata={"help": "Rendering for generated questions.",
-                                                                "choices": tuple(sorted(RENDERINGS))})
+                                                                "choices": RENDERING_CHOICES})
     generation_sampling: dict = field(default_factory=lambda: dict(GENERATION_SAMPLING),
                                       metadata={"help": "Generation temperature, top_p, max_tokens."})
     judge_sampling: dict = field(default_factory=lambda: dict(JUDGE_SAMPLING),

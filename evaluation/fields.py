@@ -27,6 +27,11 @@ def kind_of(field: Field) -> str:
     return {str: "str", int: "int", float: "float", dict: "dict"}[field.type]
 
 
+def choice_pairs(field: Field) -> list[tuple[str, str]]:
+    """Return the field's choices as (value, label) pairs; metadata may give bare values or pairs."""
+    return [tuple(c) if isinstance(c, tuple | list) else (c, c) for c in field.metadata.get("choices", ())]
+
+
 def split_list(value) -> list[str]:
     if isinstance(value, list):
         return [str(part).strip() for part in value if str(part).strip()]
@@ -53,8 +58,8 @@ def form_field(field: Field) -> forms.Field:
     default = default_of(field)
     options = {"required": default is MISSING, "help_text": field.metadata.get("help", ""),
                "initial": None if default is MISSING else default}
-    if choices := field.metadata.get("choices"):
-        return forms.ChoiceField(choices=[(c, c) for c in choices], **options)
+    if choices := choice_pairs(field):
+        return forms.ChoiceField(choices=choices, **options)
     kind = kind_of(field)
     if kind == "dict":
         options["widget"] = forms.Textarea(attrs={"rows": 1})
@@ -93,8 +98,8 @@ def serializer_field(field: Field) -> serializers.Field:
         options["required"] = True
     else:
         options["default"] = default
-    if choices := field.metadata.get("choices"):
-        return serializers.ChoiceField(choices=list(choices), **options)
+    if choices := choice_pairs(field):
+        return serializers.ChoiceField(choices=choices, **options)
     kind = kind_of(field)
     if kind == "list":
         return serializers.ListField(child=serializers.CharField(), **options)
@@ -139,7 +144,7 @@ def add_config_arguments(parser, *classes) -> None:
             shown = "required" if default is MISSING else f"default: {json.dumps(default)}"
             help_text = f"{field.metadata.get('help', '')} ({shown})".replace("%", "%%")
             parser.add_argument(option_name(field), type=ARGUMENT_TYPES[kind_of(field)], default=None,
-                                help=help_text, choices=field.metadata.get("choices"))
+                                help=help_text, choices=[value for value, _label in choice_pairs(field)] or None)
 
 
 def options_for(cls, arguments: dict) -> dict:

@@ -2,13 +2,14 @@
 
 from rest_framework import serializers
 
-from .configs import GenerationConfig, InteractiveConfig, WinrateConfig
+from .configs import ExpertCheckConfig, GenerationConfig, InteractiveConfig, WinrateConfig
 from .fields import config_serializer
 from .models import CaseSet, Episode, EvaluationRun
 
 InteractiveRequestSerializer = config_serializer(InteractiveConfig)
 WinrateRequestSerializer = config_serializer(WinrateConfig)
 GenerationRequestSerializer = config_serializer(GenerationConfig)
+ExpertCheckRequestSerializer = config_serializer(ExpertCheckConfig)
 
 
 class CaseSetSerializer(serializers.ModelSerializer):

@@ -1,5 +1,5 @@
-"""Evaluation pages: runs (reviewers and up), launching (leads), a run with live progress, transcripts, the
-leaderboard with charts, and exports."""
+"""Evaluation pages for leads: runs, launching, a run with live progress, transcripts, the leaderboard with charts,
+and exports."""
 
 import json
 from pathlib import Path
@@ -23,7 +23,10 @@ from .models import CaseSet, Episode, EvaluationRun, InitialInfo, RunKind
 from .results import chart_data, leaderboard, leaderboard_csv, run_csv, run_export
 from .winrate import item_scores
 
-VIEW_ROLE = Role.REVIEWER  # reviewers (senior physicians), leads and admins read results; leads launch
+# Leads (and admins) only: transcripts and exports show the MCQ keys, which the reviewers who gold-label the cases
+# must not see before their blind answer (tests/annotation/test_blind.py); physicians take part in expert checks
+# through the annotation pages.
+VIEW_ROLE = Role.LEAD
 FORMS = {task: config_form(cls) for task, (cls, _enqueue) in ENQUEUE.items()}
 
 

@@ -1,4 +1,4 @@
-"""Evaluation API: reviewers read, leads launch; list endpoints keep a fixed number of queries."""
+"""Evaluation API, leads only: reading runs, episodes and the leaderboard, launching; fixed query counts."""
 
 import pytest
 from django.db import connection
@@ -17,8 +17,8 @@ def runs(lead):
     return make_finished_runs(lead)
 
 
-def test_allows_reviewer_to_list_and_read_runs(api_client_for, reviewer, runs):
-    client = api_client_for(reviewer)
+def test_allows_lead_to_list_and_read_runs(api_client_for, lead, runs):
+    client = api_client_for(lead)
     listed = client.get(f"{API}/runs/").json()
     assert listed["count"] == 2 and {row["kind"] for row in listed["results"]} == {"interactive", "winrate"}
     interactive, _ = runs
@@ -34,9 +34,9 @@ def test_allows_reviewer_to_list_and_read_runs(api_client_for, reviewer, runs):
     assert board["rows"][0]["winrate"]["vs human"]["win_rate"] == 0.75
 
 
-def test_lists_runs_in_a_fixed_number_of_queries(api_client_for, reviewer, runs, lead):
-    client = api_client_for(reviewer)
-    client.get(f"{API}/runs/")  # the first request also looks up the reviewer's roles
+def test_lists_runs_in_a_fixed_number_of_queries(api_client_for, runs, lead):
+    client = api_client_for(lead)
+    client.get(f"{API}/runs/")  # the first request also looks up the lead's roles
     with CaptureQueriesContext(connection) as few:
         client.get(f"{API}/runs/")
     make_finished_runs(lead, first_question=200)
@@ -45,10 +45,11 @@ def test_lists_runs_in_a_fixed_number_of_queries(api_client_for, reviewer, runs,
     assert len(more) == len(few)
 
 
-@pytest.mark.parametrize("user_fixture", ["annotator", "outsider"])
-def test_denies_annotators_and_outsiders_the_api(api_client_for, request, runs, user_fixture):
+@pytest.mark.parametrize("user_fixture", ["annotator", "reviewer", "outsider"])
+def test_denies_annotators_reviewers_and_outsiders_the_api(api_client_for, request, runs, user_fixture):
     client = api_client_for(request.getfixturevalue(user_fixture))
-    for url in [f"{API}/runs/", f"{API}/leaderboard/", f"{API}/episodes/", f"{API}/case-sets/"]:
+    for url in [f"{API}/runs/", f"{API}/leaderboard/", f"{API}/episodes/", f"{API}/case-sets/",
+                f"{API}/runs/{runs[0].pk}/export/"]:
         assert client.get(url).status_code == 403, url
 
 
@@ -71,3 +72,5 @@ def test_allows_lead_to_launch_runs(api_client_for, lead, tiny_endpoint, tmp_pat
     assert refused.status_code == 400 and "neither an active endpoint" in refused.json()["detail"]
     no_questions = client.post(f"{API}/runs/winrate/", {"model": "tiny"}, format="json")
     assert no_questions.status_code == 400 and "No questions selected" in no_questions.json()["detail"]
+    no_run = client.post(f"{API}/runs/expert_check/", {"candidate": 999}, format="json")
+    assert no_run.status_code == 400 and "No generation run 999" in no_run.json()["detail"]

@@ -98,10 +98,10 @@ def test_it_refuses_an_unfinished_or_unknown_run(questions, lead):
         do_start_expert_check(ExpertCheckConfig(candidate=999), lead)
 
 
-def test_shows_the_expert_check_page_and_exports_its_items(questions, lead, reviewer, client_for):
+def test_shows_the_expert_check_page_and_exports_its_items(questions, lead, client_for):
     candidate = generation("model-a", questions, "Candidate")
     run = do_start_expert_check(ExpertCheckConfig(candidate=candidate.pk, size=3), lead)
-    client = client_for(reviewer)
+    client = client_for(lead)
     content = client.get(run.get_absolute_url()).content.decode()
     assert 'id="expert-check"' in content and "0 of 3 questions judged" in content
     lines = client.get(f"/evaluation/runs/{run.pk}/export.csv").content.decode().splitlines()

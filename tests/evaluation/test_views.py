@@ -18,18 +18,19 @@ def runs(lead):
 
 
 @pytest.mark.parametrize("name", ["evaluation:index", "evaluation:leaderboard"])
-def test_allows_reviewer_to_read_results(client_for, reviewer, runs, name):
+def test_allows_lead_to_read_results(client_for, lead, runs, name):
     from django.urls import reverse
 
-    response = client_for(reviewer).get(reverse(name))
+    response = client_for(lead).get(reverse(name))
     assert response.status_code == 200 and b"model-a" in response.content
 
 
-@pytest.mark.parametrize("user_fixture", ["annotator", "outsider"])
-def test_denies_annotators_and_outsiders_the_results(client_for, request, runs, user_fixture):
+@pytest.mark.parametrize("user_fixture", ["annotator", "reviewer", "outsider"])
+def test_denies_annotators_reviewers_and_outsiders_the_results(client_for, request, runs, user_fixture):
     client = client_for(request.getfixturevalue(user_fixture))
     interactive, _ = runs
-    for url in ["/evaluation/", "/evaluation/leaderboard/", interactive.get_absolute_url(),
+    episode = interactive.episodes.first()  # shows the key: reviewers gold-label these cases blind
+    for url in ["/evaluation/", "/evaluation/leaderboard/", interactive.get_absolute_url(), episode.get_absolute_url(),
                 f"/evaluation/runs/{interactive.pk}/export.json", "/evaluation/leaderboard.csv"]:
         assert client.get(url).status_code == 403, url
 
@@ -68,30 +69,30 @@ def test_shows_a_launch_error_on_the_form(client_for, lead, tiny_endpoint):
     assert not EvaluationRun.objects.exists()
 
 
-def test_shows_the_run_with_accuracy_and_episodes(client_for, reviewer, runs):
+def test_shows_the_run_with_accuracy_and_episodes(client_for, lead, runs):
     interactive, winrate = runs
-    content = client_for(reviewer).get(interactive.get_absolute_url()).content.decode()
+    content = client_for(lead).get(interactive.get_absolute_url()).content.decode()
     assert "2/3" in content and 'id="episodes"' in content and "t_case0" in content
     assert 'hx-get' not in content  # finished: no polling
-    content = client_for(reviewer).get(winrate.get_absolute_url()).content.decode()
+    content = client_for(lead).get(winrate.get_absolute_url()).content.decode()
     assert 'id="win-rate"' in content and "0.7500" in content and "Any aura before the pain?" in content
 
 
-def test_shows_a_transcript_with_the_facts_used_and_the_confidence(client_for, reviewer, runs):
+def test_shows_a_transcript_with_the_facts_used_and_the_confidence(client_for, lead, runs):
     episode = runs[0].episodes.order_by("item__position").first()
-    content = client_for(reviewer).get(episode.get_absolute_url()).content.decode()
+    content = client_for(lead).get(episode.get_absolute_url()).content.decode()
     assert "Do you have a fever?" in content and "2 — Somewhat Unconfident" in content
     assert '<mark class="study">The patient has had a fever for three days.</mark>' in content
     assert "correct" in content and "next case" in content
 
 
-def test_the_progress_fragment_reloads_the_page_when_the_run_ends(client_for, reviewer, runs):
-    response = client_for(reviewer).get(f"/evaluation/runs/{runs[0].pk}/progress/")
+def test_the_progress_fragment_reloads_the_page_when_the_run_ends(client_for, lead, runs):
+    response = client_for(lead).get(f"/evaluation/runs/{runs[0].pk}/progress/")
     assert response.status_code == 200 and response["HX-Refresh"] == "true"
 
 
-def test_shows_the_leaderboard_with_intervals_and_chart_data(client_for, reviewer, runs):
-    response = client_for(reviewer).get("/evaluation/leaderboard/")
+def test_shows_the_leaderboard_with_intervals_and_chart_data(client_for, lead, runs):
+    response = client_for(lead).get("/evaluation/leaderboard/")
     content = response.content.decode()
     assert "2/3 = 0.667" in content and "vs human" in content and "chart-4.6.1.umd.min.js" in content
     chart = response.context["chart"]
@@ -99,8 +100,8 @@ def test_shows_the_leaderboard_with_intervals_and_chart_data(client_for, reviewe
     assert [point["y"] for point in chart["curves"][0]["points"]] == [0, 2 / 3, 2 / 3]
 
 
-def test_exports_runs_and_the_leaderboard_as_json_and_csv(client_for, reviewer, runs):
-    client = client_for(reviewer)
+def test_exports_runs_and_the_leaderboard_as_json_and_csv(client_for, lead, runs):
+    client = client_for(lead)
     interactive, winrate = runs
     response = client.get(f"/evaluation/runs/{interactive.pk}/export.json")
     assert response["Content-Disposition"] == f'attachment; filename="evaluation-run-{interactive.pk}.json"'
@@ -117,7 +118,7 @@ def test_exports_runs_and_the_leaderboard_as_json_and_csv(client_for, reviewer, 
     assert client.get(f"/evaluation/runs/{interactive.pk}/export.xml").status_code == 404
 
 
-def test_computes_the_error_reduction_against_a_chosen_baseline(client_for, reviewer, runs):
+def test_computes_the_error_reduction_against_a_chosen_baseline(client_for, lead, runs):
     interactive, _ = runs
     baseline = EvaluationRun.objects.create(kind=RunKind.INTERACTIVE, model_name="model-b",
                                             case_set=interactive.case_set, config=interactive.config,
@@ -125,19 +126,19 @@ def test_computes_the_error_reduction_against_a_chosen_baseline(client_for, revi
     for episode in interactive.episodes.all():
         episode.pk, episode.run, episode.correct = None, baseline, False
         episode.save()
-    response = client_for(reviewer).get(f"/evaluation/leaderboard/?baseline={baseline.pk}")
+    response = client_for(lead).get(f"/evaluation/leaderboard/?baseline={baseline.pk}")
     row = next(row for row in response.context["board"]["rows"] if row["model"] == "model-a")
     reduction = row["interactive"]["demo-cases"]["error_reduction"]
     assert reduction["value"] == pytest.approx(2 / 3) and reduction["baseline_run"] == baseline.pk
 
 
-def test_links_a_trained_model_to_its_lineage_on_the_leaderboard(client_for, reviewer, runs, tiny_endpoint):
+def test_links_a_trained_model_to_its_lineage_on_the_leaderboard(client_for, lead, runs, tiny_endpoint):
     from training.models import TrainedModel
 
     interactive, _ = runs
     TrainedModel.objects.create(name="dpo-fused", path="models/dpo-fused", endpoint=tiny_endpoint)
     EvaluationRun.objects.filter(pk=interactive.pk).update(endpoint=tiny_endpoint)
-    response = client_for(reviewer).get("/evaluation/leaderboard/")
+    response = client_for(lead).get("/evaluation/leaderboard/")
     row = next(row for row in response.context["board"]["rows"] if row["model"] == "model-a")
     assert row["lineage"]["trained_model"] == "dpo-fused" and row["lineage"]["endpoint"] == "tiny"
     assert 'href="/training/models/dpo-fused/"' in response.content.decode()

@@ -9,6 +9,7 @@ from synthesis.backends import backend_class as load_backend_class
 from synthesis.configs import SamplingConfig
 from synthesis.models import Attribute, ModelEndpoint
 
+from .actions import get_model_endpoint
 from .configs import GenerationConfig, InteractiveConfig, WinrateConfig
 from .interactive import Case, InteractiveEngine
 from .models import Episode, EvaluationRun
@@ -77,8 +78,6 @@ def run_cases(run: EvaluationRun, config: InteractiveConfig) -> list[Case]:
 
 
 def build_engine(run: EvaluationRun, config: InteractiveConfig, pool: BackendPool) -> InteractiveEngine:
-    from .actions import get_model_endpoint
-
     expert = pool.role("expert", get_model_endpoint(config.expert_model), config.expert_sampling)
     questioner = pool.role("question_generator", run.endpoint or get_model_endpoint(config.model),
                            config.question_sampling)

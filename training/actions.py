@@ -15,6 +15,7 @@ from synthesis.actions import do_register_local_model
 from synthesis.models import Backend, ModelEndpoint
 
 from .configs import TrainingConfig, parse_config
+from .distributed import preset_uses_gpu
 from .merging import MergeError, MergeSource, check_same_architecture, normalized
 from .models import ModelKind, ModelParent, TrainedModel, TrainingMethod, TrainingRun
 
@@ -120,7 +121,8 @@ def check_run_request(method: str, version: DatasetVersion, base_model: str, att
 
 def do_create_training_run(method: str, version: DatasetVersion, base_model: str, *, attributes=(), pair_types=(),
                            config: dict | None = None, name: str = "", user=None, queue: str = "") -> TrainingRun:
-    """Check the request, then create the run and queue its job (gpu, or default for a CPU-sized model)."""
+    """Check the request, then create the run and queue its job (gpu, or default for a CPU-sized model on a
+    CPU accelerate config)."""
     attributes, pair_types = sorted(set(attributes)), sorted(set(pair_types))
     options, folder, trained = check_run_request(method, version, base_model, attributes, pair_types, config)
     name = check_name(name)
@@ -132,7 +134,8 @@ def do_create_training_run(method: str, version: DatasetVersion, base_model: str
             dataset_version=version, attributes=attributes, pair_types=pair_types, config=options.to_dict(),
             created_by=user)
         run.output_dir = f"training/run-{run.pk}"
-        run.job = do_enqueue_job(TRAINING_JOB, {"run_id": run.pk}, owner=user, queue=queue or default_queue(folder))
+        queue = queue or (Queue.GPU if preset_uses_gpu(options.accelerate_config) else default_queue(folder))
+        run.job = do_enqueue_job(TRAINING_JOB, {"run_id": run.pk}, owner=user, queue=queue)
         run.save(update_fields=["output_dir", "job"])
     return run
 

@@ -8,6 +8,8 @@ from typing import ClassVar
 
 from jobs.configs import ConfigError, JobConfig
 
+from .distributed import PRESETS, preset_processes
+
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("cosine_with_min_lr", "cosine", "linear", "constant_with_warmup", "constant")
 DPO_LOSSES = ("sigmoid", "ipo", "hinge", "robust")
@@ -66,6 +68,10 @@ class TrainingConfig(JobConfig):
     lora_dropout: float = field(default=0.05, metadata={"min": 0, "max": 0.9, "help": "Dropout on the LoRA input."})
     lora_target_modules: str = field(default="all-linear", metadata={
         "help": "Comma-separated module names to adapt, or all-linear."})
+    accelerate_config: str = field(default="single", metadata={
+        "choices": PRESETS,
+        "help": "Platform option: the accelerate config (training/accelerate/) the run is launched with: single "
+                "(in the worker's process), ddp-cpu-2, ddp-gpu-N, fsdp or deepspeed-zero3."})
 
     def check(self) -> None:
         """Refuse what no single option's bounds catch."""
@@ -75,6 +81,11 @@ class TrainingConfig(JobConfig):
             raise ConfigError(f"global_batch_size {self.global_batch_size} is not a multiple of "
                               f"per_device_train_batch_size {self.per_device_train_batch_size}.",
                               field="global_batch_size")
+        try:
+            self.accumulation_steps(preset_processes(self.accelerate_config))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} ({self.accelerate_config} runs {preset_processes(self.accelerate_config)} "
+                              "processes)", field="global_batch_size") from exc
 
     def accumulation_steps(self, processes: int = 1) -> int:
         """Return gradient_accumulation_steps for a run on `processes` data-parallel processes."""

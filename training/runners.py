@@ -9,6 +9,7 @@ from jobs.runner import JobContext, job_runner
 from .actions import MERGE_JOB, TRAINING_JOB, do_register_trained_model, merge_sources, model_folder, stored_path
 from .callbacks import JobProgressCallback
 from .data import load_run_data
+from .distributed import preset_processes, run_launched
 from .merging import merge_folders
 from .models import TrainedModel, TrainingRun
 from .trainers import build_trainer, save_trained_model
@@ -24,29 +25,47 @@ def last_checkpoint(output_dir: Path) -> Path | None:
 def final_metrics(trainer, progress: JobProgressCallback) -> dict:
     last = progress.run.metrics.filter(split="train").order_by("-step").first()
     last_eval = progress.run.metrics.filter(split="eval").order_by("-step").first()
-    return {"global_step": trainer.state.global_step, **progress.summary,
+    return {"global_step": trainer.state.global_step, "world_size": trainer.args.world_size, **progress.summary,
             **(last.values if last else {}), **({f"last_{k}": v for k, v in last_eval.values.items()}
                                                  if last_eval else {})}
 
 
 def train_run(run: TrainingRun, ctx: JobContext, callbacks=()) -> TrainedModel:
-    """Train the run from its export (from its last checkpoint, if an earlier attempt wrote one) and register it."""
+    """Train the run from its export (from its last checkpoint, if an earlier attempt wrote one) and register it.
+
+    A run whose accelerate config has several processes is launched (training.distributed) and waited for.
+    """
     if (model := TrainedModel.objects.filter(run=run).first()) is not None:
         ctx.log(f"model {model} already registered")
         return model
-    train, validation, export = load_run_data(run)
+    train, validation, export = load_run_data(run)  # here, so the ranks only read the export
     TrainingRun.objects.filter(pk=run.pk).update(export=export, train_rows=len(train))
     ctx.log(f"{run.get_method_display()} on {len(train)} rows of {run.dataset_version} "
             f"(attributes: {', '.join(run.attributes) or 'all'}; pair types: {', '.join(run.pair_types) or 'all'})")
-    progress = JobProgressCallback(run, ctx)
-    trainer = build_trainer(run, train, validation, run.output_path, [progress, *callbacks])
+    if preset_processes(run.options.accelerate_config) > 1:
+        run_launched(run.options.accelerate_config, run.pk, ctx)
+        model = TrainedModel.objects.get(run=run)
+        ctx.log(f"registered {model} ({model.path})")
+        return model
+    return train_here(run, ctx, train, validation, callbacks)
+
+
+def train_here(run: TrainingRun, ctx: JobContext | None, train, validation, callbacks=(), rank: int = 0,
+               world_size: int = 1) -> TrainedModel | None:
+    """Train in this process (one rank of `world_size`); rank 0 reports, saves and registers, and returns the model."""
+    progress = JobProgressCallback(run, ctx) if rank == 0 else None
+    trainer = build_trainer(run, train, validation, run.output_path, [c for c in (progress, *callbacks) if c],
+                            processes=world_size)
     checkpoint = last_checkpoint(run.output_path)
-    if checkpoint is not None:
+    if checkpoint is not None and rank == 0:
         ctx.log(f"resuming from {checkpoint.name}")
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    ctx.check_cancelled()  # a superseded attempt must not register a second model
     folder = model_folder(run.model_name)
+    if rank == 0:
+        ctx.check_cancelled()  # a superseded attempt must not register a second model
     save_trained_model(trainer, folder)
+    if rank != 0:
+        return None
     model = do_register_trained_model(
         run.model_name, folder, run=run, base_model=run.base_model, config=run.config,
         final_metrics=final_metrics(trainer, progress), user=run.created_by)

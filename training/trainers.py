@@ -10,7 +10,7 @@ from .models import TrainingMethod, TrainingRun
 
 # The platform's options that are not TrainingArguments fields; every other option passes to TRL under its name.
 PLATFORM_OPTIONS = {"global_batch_size", "precision", "min_lr_rate", "use_peft", "lora_r", "lora_alpha",
-                    "lora_dropout", "lora_target_modules", "eval_steps"}
+                    "lora_dropout", "lora_target_modules", "eval_steps", "accelerate_config"}
 
 
 def uses_gpu() -> bool:
@@ -63,8 +63,9 @@ def peft_config(run: TrainingRun):
     )
 
 
-def build_trainer(run: TrainingRun, train, validation, output_dir: Path, callbacks: list[TrainerCallback]):
-    """Return the TRL trainer of the run, loading its base model and tokenizer from the resolved folder."""
+def build_trainer(run: TrainingRun, train, validation, output_dir: Path, callbacks: list[TrainerCallback],
+                  processes: int = 1):
+    """Return the TRL trainer of the run (one of `processes` ranks), loading its base model and tokenizer."""
     from transformers import AutoTokenizer
     from trl import DPOTrainer, RewardTrainer, SFTTrainer
 
@@ -74,16 +75,24 @@ def build_trainer(run: TrainingRun, train, validation, output_dir: Path, callbac
     if tokenizer.pad_token is None:  # Llama tokenizers ship none; TRL pads batches
         tokenizer.pad_token = tokenizer.eos_token
     return trainer_class(
-        model=run.base_model_path, args=trl_config(run, output_dir, validation is not None), train_dataset=train,
-        eval_dataset=validation, processing_class=tokenizer, callbacks=callbacks, peft_config=peft_config(run),
+        model=run.base_model_path, args=trl_config(run, output_dir, validation is not None, processes),
+        train_dataset=train, eval_dataset=validation, processing_class=tokenizer, callbacks=callbacks,
+        peft_config=peft_config(run),
     )
 
 
 def save_trained_model(trainer, folder: Path) -> None:
-    """Save a full model folder that transformers loads (a LoRA adapter merged into its base first)."""
+    """Save a full model folder that transformers loads (a LoRA adapter merged into its base first).
+
+    Every rank calls it: the trainer's save gathers FSDP or ZeRO-3 shards; only the main process writes.
+    """
     model = trainer.accelerator.unwrap_model(trainer.model)
     if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
-    trainer.processing_class.save_pretrained(folder)
+        if trainer.is_world_process_zero():  # data-parallel ranks hold the same adapter; rank 0 merges it
+            folder.mkdir(parents=True, exist_ok=True)
+            model.merge_and_unload().save_pretrained(folder)
+    else:
+        trainer.save_model(str(folder))
+    if trainer.is_world_process_zero():
+        trainer.processing_class.save_pretrained(folder)
+    trainer.accelerator.wait_for_everyone()

@@ -9,7 +9,7 @@ from jobs.actions import do_enqueue_job
 from jobs.models import Job
 from jobs.runner import execute_job
 
-from .building import NO_ROWS, has_candidate_rows, known_attributes
+from .building import NO_ROWS, has_candidate_rows
 from .formats import get_format
 from .models import Dataset, DatasetExport, DatasetVersion, ExportStatus, Provenance, VersionStatus
 from .selection import Selection
@@ -41,12 +41,12 @@ def next_version(dataset: Dataset, user, **fields) -> DatasetVersion:
 
 def do_create_version(name: str, selection: dict, user=None, description: str = "") -> DatasetVersion:
     """Check the filter, then create the version (building) and queue the job that freezes its rows."""
-    checked = Selection.from_dict(selection, known_attributes())
+    checked = Selection.from_dict(selection)
     if not has_candidate_rows(checked):
         raise DatasetError(NO_ROWS)
     with transaction.atomic():
         dataset = get_or_create_dataset(name, checked.kind, user, description)
-        version = next_version(dataset, user, selection=checked.as_dict(), seed=checked.seed,
+        version = next_version(dataset, user, selection=checked.to_dict(), seed=checked.seed,
                                rendering=checked.rendering)
         version.job = do_enqueue_job(VERSION_JOB, {"version_id": version.pk}, owner=user)
         version.save(update_fields=["job"])

@@ -9,8 +9,10 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from alfa_platform.roles import IsLead
+from jobs.configs.serializers import nested_errors
 
 from .actions import DatasetError, do_create_version, do_export_version
 from .card import dataset_card
@@ -67,9 +69,12 @@ class VersionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            version = do_create_version(data["name"], data["selection"], request.user, data["description"])
-        except (SelectionError, DatasetError) as exc:
-            raise ValidationError({"selection": [str(exc)]}) from exc
+            version = do_create_version(data["name"], data["selection"]["config"].to_dict(), request.user,
+                                        data["description"])
+        except SelectionError as exc:  # the filter passed the serializer; the database changed since
+            raise ValidationError({"selection": nested_errors(exc.errors)}) from exc
+        except DatasetError as exc:  # as a nested serializer's own non-field errors, so `selection` is one shape
+            raise ValidationError({"selection": {api_settings.NON_FIELD_ERRORS_KEY: [str(exc)]}}) from exc
         version.refresh_from_db()
         return Response(VersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
 

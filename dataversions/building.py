@@ -15,10 +15,10 @@ from django.db.models import Count
 from annotation.models import Adjudication, BenchmarkRelease, ComparisonItem, Judgment, ReleaseItem
 from corpus.models import MultipleChoiceCase, Question
 from corpus.rendering import render_messages
-from synthesis.models import Attribute, PairType, PreferencePair, Verdict
+from synthesis.models import PairType, PreferencePair, Verdict
 
 from .models import DatasetKind, DatasetRow, DatasetVersion, VersionStatus
-from .selection import COARSE_ATTRIBUTE, SPLITS, Selection, SelectionError
+from .selection import SPLITS, Selection, SelectionError, known_attributes
 
 CHUNK = 2000
 NO_ROWS = ("The filter selects no rows: nothing was written. Widen the filter (attributes, pair types, verdict, "
@@ -35,11 +35,6 @@ class Lineage:
     templates: set = field(default_factory=set)
     campaigns: set = field(default_factory=set)
     created_utc: list = field(default_factory=list)
-
-
-def known_attributes() -> set[str]:
-    """Return the attribute keys a filter may name (the synthesis catalogue)."""
-    return set(Attribute.objects.values_list("key", flat=True)) | {COARSE_ATTRIBUTE}
 
 
 def canonical_bytes(row: dict) -> bytes:
@@ -390,7 +385,7 @@ def agreement_counts(selection: Selection, version: DatasetVersion) -> tuple[dic
 
 def freeze_version(version: DatasetVersion, progress: Callable[[int, int], None] | None = None) -> DatasetVersion:
     """Select the version's rows, copy them into the version with their hashes and counts, and mark it ready."""
-    selection = Selection.from_dict(version.selection, known_attributes())
+    selection = Selection.from_dict(version.selection)
     builder = BUILDERS[version.kind]
     keys = builder.order(selection, selection.effective_attributes(known_attributes()))
     if selection.limit:

@@ -2,7 +2,10 @@
 
 from rest_framework import serializers
 
+from jobs.configs import config_serializer_class
+
 from .models import Dataset, DatasetExport, DatasetRow, DatasetVersion
+from .selection import Selection
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -32,11 +35,14 @@ class VersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SelectionSerializer(config_serializer_class(Selection)):
+    """Which rows a dataset version holds: the dataset_version options; an unknown key is refused."""
+
+
 class CreateVersionSerializer(serializers.Serializer):
     name = serializers.SlugField(max_length=100, help_text="Dataset name; created when new.")
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    selection = serializers.DictField(help_text="kind, attributes, pair_types, granularity, verdict, agreement, "
-                                                "campaigns, splits, sft_source, case_source, rendering, seed, limit")
+    selection = SelectionSerializer(help_text="Which rows the version holds (the dataset_version options).")
 
 
 class RowSerializer(serializers.ModelSerializer):

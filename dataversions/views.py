@@ -65,7 +65,7 @@ def dataset_list(request):
         form = VersionForm(request.POST)
         if form.is_valid():
             try:
-                version = do_create_version(form.cleaned_data["name"], form.selection(), request.user,
+                version = do_create_version(form.cleaned_data["name"], form.config().to_dict(), request.user,
                                             form.cleaned_data["description"])
             except (SelectionError, DatasetError) as exc:
                 form.add_error(None, str(exc))

@@ -173,6 +173,10 @@ SPECTACULAR_SETTINGS = {
         "ModelKindEnum": "training.models.ModelKind",
         "QuestionTypeEnum": "corpus.models.QuestionType",  # question_type, and a synthesis job's question_types
         "AnswerLetterEnum": ["A", "B", "C", "D"],
+        "DatasetKindEnum": "dataversions.models.DatasetKind",
+        "PairTypeEnum": "synthesis.models.PairType",  # pair_type, and a dataset version's pair_types
+        "VerdictEnum": "synthesis.models.Verdict",
+        "DatasetVerdictEnum": ["filtered", "unfiltered"],  # a dataset version's filter on the judge's verdict
     },
 }
 

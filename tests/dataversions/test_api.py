@@ -6,6 +6,8 @@ import zipfile
 
 import pytest
 
+from dataversions.models import DatasetVersion
+
 from .conftest import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
@@ -44,13 +46,22 @@ def test_allows_lead_to_create_a_version_and_read_its_rows_card_and_diff(api_cli
     assert diff == {**diff, "added": 0, "removed": 18, "kept": 18}
 
 
-@pytest.mark.parametrize(("selection", "message"), [
-    ({"attributes": ["kindness"]}, "Unknown attribute"), ({"seed": "abc"}, "seed must be"),
-    ({"splits": "train"}, "Unknown split"),
+@pytest.mark.parametrize(("selection", "key", "message"), [
+    ({"attributes": ["kindness"]}, "attributes", "Unknown attribute(s): kindness"),
+    ({"seed": "abc"}, "seed", "seed must be a whole number."), ({"splits": "train"}, "splits", "splits must be a list"),
+    ({"colour": "red"}, "non_field_errors", "Unknown Selection option(s): colour."),
 ])
-def test_it_answers_a_bad_filter_with_400_and_a_message(api_client_for, lead, pair_corpus, selection, message):
+def test_it_answers_a_bad_filter_with_400_naming_the_option(api_client_for, lead, pair_corpus, selection, key,
+                                                             message):
     response = create(api_client_for(lead), **selection)
-    assert response.status_code == 400 and message in response.json()["selection"][0]
+    assert response.status_code == 400 and message in response.json()["selection"][key][0]
+    assert not DatasetVersion.objects.exists()
+
+
+def test_it_answers_a_filter_that_selects_no_rows_with_400(api_client_for, lead, pair_corpus):
+    response = create(api_client_for(lead), splits=["test"], attributes=["answerability"])
+    assert response.status_code == 400
+    assert "selects no rows" in response.json()["selection"]["non_field_errors"][0]
 
 
 def test_allows_lead_to_export_and_download_a_zip(api_client_for, lead, pair_corpus):

@@ -80,9 +80,10 @@ def test_it_refuses_a_filter_that_selects_nothing_and_writes_nothing(pair_corpus
 
 
 @pytest.mark.parametrize(("selection", "message"), [
-    ({"attributes": ["kindness"]}, "Unknown attribute"), ({"pair_types": ["best_worst"]}, "Unknown pair type"),
-    ({"splits": ["holdout"]}, "Unknown split"), ({"verdict": "maybe"}, "verdict must be"),
-    ({"seed": -1}, "seed must be"), ({"colour": "red"}, "Unknown option"), ({"rendering": "v9"}, "Unknown rendering"),
+    ({"attributes": ["kindness"]}, "Unknown attribute"), ({"pair_types": ["best_worst"]}, "Unknown pair_types"),
+    ({"splits": ["holdout"]}, "Unknown splits"), ({"verdict": "maybe"}, "Unknown verdict: maybe"),
+    ({"seed": -1}, "seed must be"), ({"colour": "red"}, r"Unknown Selection option\(s\): colour"),
+    ({"rendering": "v9"}, "Unknown rendering"), ({"rendering": "external"}, "Unknown rendering"),
 ])
 def test_it_refuses_a_bad_filter_with_a_clear_message(pair_corpus, selection, message):
     with pytest.raises(SelectionError, match=message):

@@ -37,6 +37,7 @@ def test_create_dataset_prints_the_new_version_id_last(pair_corpus):
 @pytest.mark.parametrize(("args", "message"), [
     (["--attributes", "kindness"], "Unknown attribute"), (["--splits", "test", "--attributes", "answerability"],
                                                           "selects no rows"),
+    (["--verdict", "maybe"], "Unknown verdict: maybe"), (["--seed", "-1"], "seed must be at least 0."),
 ])
 def test_create_dataset_fails_with_a_clear_message(pair_corpus, args, message):
     with pytest.raises(CommandError, match=message):

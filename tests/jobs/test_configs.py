@@ -29,7 +29,8 @@ from jobs.management.commands.config_table import render_readme
 from jobs.models import Job
 from jobs.runner import JOB_KINDS
 
-REQUEST_FIELDS = {"queue"}  # fields of a job request that are not options of the job
+# Fields of a job request that are not options of the job: its queue; the dataset a new dataset version joins.
+REQUEST_FIELDS = {"queue", "name", "description"}
 COMMAND_FIELDS = {"config_file"}
 
 
@@ -254,8 +255,8 @@ def test_the_options_table_lists_every_option_with_its_default_and_bounds():
 KINDS = sorted(registered_configs())
 
 
-def test_the_synthesis_job_kinds_are_registered():
-    assert {"synthesize", "verify", "build_pairs"} <= set(KINDS)
+def test_the_synthesis_and_dataset_job_kinds_are_registered():
+    assert {"synthesize", "verify", "build_pairs", "dataset_version"} <= set(KINDS)
     assert set(KINDS) <= set(JOB_KINDS)
 
 
@@ -299,6 +300,8 @@ def test_its_command_exposes_exactly_its_options_with_their_defaults(kind):
     assert set(actions) == set(options) | COMMAND_FIELDS
     required = [(option.flag, {str: "x", int: "1", float: "1.0"}[option.kind])
                 for option in options.values() if option.required]
+    required += [(action.option_strings[0], "x") for action in parser._actions  # the command's own, such as --name
+                 if action.required and action not in group._group_actions]
     parsed = vars(parser.parse_args([word for pair in required for word in pair]))
     assert config_from_options(config, parsed) == config(**{o.name: parsed[o.name] for o in options.values()
                                                            if o.required})

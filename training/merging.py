@@ -8,10 +8,14 @@ import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+
+# torch is imported where tensors are averaged: the platform imports this module in every process (the merge form
+# checks architectures), and torch alone is ~400 MB there.
+if TYPE_CHECKING:
+    import torch
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 INDEX = "model.safetensors.index.json"
@@ -95,8 +99,10 @@ def normalized(weights: list[float] | None, count: int) -> list[float]:
     return [w / total for w in weights]
 
 
-def average_tensor(name: str, handles: list, weights: list[float]) -> torch.Tensor:
+def average_tensor(name: str, handles: list, weights: list[float]) -> "torch.Tensor":
     """Return the weighted mean of one tensor over the sources, accumulated in float64, in the first's dtype."""
+    import torch
+
     tensors = [handle.get_tensor(name) for handle in handles]
     if not tensors[0].is_floating_point():  # integer buffers (position ids...) cannot be averaged: they must agree
         if not all(torch.equal(t, tensors[0]) for t in tensors[1:]):
@@ -117,6 +123,8 @@ def copy_side_files(source: Path, target: Path) -> None:
 
 def merge_folders(sources: list[MergeSource], target: Path, weights: list[float] | None = None) -> list[float]:
     """Write the weighted average of the sources into `target` (shards laid out as the first's); return weights."""
+    from safetensors.torch import save_file
+
     check_same_architecture(sources)
     weights = normalized(weights, len(sources))
     maps = [shard_map(source.folder) for source in sources]

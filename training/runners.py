@@ -2,17 +2,20 @@
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jobs.models import Queue
 from jobs.runner import JobContext, job_runner
 
 from .actions import MERGE_JOB, TRAINING_JOB, do_register_trained_model, merge_sources, model_folder, stored_path
-from .callbacks import JobProgressCallback
-from .data import load_run_data
 from .distributed import preset_processes, run_launched
-from .merging import merge_folders
 from .models import TrainedModel, TrainingRun
-from .trainers import build_trainer, save_trained_model
+
+# torch, transformers and datasets are imported by the functions that train or merge, not here: every process
+# imports this module at start (it registers the job kinds), and they would add ~430 MB and ~10 s to each web
+# server, worker and manage.py command.
+if TYPE_CHECKING:
+    from .callbacks import JobProgressCallback
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:
@@ -22,7 +25,7 @@ def last_checkpoint(output_dir: Path) -> Path | None:
     return max(done, key=lambda path: int(path.name.removeprefix("checkpoint-")), default=None)
 
 
-def final_metrics(trainer, progress: JobProgressCallback) -> dict:
+def final_metrics(trainer, progress: "JobProgressCallback") -> dict:
     last = progress.run.metrics.filter(split="train").order_by("-step").first()
     last_eval = progress.run.metrics.filter(split="eval").order_by("-step").first()
     return {"global_step": trainer.state.global_step, "world_size": trainer.args.world_size, **progress.summary,
@@ -35,6 +38,8 @@ def train_run(run: TrainingRun, ctx: JobContext, callbacks=()) -> TrainedModel:
 
     A run whose accelerate config has several processes is launched (training.distributed) and waited for.
     """
+    from .data import load_run_data
+
     if (model := TrainedModel.objects.filter(run=run).first()) is not None:
         ctx.log(f"model {model} already registered")
         return model
@@ -53,6 +58,9 @@ def train_run(run: TrainingRun, ctx: JobContext, callbacks=()) -> TrainedModel:
 def train_here(run: TrainingRun, ctx: JobContext | None, train, validation, callbacks=(), rank: int = 0,
                world_size: int = 1) -> TrainedModel | None:
     """Train in this process (one rank of `world_size`); rank 0 reports, saves and registers, and returns the model."""
+    from .callbacks import JobProgressCallback
+    from .trainers import build_trainer, save_trained_model
+
     progress = JobProgressCallback(run, ctx) if rank == 0 else None
     trainer = build_trainer(run, train, validation, run.output_path, [c for c in (progress, *callbacks) if c],
                             processes=world_size)
@@ -85,6 +93,8 @@ def run_training(ctx: JobContext) -> dict:
 @job_runner(MERGE_JOB, queue=Queue.DEFAULT, label="model merge")
 def run_merge(ctx: JobContext) -> dict:
     """Write and register each planned merge; one already registered (an earlier attempt's) is kept."""
+    from .merging import merge_folders
+
     merges = ctx.params["merges"]
     ctx.set_total(len(merges), "models")
     made = []

@@ -1,9 +1,7 @@
 """Annotation pages: home, campaigns, the annotation page, own judgments, dashboard, adjudication, gold, releases."""
 
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
@@ -11,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from alfa_platform.roles import Role, has_role, require_role
+from alfa_platform.roles import Role, has_role, role_required
 from corpus.models import MultipleChoiceCase
 from jobs.actions import do_enqueue_job
 
@@ -63,23 +61,6 @@ from .permissions import (
     judges_campaign,
 )
 from .quality import STATISTICS, campaign_quality, disagreements
-
-
-def role_required(role):
-    """Send anonymous users to the login page and refuse users without the role (403)."""
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            require_role(request.user, role)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
 
 # --- Home and campaigns ----------------------------------------------------------------------------------------------
 

@@ -1,20 +1,18 @@
 """Dataset pages (leads): datasets and the new-version form, a version's card, counts, rows and diffs, exports."""
 
 import json
-from functools import wraps
 from pathlib import Path
 
 import markdown
 import nh3
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from alfa_platform.roles import Role, require_role
+from alfa_platform.roles import Role, role_required
 from corpus.rendering import SPEAKERS
 from synthesis.models import Attribute, PairType
 
@@ -33,17 +31,7 @@ ROW_FILTERS = ("split", "attribute", "pair_type")
 CHAT_CLASS = {"user": "patient", "assistant": "doctor"}
 
 
-def lead_required(view):
-    """Send anonymous users to the login page and refuse users without the lead role (403)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        require_role(request.user, Role.LEAD)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+lead_required = role_required(Role.LEAD)
 
 
 def get_version(pk: int) -> DatasetVersion:

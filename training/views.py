@@ -1,14 +1,12 @@
 """Training pages (leads): runs with live charts, the new-run form, curves side by side, models and their lineage."""
 
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from alfa_platform.roles import Role, require_role
+from alfa_platform.roles import Role, role_required
 from jobs.actions import JobError, do_cancel_job
 
 from .actions import TrainingError, do_create_merge, do_create_training_run
@@ -21,17 +19,7 @@ RUNS_SHOWN = 100
 COMPARED_AT_MOST = 6
 
 
-def lead_required(view):
-    """Send anonymous users to the login page and refuse users without the lead role (403)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        require_role(request.user, Role.LEAD)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+lead_required = role_required(Role.LEAD)
 
 
 def runs_with_related():

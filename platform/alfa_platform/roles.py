@@ -1,6 +1,9 @@
 """Roles (Django groups) and the checks every view and API endpoint uses."""
 
+from functools import wraps
+
 from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from rest_framework.permissions import BasePermission
@@ -46,6 +49,22 @@ def has_role(user, role):
 def require_role(user, role):
     if not has_role(user, role):
         raise PermissionDenied(f"This page needs the {Role(role).label.lower()} role.")
+
+
+def role_required(role):
+    """Decorate a view: send anonymous users to the login page and refuse users without the role (403)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            require_role(request.user, role)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 class RoleRequiredMixin(AccessMixin):

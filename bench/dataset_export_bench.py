@@ -35,7 +35,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch_db import scratch_postgres  # bench/ is on the path when a benchmark runs as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/alfa_dataset_bench"
@@ -58,24 +59,6 @@ def setup_django():
     django.setup()
 
 
-def scratch_postgres(url):
-    """Create a scratch database on the server of `url`; return (its URL, a function that drops it)."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/') or 'alfa'}_run_{os.getpid()}"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit(parts._replace(path=f"/{name}")), drop
 
 
 def machine():

@@ -18,7 +18,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch_db import scratch_postgres  # bench/ is on the path when a benchmark runs as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,24 +46,6 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
 
-def scratch_postgres(url):
-    """Create a scratch database on the server of `url`; return (its URL, a function that drops it)."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/') or 'alfa'}_run_{os.getpid()}"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit(parts._replace(path=f"/{name}")), drop
 
 
 def main(argv=None):

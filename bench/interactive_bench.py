@@ -84,6 +84,7 @@ def run_mode(engine, cases, seed, one_at_a_time):
                   "cases_per_minute": round(60 * len(rows) / elapsed, 3),
                   "correct": metrics["correct"], "accuracy": metrics["accuracy"],
                   "mean_questions": metrics["mean_questions"], "timeout_rate": metrics["timeout_rate"],
+                  "tokens_in": sum(row["tokens_in"] for row in rows),
                   "tokens_out": sum(row["tokens_out"] for row in rows)}
 
 

@@ -60,6 +60,10 @@ class JobProgressCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         self.ctx.set_done(state.global_step)  # throttled; checks for a cancel when it writes
 
+    def on_train_end(self, args, state, control, **kwargs):
+        self.ctx.set_done(state.global_step)
+        self.ctx.flush(force=True)  # the throttle may have held back the last steps
+
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
         if any(key in logs for key in SUMMARY_KEYS):

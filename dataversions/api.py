@@ -1,9 +1,7 @@
 """REST endpoints (leads): datasets, versions (create from a filter, rows, card, diff, export), exports."""
 
-from pathlib import Path
 
-from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -17,8 +15,9 @@ from jobs.configs.serializers import nested_errors
 from .actions import DatasetError, do_create_version, do_export_version
 from .card import dataset_card
 from .diffs import diff_versions
+from .downloads import export_download
 from .formats import FormatError
-from .models import Dataset, DatasetExport, DatasetVersion, ExportStatus
+from .models import Dataset, DatasetExport, DatasetVersion
 from .selection import SelectionError
 from .serializers import (
     CreateVersionSerializer,
@@ -28,7 +27,6 @@ from .serializers import (
     RowSerializer,
     VersionSerializer,
 )
-from .writers import ensure_zip
 
 
 @extend_schema(tags=["datasets"])
@@ -129,9 +127,4 @@ class ExportViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     @action(detail=True)
     def download(self, request, pk=None):
-        export = self.get_object()
-        if export.status != ExportStatus.DONE:
-            raise ValidationError({"detail": [f"The export is {export.status}."]})
-        folder = Path(settings.VAR_DIR) / export.folder
-        return FileResponse(open(ensure_zip(folder, list(export.manifest)), "rb"), as_attachment=True,
-                            filename=f"{export.version.dataset.name}-v{export.version.number}-{export.format}.zip")
+        return export_download(self.get_object())

@@ -174,8 +174,9 @@ def sft_rows(keys: list, selection: Selection, lineage: Lineage) -> Iterator[dic
 
 # Expert judgments -----------------------------------------------------------------------------------------------
 
-def item_split(item) -> str:
-    return item.split if item.split in SPLITS else "train"
+def judged_split(split: str) -> str:
+    """Return the split a judgment goes to: its item's split, or train for items imported without one."""
+    return split if split in SPLITS else "train"
 
 
 def judgments_order(selection: Selection, attributes: list[str]) -> list:
@@ -187,9 +188,9 @@ def judgments_order(selection: Selection, attributes: list[str]) -> list:
     if selection.attributes:
         judgments = judgments.filter(attribute__in=list(selection.attributes))
         adjudications = adjudications.filter(attribute__in=list(selection.attributes))
-    keys = [(("judgment", pk), f"judgment-{pk}", split if split in SPLITS else "train")
+    keys = [(("judgment", pk), f"judgment-{pk}", judged_split(split))
             for pk, split in judgments.values_list("pk", "item__split")]
-    keys += [(("adjudication", pk), f"adjudication-{pk}", split if split in SPLITS else "train")
+    keys += [(("adjudication", pk), f"adjudication-{pk}", judged_split(split))
              for pk, split in adjudications.values_list("pk", "item__split")]
     keys = [key for key in keys if key[2] in selection.splits]
     # Judgments keep their recorded order (time), which a seeded shuffle would hide.
@@ -216,7 +217,8 @@ def judgments_rows(keys: list, selection: Selection, lineage: Lineage) -> Iterat
         lineage.campaigns.add(record.campaign_id)
         common = dict(
             id=f"{kind}-{pk}", kind=kind, campaign=record.campaign.name, item=item.external_id or f"item-{item.pk}",
-            qid=item.question.qid if item.question_id else "", split=item_split(item), attribute=record.attribute,
+            qid=item.question.qid if item.question_id else "", split=judged_split(item.split),
+            attribute=record.attribute,
             choice=record.choice, tie=record.choice == "tie", created_at=record.created_at.isoformat(),
             is_gold=item.is_gold, question_a=item.question_a, question_b=item.question_b, source_a=item.source_a,
             source_b=item.source_b,

@@ -1,14 +1,12 @@
 """Dataset pages (leads): datasets and the new-version form, a version's card, counts, rows and diffs, exports."""
 
 import json
-from pathlib import Path
 
 import markdown
 import nh3
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,6 +14,7 @@ from alfa_platform.roles import Role, role_required
 from corpus.rendering import SPEAKERS
 from synthesis.models import Attribute, PairType
 
+from . import downloads
 from .actions import DatasetError, do_create_version, do_export_version
 from .card import dataset_card
 from .diffs import diff_versions
@@ -23,7 +22,6 @@ from .formats import FILE_TYPES, FORMATS, FormatError
 from .forms import VersionForm, initial_from
 from .models import Dataset, DatasetExport, DatasetVersion, ExportStatus, VersionStatus
 from .selection import SPLITS, SelectionError
-from .writers import ensure_zip
 
 ROWS_PER_PAGE = 50
 ROW_COLUMNS = ("id", "qid", "split", "attribute", "pair_type")  # shown in a row's heading, not among its fields
@@ -295,15 +293,4 @@ def export_status(request, pk):
 def export_download(request, pk):
     """Send one file of a finished export (?file=NAME), or the whole export as a zip."""
     export = get_object_or_404(DatasetExport.objects.select_related("version__dataset"), pk=pk)
-    if export.status != ExportStatus.DONE:
-        raise Http404("This export is not finished.")
-    folder = Path(settings.VAR_DIR) / export.folder
-    name = request.GET.get("file")
-    if name:
-        if name not in export.manifest:
-            raise Http404("No such file in this export.")
-        return FileResponse(open(folder / name, "rb"), as_attachment=True,
-                            filename=f"{export.version.dataset.name}-v{export.version.number}-{name.replace('/', '-')}")
-    path = ensure_zip(folder, list(export.manifest))
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{export.version.dataset.name}-v"
-                        f"{export.version.number}-{export.format}-{export.files}.zip")
+    return downloads.export_download(export, request.GET.get("file", ""))

@@ -46,7 +46,8 @@ def setup(folder: Path) -> None:
 def make_version(questions: int):
     """Freeze clarity triples of `questions` train questions into a ready preference version."""
     from corpus.models import Split
-    from dataversions.actions import do_create_version, run_job_here
+    from dataversions.actions import do_create_version
+    from jobs.runner import run_job_here
     from tests.synthesis.conftest import make_question
     from tests.synthesis.helpers import make_triple
 

@@ -1,13 +1,10 @@
 """Create versions, import external ones and export them: the one place views, the API and commands call."""
 
-import time
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from jobs.actions import do_enqueue_job
-from jobs.models import Job
-from jobs.runner import execute_job
 
 from .building import NO_ROWS, has_candidate_rows
 from .formats import get_format
@@ -57,21 +54,6 @@ def do_create_external_version(name: str, kind: str, user, source: dict, renderi
     dataset = get_or_create_dataset(name, kind, user)
     return next_version(dataset, user, provenance=Provenance.EXTERNAL, rendering=rendering,
                         lineage={"source": source})
-
-
-def run_job_here(job: Job, poll_s: float = 0.5) -> Job:
-    """Run a queued job in this process (the command line's --inline) and return it finished.
-
-    Whoever claims the row runs it: if a worker was faster, wait for that worker instead.
-    """
-    job.refresh_from_db()
-    if not job.is_finished:
-        execute_job(job.pk, job.version)
-    job.refresh_from_db()
-    while not job.is_finished:
-        time.sleep(poll_s)
-        job.refresh_from_db()
-    return job
 
 
 def do_export_version(version: DatasetVersion, fmt: str, files: str, user=None) -> DatasetExport:

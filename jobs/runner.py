@@ -288,3 +288,18 @@ def execute_job(job_id, version):
         heartbeat.stop()
     # The outcome write carries the last log lines; a flush here could only raise JobSuperseded out of a handler.
     return job.pk if finish_job(ctx, **outcome) else None
+
+
+def run_job_here(job: Job, poll_s: float = 0.5) -> Job:
+    """Run a queued job in this process (the command line's --inline) and return it finished.
+
+    Whoever claims the row runs it: if a worker was faster, wait for that worker instead.
+    """
+    job.refresh_from_db()
+    if not job.is_finished:
+        execute_job(job.pk, job.version)
+    job.refresh_from_db()
+    while not job.is_finished:
+        time.sleep(poll_s)
+        job.refresh_from_db()
+    return job

@@ -5,8 +5,9 @@ from pathlib import Path
 import datasets
 from django.conf import settings
 
-from dataversions.actions import do_export_version, run_job_here
+from dataversions.actions import do_export_version
 from dataversions.models import DatasetExport, ExportStatus
+from jobs.runner import run_job_here
 
 from .models import TrainingMethod, TrainingRun
 

@@ -2,10 +2,11 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dataversions.actions import DatasetError, do_create_version, run_job_here
+from dataversions.actions import DatasetError, do_create_version
 from dataversions.models import VersionStatus
 from dataversions.selection import Selection
 from jobs.configs import ConfigError, add_config_arguments, config_from_options
+from jobs.runner import run_job_here
 
 
 class Command(BaseCommand):

@@ -6,10 +6,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from dataversions.actions import DatasetError, do_export_version, run_job_here
+from dataversions.actions import DatasetError, do_export_version
 from dataversions.formats import FILE_TYPES, FormatError
 from dataversions.hub import HubError, push_export
 from dataversions.models import DatasetVersion, ExportStatus
+from jobs.runner import run_job_here
 
 
 class Command(BaseCommand):

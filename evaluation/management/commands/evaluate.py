@@ -10,7 +10,7 @@ from evaluation.actions import EvaluationError, do_enqueue_evaluation
 from evaluation.configs import CONFIGS
 from evaluation.fields import add_config_arguments, options_for
 from jobs.models import JobStatus
-from jobs.runner import execute_job
+from jobs.runner import run_job_here
 
 
 class Command(BaseCommand):
@@ -39,11 +39,11 @@ class Command(BaseCommand):
                               f"/annotation/campaigns/{run.provenance['campaign']}/")
             return
         job = run.job
-        job.refresh_from_db()
-        if options["inline"] and job.status == JobStatus.QUEUED:
+        if options["inline"]:
             # Inside an outer transaction (a test, a shell) the on-commit send waits; run it now, as a worker would.
             # The deferred delivery later finds the job claimed and does nothing.
-            execute_job(job.pk, job.version)
+            job = run_job_here(job)
+        else:
             job.refresh_from_db()
         run.refresh_from_db()
         self.stdout.write(f"Run {run.pk} ({run.kind}, {run.model_name}): job {job.pk} is {job.status} on queue "

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dataversions.actions import run_job_here
 from jobs.models import JobStatus
+from jobs.runner import run_job_here
 from training.actions import TrainingError, do_create_merge
 from training.models import TrainedModel
 

@@ -14,12 +14,11 @@ from jobs.models import FINISHED_STATUSES, Job, Queue
 from synthesis.actions import do_register_local_model
 from synthesis.models import Backend, ModelEndpoint
 
-from .configs import TrainingConfig, parse_config
+from .configs import TRAINING_JOB, TrainingConfig, parse_config
 from .distributed import preset_uses_gpu
 from .merging import MergeError, MergeSource, check_same_architecture, normalized
 from .models import ModelKind, ModelParent, TrainedModel, TrainingMethod, TrainingRun
 
-TRAINING_JOB = "training_run"
 MERGE_JOB = "model_merge"
 # Models whose weights fit in this many bytes train on the default (CPU) queue unless a queue is named.
 CPU_SIZED_BYTES = 2 * 1024**3

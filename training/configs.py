@@ -6,13 +6,14 @@ One config per method; a run stores the method's config, every option filled in,
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from jobs.configs import ConfigError, JobConfig
+from jobs.configs import ConfigError, JobConfig, register_config
 
 from .distributed import PRESETS, preset_processes
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("cosine_with_min_lr", "cosine", "linear", "constant_with_warmup", "constant")
 DPO_LOSSES = ("sigmoid", "ipo", "hinge", "robust")
+TRAINING_JOB = "training_run"  # the job kind; training.actions queues it
 POSITIVE = {"min": 0, "min_exclusive": True}
 
 
@@ -98,6 +99,8 @@ class TrainingConfig(JobConfig):
         return self.global_batch_size // per_step
 
 
+@register_config("train_dpo", job_kind=TRAINING_JOB, form="training.forms.DPOOptionsForm",
+                 serializer="training.serializers.DPOOptionsSerializer", command="train --method dpo")
 @dataclass
 class DPORunConfig(TrainingConfig):
     """DPO (TRL's DPOTrainer) with the authors' settings: beta 2, lr 5e-7, 1 epoch, global batch 256 / micro 1."""
@@ -114,6 +117,8 @@ class DPORunConfig(TrainingConfig):
         "help": "Score the reference model once before training instead of at every step (faster, more memory)."})
 
 
+@register_config("train_sft", job_kind=TRAINING_JOB, form="training.forms.SFTOptionsForm",
+                 serializer="training.serializers.SFTOptionsSerializer", command="train --method sft")
 @dataclass
 class SFTRunConfig(TrainingConfig):
     """SFT (TRL's SFTTrainer) with the authors' settings: lr 5e-6, 2 epochs, global batch 256 / micro 2."""
@@ -130,6 +135,8 @@ class SFTRunConfig(TrainingConfig):
         "help": "Pack several rows into one sequence; the authors packed with flash-attention, which needs a GPU."})
 
 
+@register_config("train_rm", job_kind=TRAINING_JOB, form="training.forms.RewardOptionsForm",
+                 serializer="training.serializers.RewardOptionsSerializer", command="train --method rm")
 @dataclass
 class RewardRunConfig(TrainingConfig):
     """Reward model (TRL's RewardTrainer, Bradley-Terry) with the authors' settings: lr 9e-6, 1 epoch, micro 2."""

@@ -11,7 +11,7 @@ from jobs.configs import config_form_class
 from jobs.models import Queue
 from synthesis.models import Attribute
 
-from .configs import config_class
+from .configs import DPORunConfig, RewardRunConfig, SFTRunConfig, config_class
 
 
 class RunFields(forms.Form):
@@ -63,10 +63,16 @@ class RunFields(forms.Form):
         return {**self.options(), **self.cleaned_data["config_json"]}
 
 
+DPOOptionsForm = config_form_class(DPORunConfig)
+SFTOptionsForm = config_form_class(SFTRunConfig)
+RewardOptionsForm = config_form_class(RewardRunConfig)
+OPTIONS_FORMS = {form.config_class: form for form in (DPOOptionsForm, SFTOptionsForm, RewardOptionsForm)}
+
+
 @cache
 def run_form_class(method: str) -> type[forms.Form]:
     """Return the new-run form of `method`: the run's fields, then one field per option of its config."""
-    options_form = config_form_class(config_class(method))
+    options_form = OPTIONS_FORMS[config_class(method)]
     return type(f"{options_form.__name__}Run", (RunFields, options_form), {"__module__": __name__})
 
 

@@ -3,7 +3,9 @@
 from rest_framework import serializers
 
 from alfa_platform.paths import redact_paths
+from jobs.configs import config_serializer_class
 
+from .configs import DPORunConfig, RewardRunConfig, SFTRunConfig
 from .models import ModelParent, TrainedModel, TrainingMethod, TrainingMetric, TrainingRun
 
 
@@ -28,6 +30,13 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         return data
 
 
+DPOOptionsSerializer = config_serializer_class(DPORunConfig)
+SFTOptionsSerializer = config_serializer_class(SFTRunConfig)
+RewardOptionsSerializer = config_serializer_class(RewardRunConfig)
+OPTIONS_SERIALIZERS = {serializer.config_class.METHOD: serializer
+                       for serializer in (DPOOptionsSerializer, SFTOptionsSerializer, RewardOptionsSerializer)}
+
+
 class CreateTrainingRunSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=TrainingMethod.choices)
     dataset_version = serializers.CharField(help_text="The version's id or NAME@vN.")
@@ -35,10 +44,18 @@ class CreateTrainingRunSerializer(serializers.Serializer):
     attributes = serializers.ListField(child=serializers.CharField(), default=list,
                                        help_text="One for a per-attribute run; several or none (all): data mixing.")
     pair_types = serializers.ListField(child=serializers.CharField(), default=list)
-    config = serializers.DictField(default=dict, help_text="Options by TRL's names (training.configs); missing "
+    config = serializers.DictField(default=dict, help_text="Options by TRL's names: the fields of the method's "
+                                                           "options (DPOOptions, SFTOptions, RewardOptions); missing "
                                                            "ones take the method's preset.")
     name = serializers.CharField(max_length=64, default="", allow_blank=True)
     queue = serializers.CharField(max_length=16, default="", allow_blank=True)
+
+    def validate(self, attrs: dict) -> dict:
+        """Check `config` with the method's generated options serializer; its errors nest under "config"."""
+        options = OPTIONS_SERIALIZERS[attrs["method"]](data=attrs["config"])
+        if not options.is_valid():
+            raise serializers.ValidationError({"config": options.errors})
+        return {**attrs, "config": options.validated_data["config"].to_dict()}
 
 
 class TrainingMetricSerializer(serializers.ModelSerializer):

@@ -434,18 +434,23 @@ class ConfigRegistration:
     config: type[JobConfig]
     form: str
     serializer: str
-    command: str
+    command: str  # the command and any fixed words that pick this config: "train --method dpo"
+    job_kind: str  # the jobs.runner kind that runs it; one job kind may take several configs (one per method)
 
 
 _REGISTRY: dict[str, ConfigRegistration] = {}
 
 
-def register_config(kind: str, *, form: str, serializer: str, command: str) -> Callable[[type[C]], type[C]]:
-    """Register a config class as job kind `kind`'s options (README table, drift test); decorate the class."""
+def register_config(kind: str, *, form: str, serializer: str, command: str,
+                    job_kind: str = "") -> Callable[[type[C]], type[C]]:
+    """Register a config class as `kind`'s options (README table, drift test); decorate the class.
+
+    `kind` is the job kind unless `job_kind` names it (a training run takes one config per method).
+    """
 
     def register(cls: type[C]) -> type[C]:
         config_options(cls)  # a bad declaration fails at import, not at the first request
-        _REGISTRY[kind] = ConfigRegistration(kind, cls, form, serializer, command)
+        _REGISTRY[kind] = ConfigRegistration(kind, cls, form, serializer, command, job_kind or kind)
         return cls
 
     return register
@@ -461,18 +466,23 @@ def registered_configs() -> dict[str, ConfigRegistration]:
 
 # Command line ---------------------------------------------------------------------------------------------------
 
-def add_config_arguments(parser: argparse.ArgumentParser, cls: type[JobConfig]) -> None:
-    """Add one --option per flat option of `cls` (as HfArgumentParser does), and --config-file for a JSON file."""
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type[JobConfig],
+                         aliases: Mapping[str, str] | None = None) -> None:
+    """Add one --option per flat option of `cls` (as HfArgumentParser does), and --config-file for a JSON file.
+
+    `aliases` gives an option a second, shorter flag: {"use_peft": "--lora"}.
+    """
     doc = (cls.__doc__ or "").strip().splitlines()
     group = parser.add_argument_group(f"{cls.__name__} options", doc[0] if doc else None)
     for option in flat_options(cls):
         help_text = option.full_help(with_choices=True).replace("%", "%%")
+        flags = [option.flag, *([aliases[option.name]] if aliases and option.name in aliases else [])]
         # SUPPRESS: an option not given stays out of the namespace, so it cannot hide a --config-file value.
         if option.kind is bool and not option.is_list:
-            group.add_argument(option.flag, dest=option.name, action=argparse.BooleanOptionalAction,
+            group.add_argument(*flags, dest=option.name, action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=help_text)
         else:
-            group.add_argument(option.flag, dest=option.name, type=_argument_type(option), default=argparse.SUPPRESS,
+            group.add_argument(*flags, dest=option.name, type=_argument_type(option), default=argparse.SUPPRESS,
                                metavar=_metavar(option), help=help_text)
     group.add_argument("--config-file", dest=CONFIG_FILE, type=Path, default=argparse.SUPPRESS, metavar="PATH",
                        help="A JSON object of options as the API takes them (a job's params.config); flags win.")

@@ -255,9 +255,10 @@ def test_the_options_table_lists_every_option_with_its_default_and_bounds():
 KINDS = sorted(registered_configs())
 
 
-def test_the_synthesis_and_dataset_job_kinds_are_registered():
-    assert {"synthesize", "verify", "build_pairs", "dataset_version"} <= set(KINDS)
-    assert set(KINDS) <= set(JOB_KINDS)
+def test_the_synthesis_dataset_and_training_job_kinds_are_registered():
+    expected = {"synthesize", "verify", "build_pairs", "dataset_version", "train_dpo", "train_sft", "train_rm"}
+    assert expected <= set(KINDS)
+    assert {registration.job_kind for registration in registered_configs().values()} <= set(JOB_KINDS)
 
 
 @pytest.mark.django_db
@@ -292,17 +293,18 @@ def test_its_serializer_exposes_exactly_its_options_with_their_defaults(kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_its_command_exposes_exactly_its_options_with_their_defaults(kind):
     registration = registered_configs()[kind]
-    config, name = registration.config, registration.command
+    config, (name, *words) = registration.config, registration.command.split()
     parser = load_command_class(get_commands()[name], name).create_parser("manage.py", name)
-    group = next(g for g in parser._action_groups if g.title == f"{config.__name__} options")
-    actions = {action.dest: action for action in group._group_actions}
     options = {option.name: option for option in flat_options(config)}
-    assert set(actions) == set(options) | COMMAND_FIELDS
     required = [(option.flag, {str: "x", int: "1", float: "1.0"}[option.kind])
                 for option in options.values() if option.required]
     required += [(action.option_strings[0], "x") for action in parser._actions  # the command's own, such as --name
-                 if action.required and action not in group._group_actions]
-    parsed = vars(parser.parse_args([word for pair in required for word in pair]))
+                 if action.required and not set(action.option_strings) & set(words)]
+    # The words that pick this config (train --method dpo) come first; parsing them adds the config's options.
+    parsed = vars(parser.parse_args([*words, *(word for pair in required for word in pair)]))
+    group = next(g for g in parser._action_groups if g.title == f"{config.__name__} options")
+    actions = {action.dest: action for action in group._group_actions}
+    assert set(actions) == set(options) | COMMAND_FIELDS
     assert config_from_options(config, parsed) == config(**{o.name: parsed[o.name] for o in options.values()
                                                            if o.required})
     for option in options.values():

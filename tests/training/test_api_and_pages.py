@@ -18,9 +18,14 @@ pytestmark = pytest.mark.django_db
 
 
 def api_refusal(api_client_for, lead, **body):
+    """Return the one message of a 400: a request's own error, or an option's (nested under "config")."""
     response = api_client_for(lead).post("/api/training/runs/", body, format="json")
     assert response.status_code == 400, response.content
-    return response.json()["non_field_errors"][0]
+    errors = response.json()
+    if "config" in errors:
+        ((_, (message,)),) = errors["config"].items()
+        return message
+    return errors["non_field_errors"][0]
 
 
 def form_refusal(client_for, lead, method, **data):

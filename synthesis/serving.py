@@ -167,3 +167,44 @@ def stop_server(server):
     server.shutdown()
     server.server_close()
     server.generator.stop()
+
+
+def serve_folder(path: str, *, host: str, port: int, model_name: str, device: str = "auto", max_batch: int = 16,
+                 batch_wait_s: float = 0.02, endpoint_name: str = "", keep_serving=lambda: True,
+                 on_ready=lambda server: None, poll_s: float = 0.5) -> None:
+    """Serve a transformers folder on /v1/chat/completions until `keep_serving()` is false or raises.
+
+    While it serves, `endpoint_name` (when given) is an active OpenAI-compatible endpoint pointing at it, so
+    synthesis and evaluation can send it requests; it is deactivated when serving stops.
+    """
+    from .backends import EndpointSettings, get_backend
+
+    backend = get_backend(EndpointSettings(backend="transformers", model=path, device=device, batch_size=max_batch))
+    generator = BatchingGenerator(backend, max_batch=max_batch, max_wait_s=batch_wait_s)
+    server = ModelServer((host, port), generator, model_name)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll_s}, daemon=True,
+                              name="serve-model-http")
+    thread.start()
+    endpoint = register_served_endpoint(endpoint_name, server.base_url, model_name) if endpoint_name else None
+    try:
+        on_ready(server)
+        while keep_serving():
+            time.sleep(poll_s)
+    finally:
+        server.shutdown()
+        server.server_close()
+        generator.stop()
+        if endpoint is not None:
+            type(endpoint).objects.filter(pk=endpoint.pk).update(is_active=False)
+
+
+def register_served_endpoint(name: str, base_url: str, model_name: str):
+    """Create or update the OpenAI-compatible endpoint of a model being served at `base_url`, active."""
+    from .actions import do_save_endpoint
+    from .models import Backend, ModelEndpoint
+
+    endpoint = ModelEndpoint.objects.filter(name=name).first() or ModelEndpoint(name=name)
+    endpoint.backend, endpoint.base_url, endpoint.model = Backend.OPENAI_HTTP, base_url, model_name
+    endpoint.api_key_env, endpoint.is_active = "", True
+    endpoint.notes = f"Served by serve_model at {base_url}; inactive when serving stops."
+    return do_save_endpoint(endpoint, actor=None)

@@ -20,6 +20,7 @@ from .merging import MergeError, MergeSource, check_same_architecture, normalize
 from .models import ModelKind, ModelParent, TrainedModel, TrainingMethod, TrainingRun
 
 MERGE_JOB = "model_merge"
+SERVE_JOB = "model_serving"
 # Models whose weights fit in this many bytes train on the default (CPU) queue unless a queue is named.
 CPU_SIZED_BYTES = 2 * 1024**3
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -216,3 +217,25 @@ def do_create_merge(values: list[str], name: str, *, weights: list[float] | None
         raise TrainingError("Two leave-one-out merges would get the same name; give the models distinct names.")
     return do_enqueue_job(MERGE_JOB, {"merges": plan}, owner=user, queue=Queue.DEFAULT)
 
+
+
+def served_endpoint_name(model: TrainedModel) -> str:
+    return f"{model.name[:59]}-http"
+
+
+def serving_job(model: TrainedModel) -> Job | None:
+    """Return the unfinished job serving `model`, if any."""
+    return (Job.objects.filter(kind=SERVE_JOB, params__model_id=model.pk).exclude(status__in=FINISHED_STATUSES)
+            .order_by("-pk").first())
+
+
+def do_serve_model(model: TrainedModel, *, port: int = 0, user=None) -> Job:
+    """Queue a job that serves a policy model over HTTP until it is cancelled, as endpoint `<name>-http`."""
+    if model.kind != ModelKind.POLICY:
+        raise TrainingError(f"{model} is a reward model: it scores, it does not generate, so it cannot be served.")
+    if not 0 <= port <= 65535:
+        raise TrainingError(f"Port {port} is not a TCP port (0 to 65535; 0 picks a free one).")
+    if (job := serving_job(model)) is not None:
+        raise TrainingError(f"{model} is already being served by job {job.pk}; stop it first.")
+    queue = default_queue(model.folder)
+    return do_enqueue_job(SERVE_JOB, {"model_id": model.pk, "port": port}, owner=user, queue=queue)

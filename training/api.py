@@ -10,11 +10,12 @@ from alfa_platform.roles import IsLead
 from jobs.actions import JobError, do_cancel_job
 from jobs.serializers import JobSerializer
 
-from .actions import TrainingError, do_create_merge, do_create_training_run, find_dataset_version
+from .actions import TrainingError, do_create_merge, do_create_training_run, do_serve_model, find_dataset_version
 from .models import TrainedModel, TrainingRun
 from .serializers import (
     CreateTrainingRunSerializer,
     MergeSerializer,
+    ServeSerializer,
     TrainedModelSerializer,
     TrainingMetricSerializer,
     TrainingRunSerializer,
@@ -91,6 +92,18 @@ class TrainedModelViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             job = do_create_merge(data["models"], data["name"], weights=data["weights"],
                                   leave_one_out=data["leave_one_out"], user=request.user)
+        except TrainingError as exc:
+            raise refused(exc) from exc
+        return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=ServeSerializer, responses={202: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def serve(self, request, name=None):
+        """Serve the model over HTTP as endpoint <name>-http until the returned job is cancelled."""
+        serializer = ServeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            job = do_serve_model(self.get_object(), port=serializer.validated_data["port"], user=request.user)
         except TrainingError as exc:
             raise refused(exc) from exc
         return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)

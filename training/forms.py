@@ -91,3 +91,8 @@ class MergeForm(forms.Form):
             return [float(part) for part in parts] or None
         except ValueError as exc:
             raise forms.ValidationError("Weights are numbers, comma-separated.") from exc
+
+
+class ServeForm(forms.Form):
+    port = forms.IntegerField(required=False, min_value=0, max_value=65535,
+                              help_text="TCP port on the worker (empty or 0: a free one).")

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING
 from jobs.models import Queue
 from jobs.runner import JobContext, job_runner
 
-from .actions import MERGE_JOB, TRAINING_JOB, do_register_trained_model, merge_sources, model_folder, stored_path
+from .actions import (
+    MERGE_JOB,
+    SERVE_JOB,
+    TRAINING_JOB,
+    do_register_trained_model,
+    merge_sources,
+    model_folder,
+    served_endpoint_name,
+    stored_path,
+)
 from .distributed import preset_processes, run_launched
 from .models import TrainedModel, TrainingRun
 
@@ -114,3 +123,26 @@ def run_merge(ctx: JobContext) -> dict:
         made.append({"model": existing.name, "folder": existing.path})
         ctx.advance()
     return {"models": made}
+
+
+@job_runner(SERVE_JOB, queue=Queue.GPU, label="model serving")
+def run_model_server(ctx: JobContext) -> dict:
+    """Serve a registered model on /v1/chat/completions as an endpoint until the job is cancelled."""
+    from django.conf import settings
+
+    from synthesis.serving import serve_folder
+
+    model = TrainedModel.objects.get(pk=ctx.params["model_id"])
+    endpoint = served_endpoint_name(model)
+
+    def ready(server) -> None:
+        ctx.log(f"serving {model} at {server.base_url} as endpoint {endpoint}; cancel the job to stop")
+        ctx.set_result({"model": model.name, "endpoint": endpoint, "base_url": server.base_url})
+
+    def keep_serving() -> bool:
+        ctx.check_cancelled()  # raises when a cancel is requested: serve_folder stops and deactivates the endpoint
+        return True
+
+    serve_folder(str(model.folder), host=settings.MODEL_SERVE_HOST, port=ctx.params["port"], model_name=model.name,
+                 endpoint_name=endpoint, keep_serving=keep_serving, on_ready=ready)
+    return ctx.job.result

@@ -98,3 +98,8 @@ class MergeSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=64)
     weights = serializers.ListField(child=serializers.FloatField(), required=False, allow_null=True, default=None)
     leave_one_out = serializers.BooleanField(default=False)
+
+
+class ServeSerializer(serializers.Serializer):
+    port = serializers.IntegerField(min_value=0, max_value=65535, default=0,
+                                    help_text="TCP port on the worker (0: a free one).")

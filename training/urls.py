@@ -15,4 +15,5 @@ urlpatterns = [
     path("compare/", views.run_compare, name="compare"),
     path("models/", views.model_list, name="models"),
     path("models/<slug:name>/", views.model_detail, name="model"),
+    path("models/<slug:name>/serve/", views.model_serve, name="model-serve"),
 ]

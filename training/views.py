@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 from alfa_platform.roles import Role, role_required
 from jobs.actions import JobError, do_cancel_job
 
-from .actions import TrainingError, do_create_merge, do_create_training_run
+from .actions import TrainingError, do_create_merge, do_create_training_run, do_serve_model, serving_job
 from .charts import HEIGHT, WIDTH, compare_charts, run_charts
-from .forms import MergeForm, run_form_class
+from .forms import MergeForm, ServeForm, run_form_class
 from .models import TrainedModel, TrainingMethod, TrainingRun
 from .presets import PRESETS, fusion_initial, preset_initial
 
@@ -133,4 +133,22 @@ def model_detail(request, name):
     return render(request, "training/model_detail.html", {
         "model": model, "lineage": model.lineage(), "children": model.children.all(),
         "links": model.parent_links.select_related("parent"), "config": sorted(model.config.items()),
-        "metrics": sorted(model.final_metrics.items())})
+        "metrics": sorted(model.final_metrics.items()), "serving": serving_job(model), "serve_form": ServeForm()})
+
+
+@lead_required
+@require_POST
+def model_serve(request, name):
+    """Queue a job serving the model over HTTP (an OpenAI-compatible endpoint) until it is cancelled."""
+    model = get_object_or_404(TrainedModel, name=name)
+    form = ServeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+        return redirect(model)
+    try:
+        job = do_serve_model(model, port=form.cleaned_data["port"] or 0, user=request.user)
+    except TrainingError as exc:
+        messages.error(request, str(exc))
+        return redirect(model)
+    messages.success(request, f"Serving queued as job {job.pk}; the endpoint appears here when the model is loaded.")
+    return redirect(model)

@@ -223,6 +223,8 @@ MODELS_DIR = Path(os.environ.get("ALFA_MODELS_DIR", VAR_DIR / "models"))
 # point an endpoint at a host outside this list (loopback and the docker-compose vLLM service by default).
 LLM_KEY_ENV_PREFIX = "ALFA_LLM_KEY_"
 ENDPOINT_ALLOWED_HOSTS = env_list("ALFA_ENDPOINT_ALLOWED_HOSTS", "127.0.0.1,localhost,::1,vllm")
+# Where a worker serves a registered model (training's model page, "Serve it"): loopback unless a deployment says.
+MODEL_SERVE_HOST = os.environ.get("ALFA_MODEL_SERVE_HOST", "127.0.0.1")
 SHARED_DATA_DIR = Path(os.environ.get("ALFA_SHARED_DATA_DIR", BASE_DIR.parent / "shared" / "data"))
 
 LOGGING = {

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from synthesis.backends import BackendError, EndpointSettings, get_backend
-from synthesis.serving import BatchingGenerator, ModelServer
+from synthesis.backends import BackendError
+from synthesis.serving import serve_folder
 
 
 class Command(BaseCommand):
@@ -17,22 +17,21 @@ class Command(BaseCommand):
         parser.add_argument("--max-batch", type=int, default=16, help="Most requests per generate() call.")
         parser.add_argument("--batch-wait-ms", type=float, default=20, help="How long to gather a batch.")
         parser.add_argument("--name", default="", help="Model name reported to clients (default: PATH).")
+        parser.add_argument("--register", default="", metavar="ENDPOINT",
+                            help="While serving, register it as this OpenAI-compatible endpoint (synthesis and "
+                                 "evaluation can use it); deactivated when serving stops.")
 
-    def handle(self, path, port, host, device, max_batch, batch_wait_ms, name, **options):
+    def handle(self, path, port, host, device, max_batch, batch_wait_ms, name, register, **options):
+        def ready(server):
+            also = f"; endpoint {register}" if register else ""
+            self.stdout.write(f"Serving {path} at {server.base_url}/chat/completions (batches of up to {max_batch}, "
+                              f"{server.generator.backend.device}{also}); Ctrl-C stops.")
+            self.stdout.flush()
+
         try:
-            backend = get_backend(EndpointSettings(backend="transformers", model=path, device=device,
-                                                   batch_size=max_batch))
+            serve_folder(path, host=host, port=port, model_name=name or path, device=device, max_batch=max_batch,
+                         batch_wait_s=batch_wait_ms / 1000, endpoint_name=register, on_ready=ready)
         except BackendError as exc:
             raise CommandError(str(exc)) from exc
-        generator = BatchingGenerator(backend, max_batch=max_batch, max_wait_s=batch_wait_ms / 1000)
-        server = ModelServer((host, port), generator, name or path)
-        self.stdout.write(f"Serving {path} at {server.base_url}/chat/completions "
-                          f"(batches of up to {max_batch}, {backend.device}); Ctrl-C stops.", ending="\n")
-        self.stdout.flush()
-        try:
-            server.serve_forever()
         except KeyboardInterrupt:
             pass
-        finally:
-            server.server_close()
-            generator.stop()

@@ -2,6 +2,7 @@
 
 import logging
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -11,6 +12,9 @@ from .models import ItemStatus, Job, JobStatus
 from .runner import JOB_KINDS, stale_cutoff
 
 logger = logging.getLogger(__name__)
+# By name, from Celery's registry (JobsConfig.ready loads it): jobs.tasks imports this module, so importing it
+# here would close a cycle.
+RUN_JOB_TASK = "jobs.tasks.run_job"
 
 
 class JobError(Exception):
@@ -19,10 +23,9 @@ class JobError(Exception):
 
 def send_job(job):
     """Send the job's task to its queue once the surrounding transaction commits."""
-    from .tasks import run_job
 
     def send():
-        result = run_job.apply_async((job.pk, job.version), queue=job.queue)
+        result = current_app.tasks[RUN_JOB_TASK].apply_async((job.pk, job.version), queue=job.queue)
         Job.objects.filter(pk=job.pk, version=job.version).update(celery_task_id=result.id or "")
 
     transaction.on_commit(send)

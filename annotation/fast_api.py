@@ -23,7 +23,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import get_authorization_header
 from rest_framework.authtoken.models import Token
 
-from alfa_platform.roles import Role, has_role
+from alfa_platform.authentication import expiry_cutoff
+from alfa_platform.roles import Role, has_role, role_names
 
 from .api import served_payload, submit_payload
 from .assignment import (
@@ -98,7 +99,7 @@ def _token_sql(subject):
     return (
         f"SELECT {users.columns}, ARRAY(SELECT g.name FROM {groups} g JOIN {memberships} ug "  # noqa: S608
         f"ON ug.group_id = g.id WHERE ug.user_id = u.id), {columns} FROM {users.model._meta.db_table} u "
-        f"JOIN {Token._meta.db_table} t ON t.user_id = u.id {join} WHERE t.key = %s"
+        f"JOIN {Token._meta.db_table} t ON t.user_id = u.id {join} WHERE t.key = %s AND t.created > %s"
     )
 
 
@@ -117,7 +118,7 @@ def _token_user(request, subject, pk):
     except UnicodeError:
         return None
     with prepared_cursor() as cursor:
-        cursor.execute(_token_sql(subject), [pk, key])
+        cursor.execute(_token_sql(subject), [pk, key, expiry_cutoff()])  # an expired token: DRF answers 401
         row = cursor.fetchone()
     users = row_loader(get_user_model(), "u")
     if row is None:
@@ -125,7 +126,7 @@ def _token_user(request, subject, pk):
     user = users.load(row)
     if not user.is_active:
         return None
-    user._alfa_roles = set(row[users.width]) | ({Role.ADMIN} if user.is_superuser else set())
+    user._alfa_roles = role_names(row[users.width], user.is_superuser)
     return user, _load_subject(subject, row, users.width + 1, user)
 
 

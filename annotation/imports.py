@@ -4,10 +4,11 @@ Policy: a file with any invalid row is rejected whole and every invalid row is r
 holds half a file. Rows whose id is already in the campaign with the same content are counted as unchanged.
 """
 
-import gzip
 import io
 import json
 from dataclasses import dataclass, field
+
+from alfa_platform.uploads import GZIP_ERRORS, GZIP_MAGIC, BoundedGzipReader, GzipLimitExceeded
 
 from .attributes import attribute_keys
 from .models import Choice
@@ -15,6 +16,7 @@ from .models import Choice
 MAX_QUESTION_CHARS = 5_000
 MAX_CONTEXT_CHARS = 200_000
 MAX_REPORTED_ERRORS = 200
+MAX_LINE_BYTES = 8 * 1024 * 1024  # far above MAX_CONTEXT_CHARS; a longer line is an error, and never held whole
 CHOICE_ALIASES = {"a": Choice.A, "b": Choice.B, "tie": Choice.TIE}
 
 
@@ -47,11 +49,35 @@ class RowInvalid(Exception):
         self.field = field_name
 
 
+class UnreadableData(Exception):
+    """The file cannot be read past `line`: corrupt or truncated gzip, or a gzip bomb."""
+
+    def __init__(self, line, message):
+        super().__init__(message)
+        self.line = line
+
+
 def read_lines(data):
-    """Yield (line number, text) from bytes, gunzipping when needed; non-UTF-8 lines raise per line."""
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    yield from enumerate(io.BytesIO(data), start=1)
+    """Yield (line number, bytes or None for an over-long line) from bytes, inflating gzip as it goes (within the
+    caps of alfa_platform.uploads); a stream that cannot be read on raises UnreadableData at its line."""
+    compressed = data[:2] == GZIP_MAGIC
+    stream = BoundedGzipReader(io.BytesIO(data)) if compressed else io.BytesIO(data)
+    number = 0
+    try:
+        while True:
+            raw = stream.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # drain the rest of the line without keeping it
+                    raw = stream.readline(MAX_LINE_BYTES)
+                raw = None
+            yield number, raw
+    except GZIP_ERRORS as exc:
+        raise UnreadableData(number + 1, f"corrupt or truncated gzip data: {exc}") from exc
+    except GzipLimitExceeded as exc:
+        raise UnreadableData(number + 1, str(exc)) from exc
 
 
 def _text(row, name, limit, required=True):
@@ -166,15 +192,21 @@ def expand_outputs(row):
 def parse_items(data):
     """Parse a whole JSONL file (bytes); return ParsedItems with items and line-numbered errors."""
     parsed, known, seen = ParsedItems(), attribute_keys(), {}
-    for line, raw in read_lines(data):
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            parsed.add_error(line, "", f"not UTF-8 ({exc.reason} at byte {exc.start})")
-            continue
-        if not text.strip():
-            continue
-        _parse_line(parsed, line, text, known, seen)
+    try:
+        for line, raw in read_lines(data):
+            if raw is None:
+                parsed.add_error(line, "", f"line longer than the {MAX_LINE_BYTES // 2**20} MB limit")
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                parsed.add_error(line, "", f"not UTF-8 ({exc.reason} at byte {exc.start})")
+                continue
+            if not text.strip():
+                continue
+            _parse_line(parsed, line, text, known, seen)
+    except UnreadableData as exc:
+        parsed.add_error(exc.line, "", str(exc))
     if not parsed.items and not parsed.error_count:
         parsed.add_error(0, "", "the file holds no rows")
     return parsed

@@ -1,5 +1,6 @@
 """Corpus state changes with side effects: queue an import of uploaded or server-side files as a background job."""
 
+import os
 import uuid
 from pathlib import Path
 
@@ -34,12 +35,22 @@ def safe_name(name):
     return cleaned[:MAX_NAME]
 
 
+def uploads_root():
+    return Path(settings.MEDIA_ROOT) / "imports"
+
+
 def store_upload(upload):
-    """Save an uploaded file under MEDIA_ROOT/imports/<uuid>/<safe name> and return its path."""
-    folder = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
+    """Save an uploaded file under MEDIA_ROOT/imports/<uuid>/<safe name> and return its path.
+
+    Raw uploads hold forum usernames: the folder is 0700 and the file is created 0600 (never readable by others,
+    whatever the umask); manage.py purge_uploads deletes them once the retention period is over.
+    """
+    folder = uploads_root() / uuid.uuid4().hex
+    folder.mkdir(mode=0o700, parents=True, exist_ok=False)
+    folder.chmod(0o700)  # mkdir's mode is masked by the umask
     path = folder / safe_name(upload.name)
-    with open(path, "wb") as out:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
     return path

@@ -153,13 +153,40 @@ def browser():
         chromium.close()
 
 
+def csp_safe_wait_for_function(page):
+    """Return a stand-in for page.wait_for_function that works under the site's Content-Security-Policy.
+
+    Playwright's own polls by eval()-ing the expression inside the page, which a policy without 'unsafe-eval'
+    refuses; page.evaluate runs it through the DevTools protocol, which the policy does not govern.
+    """
+    import time
+
+    def wait_for_function(expression, arg=None, timeout=15_000, polling=None):
+        deadline = time.monotonic() + timeout / 1000
+        while True:
+            result = page.evaluate(expression, arg)
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"wait_for_function: still false after {timeout} ms: {expression}")
+            time.sleep(0.05)
+
+    return wait_for_function
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
+    page.wait_for_function = csp_safe_wait_for_function(page)
+    # Every browser test also checks the Content-Security-Policy: a page script or style it blocked is a failure.
+    page.csp_violations = violations = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     context.close()
+    assert not violations, f"the Content-Security-Policy blocked: {violations}"
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from alfa_platform import demo
 from alfa_platform.roles import Role, has_role
@@ -43,7 +44,8 @@ def test_load_demo_imports_10_to_20_threads_and_users_per_role_idempotently(demo
     credentials = json.loads((demo_paths / "credentials.json").read_text())
     for username, info in credentials.items():
         assert info["password"] in first and info["password"] in second
-        user = authenticate(username=username, password=info["password"])
+        # django-axes checks lockouts per request: authenticate() needs one, as the login page passes it
+        user = authenticate(RequestFactory().post("/login/"), username=username, password=info["password"])
         assert user is not None and has_role(user, Role(info["role"]))
     assert {info["role"] for info in credentials.values()} == set(Role.values)
 

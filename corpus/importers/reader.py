@@ -1,16 +1,14 @@
 """Stream a JSON Lines file record by record: gzip, UTF-8, size limits and JSON errors are found per line."""
 
-import gzip
 import os
-import zlib
 
 import orjson
 
+from alfa_platform.uploads import GZIP_ERRORS, GZIP_MAGIC, BoundedGzipReader, GzipLimitExceeded
+
 from .base import DECODE_ERRORS, MAX_LINE_BYTES, FileRejected, RecordError
 
-GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
-GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
 class Line:
@@ -29,7 +27,8 @@ class RecordStream:
     """Iterate the records of a (possibly gzip-compressed) JSON Lines file without ever holding it whole.
 
     `position` and `size` are in bytes of the file on disk (compressed bytes for gzip), for progress bars.
-    A corrupt gzip stream ends the iteration with a FileRejected naming the line it stopped at.
+    A corrupt gzip stream, or one that inflates past the gzip caps (alfa_platform.uploads), ends the iteration with
+    a FileRejected naming the line it stopped at.
     """
 
     def __init__(self, path):
@@ -38,7 +37,7 @@ class RecordStream:
         self.raw = open(path, "rb")
         self.compressed = self.raw.read(2) == GZIP_MAGIC
         self.raw.seek(0)
-        self.stream = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.compressed else self.raw
+        self.stream = BoundedGzipReader(self.raw) if self.compressed else self.raw
         self.lines_read = 0
         self.blank_lines = 0
         self.records_seen = 0  # non-blank lines, read so far
@@ -71,6 +70,8 @@ class RecordStream:
             return None
         except GZIP_ERRORS as exc:
             raise FileRejected(self.lines_read + 1, "-", f"corrupt gzip data: {exc}") from exc
+        except GzipLimitExceeded as exc:
+            raise FileRejected(self.lines_read + 1, "-", str(exc)) from exc
 
     def check_first_line(self, text):
         """Reject a whole JSON document (an array, or one pretty-printed object) on its first line."""

@@ -25,15 +25,22 @@ ROLE_IMPLIES = {
 }
 
 
+ROLE_NAMES = frozenset(Role.values)
+
+
+def role_names(group_names, is_superuser=False):
+    """Return the roles among a user's group names: only the groups named after a role count, any other grants none."""
+    held = set(ROLE_NAMES.intersection(group_names))
+    return held | {Role.ADMIN} if is_superuser else held
+
+
 def roles_of(user):
     """Return the set of role names a user holds (cached on the user object for the request)."""
     if not user or not user.is_authenticated:
         return set()
     cached = getattr(user, "_alfa_roles", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            cached.add(Role.ADMIN)
+        cached = role_names(user.groups.values_list("name", flat=True), user.is_superuser)
         user._alfa_roles = cached
     return cached
 
@@ -42,7 +49,7 @@ def has_role(user, role):
     """Return whether the user holds the role or one that implies it."""
     held = roles_of(user)
     if role == Role.ANNOTATOR:
-        return bool(held)  # every staff member of the platform may annotate when invited
+        return bool(held & ROLE_NAMES)  # every role may annotate when invited; an unrelated group is no role
     return bool(held & ROLE_IMPLIES[role])
 
 

@@ -1,10 +1,13 @@
 """Settings, all read from the environment; the defaults give the embedded SQLite + filesystem-broker setup."""
 
 import os
-import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+
+from alfa_platform.secretfiles import check_secret, read_or_create_secret
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("ALFA_VAR_DIR", BASE_DIR / "var"))
@@ -19,19 +22,14 @@ def env_list(name, default):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def read_or_create_secret(name):
-    """Return a per-installation secret kept under var/, so the embedded default needs no setup."""
-    path = VAR_DIR / name
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 DEBUG = env_bool("DJANGO_DEBUG")
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or read_or_create_secret("secret_key")
+# Per-installation secrets under var/ (created 0600) so the embedded default needs no setup; with DEBUG off a
+# placeholder or short key from the environment stops the start (alfa_platform.secretfiles).
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or read_or_create_secret(VAR_DIR / "secret_key")
 # Keyed hash for forum usernames; rotating it changes every pseudonym, so it is separate from SECRET_KEY.
-PSEUDONYM_KEY = os.environ.get("ALFA_PSEUDONYM_KEY") or read_or_create_secret("pseudonym_key")
+PSEUDONYM_KEY = os.environ.get("ALFA_PSEUDONYM_KEY") or read_or_create_secret(VAR_DIR / "pseudonym_key")
+check_secret("DJANGO_SECRET_KEY", SECRET_KEY, DEBUG)
+check_secret("ALFA_PSEUDONYM_KEY", PSEUDONYM_KEY, DEBUG)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
@@ -47,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "axes",
     "alfa_platform",
     "jobs",
     "corpus",
@@ -66,6 +65,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "alfa_platform.uploads.UploadLimitMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "alfa_platform.urls"
@@ -112,9 +115,21 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out account or address before the password is checked (login page, admin
+# and /api/token/). A lock lasts AXES_COOLOFF_TIME; `manage.py axes_reset_username NAME` lifts it early.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("ALFA_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ALFA_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account from anywhere, an address for any
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "alfa_platform.tokens.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# API tokens stop working this many days after they were issued (alfa_platform.tokens).
+ALFA_API_TOKEN_TTL_DAYS = int(os.environ.get("ALFA_API_TOKEN_TTL_DAYS", "30"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -142,9 +157,40 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if env_bool("DJANGO_SECURE_COOKIES"):
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+# HSTS: browsers keep to HTTPS for a year once they saw it over HTTPS (SecurityMiddleware sends it only there).
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Uploads (alfa_platform.uploads): a request body over ALFA_UPLOAD_MAX_BYTES answers 413 (a page, or JSON under /api/);
+# gzip is inflated as it is read and stops past ALFA_GZIP_MAX_BYTES or a compression ratio over ALFA_GZIP_MAX_RATIO
+# (checked once ALFA_GZIP_RATIO_AFTER_BYTES are out: small files of repeated lines compress well and are no bomb).
+ALFA_UPLOAD_MAX_BYTES = int(os.environ.get("ALFA_UPLOAD_MAX_BYTES", str(512 * 1024 * 1024)))
+ALFA_GZIP_MAX_BYTES = int(os.environ.get("ALFA_GZIP_MAX_BYTES", str(4 * 1024 * 1024 * 1024)))
+ALFA_GZIP_MAX_RATIO = int(os.environ.get("ALFA_GZIP_MAX_RATIO", "100"))
+ALFA_GZIP_RATIO_AFTER_BYTES = int(os.environ.get("ALFA_GZIP_RATIO_AFTER_BYTES", str(16 * 1024 * 1024)))
+# Raw uploads (they hold forum usernames) are kept 0600 and deleted this many days after their import finished
+# (manage.py purge_uploads, run daily by beat); the import report keeps their sha256.
+ALFA_UPLOAD_RETENTION_DAYS = int(os.environ.get("ALFA_UPLOAD_RETENTION_DAYS", "30"))
+
+# Content-Security-Policy (django-csp): scripts only from this site or inline with the request's nonce
+# (request.csp_nonce); inline styles stay allowed (htmx and Redoc set them), so no nonce in style-src.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "worker-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -209,6 +255,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {"task": "jobs.tasks.requeue_stale_jobs", "schedule": 30.0},
+    "purge-uploads": {"task": "corpus.tasks.purge_uploads", "schedule": 24 * 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

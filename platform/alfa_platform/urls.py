@@ -3,15 +3,17 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from . import views
+from . import tokens, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", views.health, name="health"),
+    path("account/tokens/", tokens.token_list, name="tokens"),
+    path("account/tokens/<int:user_id>/revoke/", tokens.token_revoke, name="token-revoke"),
     path("admin/", admin.site.urls),
     path("corpus/", include("corpus.urls")),
     path("jobs/", include("jobs.urls")),
@@ -22,6 +24,7 @@ urlpatterns = [
     path("evaluation/", include("evaluation.urls")),
     path("api/", include("alfa_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start script as a file: the Content-Security-Policy allows no inline one.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]

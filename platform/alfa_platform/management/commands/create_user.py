@@ -2,10 +2,12 @@
 
 import getpass
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
 
 from alfa_platform.roles import Role
+from alfa_platform.tokens import issue_token
 from alfa_platform.users import create_user_with_role
 
 
@@ -23,9 +25,11 @@ class Command(BaseCommand):
         password = None
         if not no_password:
             password = getpass.getpass(f"Password for {username}: ")
-            if len(password) < 8:
-                raise CommandError("Use a password of at least 8 characters.")
+            try:
+                validate_password(password)  # AUTH_PASSWORD_VALIDATORS: 12 characters at least, not a common one
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from exc
         user = create_user_with_role(username, role, password=password, email=email)
         self.stdout.write(self.style.SUCCESS(f"{username}: role {role}"))
         if token:
-            self.stdout.write(Token.objects.get_or_create(user=user)[0].key)
+            self.stdout.write(issue_token(user).key)  # a fresh key when the old one expired

@@ -6,4 +6,4 @@ class CorpusConfig(AppConfig):
     verbose_name = "Corpus"
 
     def ready(self):
-        from . import jobs  # noqa: F401 - registers the import_corpus job runner
+        from . import runners  # noqa: F401 - registers the import_corpus job runner

@@ -9,4 +9,4 @@ class SynthesisConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import jobs  # noqa: F401  (registers the synthesize, verify and build_pairs job kinds)
+        from . import runners  # noqa: F401  (registers the synthesize, verify and build_pairs job kinds)

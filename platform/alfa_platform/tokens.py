@@ -17,6 +17,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from .authentication import expires_at, is_expired
 from .roles import IsAnnotator, Role, has_role, role_required
@@ -61,6 +62,9 @@ class TokenSerializer(serializers.Serializer):
 
 class ObtainExpiringAuthToken(ObtainAuthToken):
     """DRF's token endpoint, answering 429 once django-axes locks the account or address, with an expiry date."""
+
+    # The project's parsers (ObtainAuthToken names its own): the same body checks as every other endpoint.
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
     @extend_schema(
         request=ObtainAuthToken.serializer_class,

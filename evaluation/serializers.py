@@ -1,15 +1,28 @@
-"""API representations of evaluation runs, episodes and case sets; launch requests derive from the configs."""
+"""API representations of evaluation runs, episodes and case sets; launch requests derive from the configs
+(jobs.configs: unknown keys refused, every option checked in the words the form and the command use)."""
 
 from rest_framework import serializers
 
+from jobs.configs import config_serializer_class
+
 from .configs import ExpertCheckConfig, GenerationConfig, InteractiveConfig, WinrateConfig
-from .fields import config_serializer
 from .models import CaseSet, Episode, EvaluationRun
 
-InteractiveRequestSerializer = config_serializer(InteractiveConfig)
-WinrateRequestSerializer = config_serializer(WinrateConfig)
-GenerationRequestSerializer = config_serializer(GenerationConfig)
-ExpertCheckRequestSerializer = config_serializer(ExpertCheckConfig)
+
+class InteractiveRequestSerializer(config_serializer_class(InteractiveConfig)):
+    pass
+
+
+class WinrateRequestSerializer(config_serializer_class(WinrateConfig)):
+    pass
+
+
+class GenerationRequestSerializer(config_serializer_class(GenerationConfig)):
+    pass
+
+
+class ExpertCheckRequestSerializer(config_serializer_class(ExpertCheckConfig)):
+    pass
 
 
 class CaseSetSerializer(serializers.ModelSerializer):

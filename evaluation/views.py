@@ -13,12 +13,13 @@ from django.views.generic import DetailView, TemplateView
 
 from alfa_platform.roles import Role, RoleRequiredMixin, has_role, require_role
 from corpus.actions import store_upload
+from jobs.configs import config_form_class
 from synthesis.models import ModelEndpoint
 
 from .actions import ENQUEUE, EvaluationError
 from .casesets import BUILT_IN, CaseSetError, file_case_set
+from .configs import ExpertCheckConfig, GenerationConfig, InteractiveConfig, WinrateConfig
 from .expert import expert_check_metrics
-from .fields import config_form
 from .models import CaseSet, Episode, EvaluationRun, InitialInfo, RunKind
 from .results import chart_data, leaderboard, leaderboard_csv, run_csv, run_export
 from .winrate import item_scores
@@ -27,7 +28,26 @@ from .winrate import item_scores
 # must not see before their blind answer (tests/annotation/test_blind.py); physicians take part in expert checks
 # through the annotation pages.
 VIEW_ROLE = Role.LEAD
-FORMS = {task: config_form(cls) for task, (cls, _enqueue) in ENQUEUE.items()}
+
+
+class InteractiveForm(config_form_class(InteractiveConfig)):
+    pass
+
+
+class WinrateForm(config_form_class(WinrateConfig)):
+    pass
+
+
+class GenerationForm(config_form_class(GenerationConfig)):
+    pass
+
+
+class ExpertCheckForm(config_form_class(ExpertCheckConfig)):
+    pass
+
+
+FORMS = {"interactive": InteractiveForm, "winrate": WinrateForm, "generation": GenerationForm,
+         "expert_check": ExpertCheckForm}
 
 
 class IndexView(RoleRequiredMixin, TemplateView):

@@ -28,7 +28,7 @@ def test_lead_starts_an_evaluation_and_reads_the_leaderboard_and_a_transcript(pa
     page.fill(f"{form} input[name=interactive-max_attempts]", "1")
     page.select_option(f"{form} select[name=interactive-patient]", "embedding")
     for role in ("expert", "question"):
-        page.fill(f"{form} textarea[name=interactive-{role}_sampling]", '{"max_tokens": 6}')
+        page.fill(f"{form} input[name=interactive-{role}_max_tokens]", "6")
     page.click(f"{form} button[type=submit]")
 
     page.wait_for_url("**/evaluation/runs/*/")

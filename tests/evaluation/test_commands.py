@@ -24,13 +24,15 @@ def test_it_runs_an_interactive_evaluation_inline_and_prints_its_metrics(
     cases = write_jsonl(tmp_path / "cases.jsonl", mediq_records(3))
     lines = evaluate(django_capture_on_commit_callbacks, capsys, "--task", "interactive", "--model", "tiny",
                      "--cases", str(cases), "--limit", "2", "--max-questions", "1", "--patient", "embedding",
-                     "--repeats", "1", "--seed", "3", "--max-attempts", "1", "--expert-sampling",
-                     '{"max_tokens": 6}', "--question-sampling", '{"max_tokens": 6}', "--inline")
+                     "--repeats", "1", "--seed", "3", "--max-attempts", "1", "--expert-max-tokens",
+                     "6", "--question-max-tokens", "6", "--inline")
     metrics = json.loads(lines[-1])
     assert {"accuracy", "correct", "cases", "mean_questions"} <= set(metrics) and metrics["cases"] == 2
     run = EvaluationRun.objects.get(pk=metrics["run"])
     assert run.job.status == JobStatus.SUCCEEDED and run.config["seed"] == 3 and run.config["limit"] == 2
-    assert run.config["expert_sampling"] == {"max_tokens": 6} and f"/evaluation/runs/{run.pk}/" in lines[-2]
+    # A flag sets one key over the role's default sampling (MediQ's), as in the form.
+    assert run.config["expert_sampling"] == {"temperature": 0.6, "top_p": 0.9, "max_tokens": 6}
+    assert f"/evaluation/runs/{run.pk}/" in lines[-2]
 
 
 def test_it_queues_a_job_without_inline(tiny_endpoint, tmp_path, capsys):
@@ -46,7 +48,7 @@ def test_it_refuses_options_of_another_task(tiny_endpoint):
 
 
 def test_it_needs_a_model(db):
-    with pytest.raises(CommandError, match="InteractiveConfig needs: model"):
+    with pytest.raises(CommandError, match="model is required"):
         call_command("evaluate", "--task", "interactive")
 
 

@@ -19,12 +19,12 @@ def test_smollm2_runs_an_interactive_evaluation_with_real_text(django_capture_on
                                                               shared_data):
     if not (SMOLLM2 / "config.json").exists():
         pytest.skip("SmolLM2 not prepared: run `python manage.py prepare_demo_model`")
-    short = '{"temperature": 0, "max_tokens": 24}'
+    short = [f"--{role}-{key}" for role in ("expert", "question", "patient") for key in ("temperature", "max-tokens")]
+    short = [word for flag in short for word in (flag, "0" if "temperature" in flag else "24")]
     with django_capture_on_commit_callbacks(execute=True):
         call_command("evaluate", "--task", "interactive", "--model", str(SMOLLM2), "--cases",
                      str(shared_data / "mediq" / "askdocs_mcq.jsonl"), "--limit", "2", "--max-questions", "1",
-                     "--expert-sampling", short, "--question-sampling", short, "--patient-sampling", short,
-                     "--inline")
+                     *short, "--inline")
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert metrics["cases"] == 2 and metrics["mean_questions"] <= 1
     run = EvaluationRun.objects.get(pk=metrics["run"])

@@ -52,12 +52,12 @@ def test_allows_lead_to_launch_an_interactive_run_from_the_form(client_for, lead
     assert b'id="launch-interactive"' in client.get("/evaluation/launch/").content
     response = client.post("/evaluation/launch/", {
         "task": "interactive", "interactive-model": "tiny", "interactive-cases": str(cases),
-        "interactive-max_questions": "3", "interactive-patient": "embedding", "interactive-expert_sampling":
-        '{"max_tokens": 8}'})
+        "interactive-max_questions": "3", "interactive-patient": "embedding", "interactive-expert_max_tokens": "8"})
     run = EvaluationRun.objects.get()
     assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
     assert run.config["max_questions"] == 3 and run.config["patient"] == "embedding"
-    assert run.config["repeats"] == 1 and run.config["expert_sampling"] == {"max_tokens": 8}
+    assert run.config["repeats"] == 1 and run.config["expert_sampling"] == {"temperature": 0.6, "top_p": 0.9,
+                                                                             "max_tokens": 8}
     assert run.created_by == lead and run.job.status == JobStatus.QUEUED and run.job.owner == lead
     page = client.get(run.get_absolute_url())
     assert b'hx-get="/evaluation/runs/' in page.content  # the progress fragment polls while the job is queued

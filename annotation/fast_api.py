@@ -27,6 +27,7 @@ from alfa_platform.authentication import expiry_cutoff
 from alfa_platform.roles import Role, has_role, role_names
 
 from .api import served_payload, submit_payload
+from .api_router import router
 from .assignment import (
     AssignmentError,
     Conflict,
@@ -51,8 +52,6 @@ JSON_TYPES = ("application/json", "application/*", "*/*")
 @cache
 def _drf_view(name):
     """The router's view for a URL name: what answers whenever the lean view steps aside."""
-    from .api_urls import router  # api_urls imports this module
-
     return next(pattern.callback for pattern in router.urls if pattern.name == name)
 
 

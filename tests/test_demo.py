@@ -7,8 +7,8 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory
 
-from alfa_platform import demo
 from alfa_platform.roles import Role, has_role
+from annotation import demo
 from annotation.models import Campaign, CampaignStatus
 from corpus.models import MultipleChoiceCase, Question, Thread
 

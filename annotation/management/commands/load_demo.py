@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from alfa_platform.demo import ensure_demo_campaign, ensure_demo_users, write_demo_files
+from annotation.demo import ensure_demo_campaign, ensure_demo_users, write_demo_files
 
 
 class Command(BaseCommand):

@@ -5,9 +5,12 @@ import secrets
 
 from django.conf import settings
 
+from alfa_platform.roles import Role
+from alfa_platform.users import create_user_with_role
+
+from .actions import do_create_campaign, do_import_items, do_set_campaign_status
 from .demo_threads import DEMO_DEGRADED, DEMO_MCQS, DEMO_THREADS
-from .roles import Role
-from .users import create_user_with_role
+from .models import Campaign, CampaignStatus, JudgmentMode
 
 DEMO_DIR = settings.VAR_DIR / "demo"
 CREDENTIALS_FILE = settings.VAR_DIR / "demo-credentials.json"
@@ -114,9 +117,6 @@ def demo_pair_rows():
 
 def ensure_demo_campaign(lead, annotators):
     """Create the demo campaign once (active, overlap 2) for the demo physicians; return it."""
-    from annotation.actions import do_create_campaign, do_import_items, do_set_campaign_status
-    from annotation.models import Campaign, CampaignStatus, JudgmentMode
-
     campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
     if campaign is not None:
         return campaign

@@ -14,6 +14,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from alfa_platform.authentication import TokenAuthenticationWithRoles
+from alfa_platform.params import parse_id
 from alfa_platform.roles import IsAnnotator, IsLead, IsReviewer, Role, has_role
 from corpus.models import MultipleChoiceCase
 from jobs.actions import do_enqueue_job
@@ -55,6 +56,7 @@ from .serializers import (
     GoldBlindSerializer,
     GoldDetailSerializer,
     GoldEditSerializer,
+    GoldLabelViewSerializer,
     GoldListSerializer,
     GoldRevisionSerializer,
     ImpliedSerializer,
@@ -68,6 +70,7 @@ from .serializers import (
     PairSelectionSerializer,
     RebalanceSerializer,
     ReleaseSerializer,
+    ReopenSerializer,
     SkipSerializer,
     SubmitSerializer,
     assignment_payload,
@@ -260,6 +263,8 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     def quality(self, request, pk=None):
         """Agreement with bootstrap CIs, position bias, per-annotator accuracy and speed, judge-expert agreement."""
         attribute = request.query_params.get("attribute") or None
+        if attribute is not None and len(attribute) > 32:  # a snapshot's column: PostgreSQL refused it (a 500)
+            raise ValidationError({"attribute": ["Ensure this field has no more than 32 characters."]})
         return Response(campaign_quality(self.get_object(), attribute, allow_stale=True))
 
     @extend_schema(parameters=[OpenApiParameter("attribute", str)], responses=DisagreementSerializer(many=True))
@@ -350,8 +355,8 @@ class JudgmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         elif username := self.request.query_params.get("annotator"):
             judgments = judgments.filter(annotator__username=username)
         for name in ("campaign", "item"):
-            if (value := self.request.query_params.get(name, "")).isdigit():
-                judgments = judgments.filter(**{f"{name}_id": int(value)})
+            if (value := parse_id(self.request.query_params.get(name, ""))) is not None:
+                judgments = judgments.filter(**{f"{name}_id": value})
         return judgments
 
 
@@ -363,8 +368,8 @@ class AdjudicationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
 
     def get_queryset(self):
         rows = Adjudication.objects.select_related("author").order_by("-created_at")
-        if (campaign := self.request.query_params.get("campaign", "")).isdigit():
-            rows = rows.filter(campaign_id=int(campaign))
+        if (campaign := parse_id(self.request.query_params.get("campaign", ""))) is not None:
+            rows = rows.filter(campaign_id=campaign)
         return rows
 
     def perform_create(self, serializer):
@@ -389,6 +394,10 @@ def _gold_call(function, *args, **kwargs):
     return result[0] if isinstance(result, tuple) else result
 
 
+# The whole label once the user has answered blind, else the blind view without the key (documented as one shape).
+GOLD_RESPONSE = GoldLabelViewSerializer
+
+
 class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Gold labels of MediQ-AskDocs cases, addressed by the case's id; the key stays hidden until answered blind."""
 
@@ -396,6 +405,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = GoldLabel.objects.select_related("case", "signed_off_by").order_by("case__case_id")
     serializer_class = GoldListSerializer
     lookup_url_kwarg = "case_pk"
+    lookup_value_regex = r"[0-9]+"  # a case's primary key; anything else answers 404 (it reached int() as a 500)
 
     def get_permissions(self):
         if self.action in ("balance", "rebalance"):
@@ -411,12 +421,12 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Response(GoldDetailSerializer(gold).data)
         return Response(GoldBlindSerializer(gold).data)
 
-    @extend_schema(responses=GoldDetailSerializer)
+    @extend_schema(responses=GOLD_RESPONSE)
     def retrieve(self, request, case_pk=None):
         """Before the blind answer: case, stem and options only; afterwards the whole label."""
         return self._detail(self._gold(case_pk))
 
-    @extend_schema(request=BlindAnswerInputSerializer, responses=GoldDetailSerializer)
+    @extend_schema(request=BlindAnswerInputSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"], url_path="blind-answer")
     def blind_answer(self, request, case_pk=None):
         gold = self._gold(case_pk)
@@ -426,7 +436,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                    data.validated_data.get("time_ms"))
         return self._detail(gold)
 
-    @extend_schema(request=GoldEditSerializer, responses=GoldDetailSerializer)
+    @extend_schema(request=GoldEditSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"])
     def edit(self, request, case_pk=None):
         data = GoldEditSerializer(data=request.data)
@@ -434,7 +444,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._detail(_gold_call(gold_actions.do_edit_gold, self._gold(case_pk), request.user,
                                        **data.validated_data))
 
-    @extend_schema(request=ImpliedSerializer, responses=GoldDetailSerializer)
+    @extend_schema(request=ImpliedSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"])
     def implied(self, request, case_pk=None):
         data = ImpliedSerializer(data=request.data)
@@ -442,7 +452,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._detail(_gold_call(gold_actions.do_mark_implied, self._gold(case_pk), request.user,
                                        data.validated_data["marks"]))
 
-    @extend_schema(request=FactsSerializer, responses=GoldDetailSerializer)
+    @extend_schema(request=FactsSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"])
     def facts(self, request, case_pk=None):
         data = FactsSerializer(data=request.data)
@@ -450,7 +460,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._detail(_gold_call(gold_actions.do_curate_facts, self._gold(case_pk), request.user,
                                        data.validated_data["atomic_facts"], data.validated_data.get("note", "")))
 
-    @extend_schema(request=InitialInfoSerializer, responses=GoldDetailSerializer)
+    @extend_schema(request=InitialInfoSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"], url_path="initial-info")
     def initial_info(self, request, case_pk=None):
         data = InitialInfoSerializer(data=request.data)
@@ -458,16 +468,19 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._detail(_gold_call(gold_actions.do_set_initial_info, self._gold(case_pk), request.user,
                                        data.validated_data["initial_info"]))
 
-    @extend_schema(request=None, responses=GoldDetailSerializer)
+    @extend_schema(request=None, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request, case_pk=None):
         return self._detail(_gold_call(gold_actions.do_sign_off, self._gold(case_pk), request.user))
 
-    @extend_schema(request=None, responses=GoldDetailSerializer)
+    @extend_schema(request=ReopenSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"])
     def reopen(self, request, case_pk=None):
+        # Through a serializer: a raw form value carried NUL into the revision's note (a 500 on PostgreSQL).
+        data = ReopenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         return self._detail(_gold_call(gold_actions.do_reopen_gold, self._gold(case_pk), request.user,
-                                       str(request.data.get("note", ""))))
+                                       data.validated_data["note"]))
 
     @extend_schema(responses=GoldRevisionSerializer(many=True))
     @action(detail=True, methods=["get"])

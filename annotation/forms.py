@@ -37,14 +37,14 @@ class ImportForm(forms.Form):
 
 
 class AdjudicationForm(forms.Form):
-    attribute = forms.CharField(widget=forms.HiddenInput)
+    attribute = forms.CharField(widget=forms.HiddenInput, max_length=32)  # the column's length
     choice = forms.ChoiceField(choices=Choice.choices, widget=forms.RadioSelect)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class BlindAnswerForm(forms.Form):
     letter = forms.ChoiceField(choices=[(letter, letter) for letter in LETTERS], widget=forms.RadioSelect)
-    time_ms = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
+    time_ms = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0, max_value=86_400_000)
 
 
 class ImpliedForm(forms.Form):
@@ -85,6 +85,10 @@ class FactsForm(forms.Form):
 class InitialInfoForm(forms.Form):
     initial_info = forms.CharField(label="Chief complaint", widget=forms.Textarea(attrs={"rows": 2}),
                                    max_length=2000)
+
+
+class RebalanceForm(forms.Form):
+    seed = forms.IntegerField(required=False, min_value=0, max_value=2**32 - 1)
 
 
 class ReleaseForm(forms.Form):

@@ -4,6 +4,7 @@ import hashlib
 import json
 import random
 import re
+import unicodedata
 from collections import Counter
 
 from django.db import IntegrityError, transaction
@@ -317,7 +318,10 @@ def do_rebalance_options(user, seed=0, source=MultipleChoiceCase.Source.ASKDOCS)
     golds = list(GoldLabel.objects.filter(case__source=source).select_related("case").order_by("case__case_id"))
     changed = 0
     with transaction.atomic():
-        for gold, target in zip(golds, balanced_targets(len(golds), seed), strict=True):
+        for stale, target in zip(golds, balanced_targets(len(golds), seed), strict=True):
+            # Re-read under a row lock: an edit (or another rebalance) since the list was read bumped its version,
+            # and writing the stale version + 1 broke the unique (gold, version) revision constraint.
+            gold = _locked(stale)
             if gold.answer_idx == target:
                 continue
             options, key, mapping = reorder_options(gold.options, gold.answer_idx, target)
@@ -357,11 +361,21 @@ def jsonl_bytes(records):
     return "".join(lines).encode("utf-8")
 
 
+def release_filename(release):
+    """The download's file name: the release's name with anything but letters, digits, '.', '_' and '-' as '-'.
+
+    Names from before control characters were refused may hold CR/LF, which a response header cannot carry.
+    """
+    return f"mediq-askdocs-{re.sub(r'[^A-Za-z0-9._-]+', '-', release.name).strip('-.') or release.pk}.jsonl"
+
+
 def do_create_release(name, user, description="", source=MultipleChoiceCase.Source.ASKDOCS):
     """Freeze the signed-off gold labels as a named release; its JSONL and hash never change afterwards."""
     name = name.strip()
     if not name:
         raise GoldError("Name the release.")
+    if any(unicodedata.category(char) == "Cc" for char in name):  # CR/LF, tab, NUL: it names the download file
+        raise GoldError("A release name may not contain control characters (line breaks, tabs).")
     if BenchmarkRelease.objects.filter(name=name).exists():
         raise GoldError(f"A release named {name!r} exists; releases are immutable, choose a new name.")
     golds = list(GoldLabel.objects.filter(case__source=source, status=GoldStatus.SIGNED_OFF)

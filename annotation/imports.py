@@ -8,6 +8,7 @@ import io
 import json
 from dataclasses import dataclass, field
 
+from alfa_platform.jsonbody import DEPTH_MESSAGE, NUL_MESSAGE, holds_nul, nesting_exceeds
 from alfa_platform.uploads import GZIP_ERRORS, GZIP_MAGIC, BoundedGzipReader, GzipLimitExceeded
 
 from .attributes import attribute_keys
@@ -214,7 +215,11 @@ def parse_items(data):
 
 def _parse_line(parsed, line, text, known, seen):
     try:
+        if nesting_exceeds(text.encode("utf-8", "surrogatepass")):  # json.loads would recurse into a 500
+            raise RowInvalid("", DEPTH_MESSAGE)
         row = json.loads(text)
+        if "\\u0000" in text and holds_nul(row):  # PostgreSQL's text columns refuse NUL
+            raise RowInvalid("", NUL_MESSAGE)
         rows = expand_outputs(row) if isinstance(row, dict) and "outputs" in row else [row]
         for one in rows:
             item = parse_row(one, line, known)

@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field
 from django.db import transaction
 from django.db.models import Q
 
+from alfa_platform.params import parse_id
+
 from .models import Choice, ComparisonItem
 
 BATCH = 2000
@@ -39,8 +41,8 @@ def select_pairs(selection):
     if selection.splits:
         pairs = pairs.filter(question__thread__post__split__in=selection.splits)
     if selection.ids:
-        numeric = [int(value) for value in selection.ids if str(value).isdigit()]
-        named = [str(value) for value in selection.ids if not str(value).isdigit()]
+        numeric = [number for value in selection.ids if (number := parse_id(value)) is not None]
+        named = [str(value) for value in selection.ids if parse_id(value) is None]
         pairs = pairs.filter(Q(pk__in=numeric) | Q(pair_id__in=named))
     return pairs
 

@@ -217,7 +217,8 @@ class DisagreementSerializer(serializers.Serializer):
 
 class GoldListSerializer(serializers.ModelSerializer):
     case_id = serializers.CharField(source="case.case_id", read_only=True)
-    signed_off_by = serializers.CharField(source="signed_off_by.username", read_only=True, default=None)
+    signed_off_by = serializers.CharField(source="signed_off_by.username", read_only=True, default=None,
+                                          allow_null=True)  # null until signed off, as the schema now says
 
     class Meta:
         model = GoldLabel
@@ -238,7 +239,8 @@ class GoldDetailSerializer(serializers.ModelSerializer):
     """The whole gold label, after the physician has answered blind."""
 
     case_id = serializers.CharField(source="case.case_id", read_only=True)
-    signed_off_by = serializers.CharField(source="signed_off_by.username", read_only=True, default=None)
+    signed_off_by = serializers.CharField(source="signed_off_by.username", read_only=True, default=None,
+                                          allow_null=True)  # null until signed off, as the schema now says
 
     class Meta:
         model = GoldLabel
@@ -247,9 +249,22 @@ class GoldDetailSerializer(serializers.ModelSerializer):
                   "updated_at"]
 
 
+class GoldLabelViewSerializer(GoldDetailSerializer):
+    """Documentation only: a gold endpoint's answer, GoldBlindSerializer's fields before the blind answer and all of
+    GoldDetailSerializer's after it (so the fields only the latter has are not required)."""
+
+    signed_off_by = serializers.CharField(required=False, allow_null=True)
+    updated_at = serializers.DateTimeField(required=False)
+
+    class Meta(GoldDetailSerializer.Meta):
+        extra_kwargs = {name: {"required": False} for name in GoldDetailSerializer.Meta.fields
+                        if name not in GoldBlindSerializer.Meta.fields}
+
+
 class BlindAnswerInputSerializer(serializers.Serializer):
     letter = serializers.ChoiceField(choices=LETTERS)
-    time_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    # Bounded like a judgment's time_ms: the column is a 32-bit integer on PostgreSQL.
+    time_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=86_400_000)
 
 
 class GoldEditSerializer(serializers.Serializer):
@@ -289,8 +304,12 @@ class ReleaseSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_by", "created_at", "item_count", "sha256"]
 
 
+class ReopenSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
 class RebalanceSerializer(serializers.Serializer):
-    seed = serializers.IntegerField(default=0)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**32 - 1)
 
 
 class PairSelectionSerializer(serializers.Serializer):

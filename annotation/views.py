@@ -1,14 +1,17 @@
 """Annotation pages: home, campaigns, the annotation page, own judgments, dashboard, adjudication, gold, releases."""
 
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
+from alfa_platform.params import parse_id
 from alfa_platform.roles import Role, has_role, role_required
 from corpus.models import MultipleChoiceCase
 from jobs.actions import do_enqueue_job
@@ -34,6 +37,7 @@ from .forms import (
     ImpliedForm,
     ImportForm,
     InitialInfoForm,
+    RebalanceForm,
     ReleaseForm,
     SynthesisPairsForm,
 )
@@ -193,13 +197,12 @@ def my_judgments(request):
         Judgment.objects.filter(annotator=request.user, retracted_at__isnull=True)
         .select_related("assignment", "item", "campaign").order_by("-created_at", "-pk")
     )
-    campaign_id = request.GET.get("campaign", "")
-    if campaign_id.isdigit():
-        judgments = judgments.filter(campaign_id=int(campaign_id))
+    if (campaign_id := parse_id(request.GET.get("campaign", ""))) is not None:
+        judgments = judgments.filter(campaign_id=campaign_id)
     page = Paginator(judgments, 25).get_page(request.GET.get("page"))
     rows = [_own_row(judgment) for judgment in page]
     return render(request, "annotation/my_judgments.html", {"page": page, "rows": rows, "names": attribute_names(),
-                                                             "campaign_id": campaign_id})
+                                                             "campaign_id": "" if campaign_id is None else campaign_id})
 
 
 def _own_row(judgment):
@@ -221,6 +224,8 @@ def dashboard(request, pk):
     """Agreement with CIs, position bias, annotators and judge agreement; filterable by campaign and attribute."""
     campaign = get_object_or_404(Campaign, pk=pk)
     attribute = request.GET.get("attribute") or None
+    if attribute is not None and len(attribute) > 32:  # a snapshot's column: PostgreSQL refused it (a 500)
+        raise Http404("No such attribute.")
     quality = campaign_quality(campaign, attribute, allow_stale=True)
     from .quality import progress
 
@@ -250,8 +255,8 @@ def _chart_data(quality):
 def adjudication_queue(request):
     """Items whose annotators disagree and that nobody has resolved yet."""
     campaigns = Campaign.objects.order_by("-created_at")
-    campaign_id = request.GET.get("campaign", "")
-    campaign = campaigns.filter(pk=int(campaign_id)).first() if campaign_id.isdigit() else campaigns.first()
+    campaign_id = parse_id(request.GET.get("campaign", ""))
+    campaign = campaigns.filter(pk=campaign_id).first() if campaign_id is not None else campaigns.first()
     rows = []
     page = None
     if campaign is not None:
@@ -337,7 +342,11 @@ def _gold_post(request, gold):
         messages.success(request, "Signed off.")
         return
     if step == "reopen":
-        gold_actions.do_reopen_gold(gold, user, request.POST.get("note", ""))
+        note = forms.CharField(required=False, max_length=2000)  # refuses NUL, which PostgreSQL cannot store
+        try:
+            gold_actions.do_reopen_gold(gold, user, note.clean(request.POST.get("note", "")))
+        except forms.ValidationError as exc:
+            raise gold_actions.GoldError(f"note: {' '.join(exc.messages)}") from exc
         return
     if form_class is None:
         raise gold_actions.GoldError("Unknown step.")
@@ -393,8 +402,11 @@ def _gold_context(request, case, gold):
 def balance(request):
     """Key positions and key-is-longest, published vs gold, with one-click rebalancing."""
     if request.method == "POST":
-        seed = int(request.POST.get("seed") or 0)
-        changed = gold_actions.do_rebalance_options(request.user, seed=seed)
+        form = RebalanceForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "The seed must be a whole number from 0 to 4294967295.")
+            return redirect("annotation:balance")
+        changed = gold_actions.do_rebalance_options(request.user, seed=form.cleaned_data["seed"] or 0)
         messages.success(request, f"Reordered the options of {changed} case(s); every key still points at its text.")
         return redirect("annotation:balance")
     return render(request, "annotation/balance.html", {"report": gold_actions.balance_report(), "letters": LETTERS})
@@ -429,5 +441,5 @@ def release_detail(request, pk):
 def release_export(request, pk):
     release = get_object_or_404(BenchmarkRelease, pk=pk)
     response = HttpResponse(gold_actions.release_jsonl(release), content_type="application/jsonl")
-    response["Content-Disposition"] = f'attachment; filename="mediq-askdocs-{release.name}.jsonl"'
+    response["Content-Disposition"] = content_disposition_header(True, gold_actions.release_filename(release))
     return response

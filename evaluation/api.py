@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alfa_platform.params import parse_id
 from alfa_platform.roles import IsLead
 
 from .actions import (
@@ -115,7 +116,7 @@ class LeaderboardView(APIView):
 
     def get(self, request):
         baseline = None
-        if (value := request.query_params.get("baseline", "")).isdigit():
-            baseline = EvaluationRun.objects.filter(pk=int(value), kind=RunKind.INTERACTIVE,
+        if (value := parse_id(request.query_params.get("baseline", ""))) is not None:
+            baseline = EvaluationRun.objects.filter(pk=value, kind=RunKind.INTERACTIVE,
                                                     finished_at__isnull=False).first()
         return Response(leaderboard(baseline))

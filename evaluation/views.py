@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonRespo
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, TemplateView
 
+from alfa_platform.params import parse_id
 from alfa_platform.roles import Role, RoleRequiredMixin, has_role, require_role
 from corpus.actions import store_upload
 from jobs.configs import config_form_class
@@ -219,10 +220,10 @@ class LeaderboardView(RoleRequiredMixin, TemplateView):
 
 
 def chosen_baseline(request) -> EvaluationRun | None:
-    value = request.GET.get("baseline", "")
-    if not value.isdigit():
+    value = parse_id(request.GET.get("baseline", ""))
+    if value is None:
         return None
-    return EvaluationRun.objects.filter(pk=int(value), kind=RunKind.INTERACTIVE, finished_at__isnull=False).first()
+    return EvaluationRun.objects.filter(pk=value, kind=RunKind.INTERACTIVE, finished_at__isnull=False).first()
 
 
 def export_run(request, pk, fmt):

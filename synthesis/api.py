@@ -170,7 +170,7 @@ class PreferencePairViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(PreferencePairSerializer(pair).data)
 
     @extend_schema(responses=AcceptanceRowSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # one unpaginated table, as the schema now says
     def acceptance(self, request):
         """Acceptance rates per attribute and pair type over the filtered pairs."""
         rows = acceptance_table(self.get_queryset())

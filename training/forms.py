@@ -1,10 +1,10 @@
 """The new-run and merge forms; a run's option fields are generated from its method's config dataclass."""
 
-import json
 from functools import cache
 
 from django import forms
 
+from alfa_platform.jsonbody import JSONInputError, parse_json_text
 from dataversions.models import DatasetVersion, VersionStatus
 from dataversions.selection import PAIR_TYPES
 from jobs.configs import config_form_class
@@ -51,9 +51,9 @@ class RunFields(forms.Form):
     def clean_config_json(self) -> dict:
         text = self.cleaned_data["config_json"].strip()
         try:
-            value = json.loads(text) if text else {}
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not JSON: {exc}.") from exc
+            value = parse_json_text(text) if text else {}  # json.loads recursed into a 500 on deep nesting
+        except JSONInputError as exc:
+            raise forms.ValidationError(str(exc)) from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("Give a JSON object of option names and values.")
         return value

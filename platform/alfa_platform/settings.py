@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "alfa_platform.uploads.UploadLimitMiddleware",
+    "alfa_platform.jsonbody.InputLimitsMiddleware",  # too deep JSON, NUL in the URL: 400, not a 500
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -198,6 +199,12 @@ REST_FRAMEWORK = {
         "alfa_platform.authentication.TokenAuthenticationWithRoles",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies must be objects without NUL characters (alfa_platform.jsonbody): 400, never a 500 further on.
+    "DEFAULT_PARSER_CLASSES": [
+        "alfa_platform.jsonbody.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

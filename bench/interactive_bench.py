@@ -6,8 +6,8 @@ and turn) against the same engine run one case at a time, with the same seeds; c
     .venv/bin/python bench/interactive_bench.py --tiny --cases 4 --max-questions 2     # smoke test
 
 SmolLM2-135M-Instruct plays the expert, the patient (LLM fact selector) and the question generator. Decoding is
-greedy: the transformers backend seeds a whole batch at once, so sampled text depends on which prompts share a
-batch; greedy text does not, which is what lets the two modes be compared case by case. Needs no database.
+greedy, as in the earlier figures; sampled text would compare case by case too, since every request samples from
+its own seed whatever shares its batch. Needs no database.
 """
 
 import argparse

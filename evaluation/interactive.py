@@ -123,7 +123,8 @@ class InteractiveEngine:
                 return parse_letter(text, active[i].case.options)
             return parse_confidence(text)
 
-        replies = ask(self.expert, prompts, parse, seed_parts, self.max_attempts)
+        keys = [("letter", e.case.case_id) for e in active] + [("confidence", e.case.case_id) for e in deciding]
+        replies = ask(self.expert, prompts, parse, seed_parts, self.max_attempts, keys=keys)
         letters, confidences = replies[:len(active)], dict(zip(map(id, deciding), replies[len(active):], strict=True))
         askers = []
         for episode, letter in zip(active, letters, strict=True):
@@ -148,7 +149,8 @@ class InteractiveEngine:
 
     def question_turn(self, askers: list[Episode], seed_parts: tuple) -> list[str]:
         prompts = [question_messages(e.case, e.history, self.question_prompt, self.rendering) for e in askers]
-        replies = ask(self.questioner, prompts, lambda i, text: parse_question(text), seed_parts, self.max_attempts)
+        replies = ask(self.questioner, prompts, lambda i, text: parse_question(text), seed_parts, self.max_attempts,
+                      keys=[e.case.case_id for e in askers])
         questions = []
         for episode, reply in zip(askers, replies, strict=True):
             episode.count(reply)

@@ -54,7 +54,8 @@ class LLMFactPatient:
             selection = parse_fact_selection(text, list(cases[i].facts))
             return selection if selection.parsed else None
 
-        replies = ask(self.role, prompts, parse, seed_parts, self.max_attempts)
+        replies = ask(self.role, prompts, parse, seed_parts, self.max_attempts,
+                      keys=[case.case_id for case in cases])
         answers = []
         for case, reply in zip(cases, replies, strict=True):
             indices = reply.value.facts if reply.value is not None else ()

@@ -16,6 +16,11 @@ def derive_seed(*parts) -> int:
     return int(digest[:8], 16) & 0x7FFFFFFF
 
 
+def request_seed(seed_parts: tuple, role: str, attempt: int, key=None) -> int:
+    """Return one request's seed; without a key, the seed every request of the call shares."""
+    return derive_seed(*seed_parts, role, attempt) if key is None else derive_seed(*seed_parts, role, attempt, key)
+
+
 @dataclass
 class RoleModel:
     """A role's backend, its sampling settings and the model name recorded in transcripts."""
@@ -35,19 +40,24 @@ class Reply:
     tokens_out: int = 0
 
 
-def ask(role: RoleModel, message_lists: list, parse: Callable, seed_parts: tuple, max_attempts: int) -> list[Reply]:
+def ask(role: RoleModel, message_lists: list, parse: Callable, seed_parts: tuple, max_attempts: int,
+        keys: list | None = None) -> list[Reply]:
     """Send one batch to the role's backend; re-send (up to max_attempts calls) only the replies `parse` rejects.
 
-    Every call's seed is derived from `seed_parts` and the attempt, so a rerun repeats it exactly. Under greedy
-    decoding a retry would return the same text, so there is none.
+    Every request's seed is derived from `seed_parts`, the role, the attempt and the request's key (`keys[i]`, such
+    as the case id), so a rerun repeats it exactly and a request samples the same text whichever others share its
+    batch (the backends seed each request on its own). Under greedy decoding a retry would return the same text, so
+    there is none.
     """
     replies = [Reply(None, [], 0) for _ in message_lists]
     pending = list(range(len(message_lists)))
     for attempt in range(max_attempts):
         if not pending or (attempt and role.sampling.is_greedy):
             break
-        sampling = replace(role.sampling, seed=derive_seed(*seed_parts, role.role, attempt))
-        results = role.backend.generate([GenerationRequest(message_lists[i], sampling) for i in pending])
+        results = role.backend.generate([
+            GenerationRequest(message_lists[i], replace(role.sampling, seed=request_seed(seed_parts, role.role, attempt,
+                                                                                         keys and keys[i])))
+            for i in pending])
         still = []
         for i, result in zip(pending, results, strict=True):
             reply = replies[i]

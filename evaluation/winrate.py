@@ -9,7 +9,7 @@ from corpus.models import Question
 from .models import EvaluationRun, GeneratedQuestion, PairwiseVerdict, Winner
 from .parsing import JudgeReplyError, parse_judge_reply, parse_question
 from .prompts import JUDGE_PAIRWISE, judge_messages
-from .roles import RoleModel, ask, derive_seed
+from .roles import RoleModel, ask, request_seed
 from .statistics import bradley_terry_intervals, item_score, win_rate
 
 HUMAN = "human"
@@ -50,15 +50,16 @@ def generate_questions(run: EvaluationRun, role: RoleModel, questions: list[Ques
     for start in range(0, len(pending), CHUNK):
         chunk = pending[start:start + CHUNK]
         prompts = [q.prompt_messages(rendering) for q in chunk]
-        seed_parts = (seed, "generate", chunk[0].qid)
-        replies = ask(role, prompts, lambda i, text: parse_question(text), seed_parts, max_attempts)
+        seed_parts = (seed, "generate")  # each question's seed adds its qid: the chunking does not matter
+        replies = ask(role, prompts, lambda i, text: parse_question(text), seed_parts, max_attempts,
+                      keys=[q.qid for q in chunk])
         sampling = role.sampling.to_dict()
         rows = []
         for question, messages, reply in zip(chunk, prompts, replies, strict=True):
             rows.append(GeneratedQuestion(
                 run=run, question=question, qid=question.qid, text=reply.value or "", raw=reply.texts,
                 model_name=role.model_name, backend=getattr(role.backend, "name", ""), sampling=sampling,
-                seed=derive_seed(*seed_parts, role.role, 0), rendering=rendering,
+                seed=request_seed(seed_parts, role.role, 0, question.qid), rendering=rendering,
                 prompt_hash=GenerationRequest(messages, role.sampling).prompt_hash, attempts=reply.attempts,
                 tokens_in=reply.tokens_in, tokens_out=reply.tokens_out))
         GeneratedQuestion.objects.bulk_create(rows, ignore_conflicts=True)
@@ -93,8 +94,9 @@ def judge_comparisons(run: EvaluationRun, judge: RoleModel, comparisons: list[Co
                       max_attempts: int, attribute=None, progress=None) -> int:
     """Judge every comparison in both orders, `samples` times each, skipping verdicts already stored.
 
-    Requests sharing (order, sample) share a seed and go to the backend together. A reply that is not the
-    structured verdict is retried; after max_attempts it is stored as unparseable, which scores nothing.
+    Requests sharing (order, sample) go to the backend together, each seeded by (seed, order, sample, qid). A
+    reply that is not the structured verdict is retried; after max_attempts it is stored as unparseable, which
+    scores nothing.
     """
     stored = set(PairwiseVerdict.objects.filter(run=run).values_list("qid", "order", "sample"))
     made = 0
@@ -137,7 +139,7 @@ def judge_batch(run, judge, comparisons, order, sample, seed, max_attempts, attr
             return None
 
     seed_parts = (seed, "judge", order, sample)
-    replies = ask(judge, prompts, parse, seed_parts, max_attempts)
+    replies = ask(judge, prompts, parse, seed_parts, max_attempts, keys=[c.question.qid for c in comparisons])
     rows = []
     for c, messages, reply in zip(comparisons, prompts, replies, strict=True):
         parsed = reply.value
@@ -147,7 +149,7 @@ def judge_batch(run, judge, comparisons, order, sample, seed, max_attempts, attr
             winner=verdict_of(order, parsed.winner) if parsed else Winner.UNPARSEABLE,
             explanation=parsed.explanation if parsed else "",
             replies=[{"text": text, "error": reply_error(text)} for text in reply.texts],
-            attempts=reply.attempts, seed=derive_seed(*seed_parts, judge.role, 0),
+            attempts=reply.attempts, seed=request_seed(seed_parts, judge.role, 0, c.question.qid),
             prompt_hash=GenerationRequest(messages, judge.sampling).prompt_hash))
     return rows
 

@@ -3,6 +3,7 @@
 import functools
 import logging
 import time
+from dataclasses import replace
 from itertools import groupby
 
 from .base import BackendError, GenerationBackend, GenerationResult
@@ -171,12 +172,16 @@ class TransformersBackend(GenerationBackend):
 
     def generate(self, requests):
         results = [None] * len(requests)
-        order = sorted(range(len(requests)), key=lambda i: repr(requests[i].sampling))
-        for _sampling, group in groupby(order, key=lambda i: repr(requests[i].sampling)):
+        # Batch by sampling settings other than the seed: each row samples from its own generator, seeded by its
+        # request, so its text does not depend on which requests share its batch.
+        key = lambda i: repr(replace(requests[i].sampling, seed=None))  # noqa: E731
+        order = sorted(range(len(requests)), key=key)
+        for _sampling, group in groupby(order, key=key):
             indices = list(group)
             ids = {i: self.tokenizer(self.render(requests[i]), add_special_tokens=False)["input_ids"] for i in indices}
             for chunk, prefixes in self.plan_batches(indices, ids):
-                outputs = self._generate_chunk([ids[i] for i in chunk], requests[chunk[0]].sampling, prefixes)
+                outputs = self._generate_chunk([ids[i] for i in chunk], [requests[i].sampling for i in chunk],
+                                               prefixes)
                 for i, result in zip(chunk, outputs, strict=True):
                     results[i] = result
         return results
@@ -199,6 +204,9 @@ class TransformersBackend(GenerationBackend):
             else:
                 loose.extend(cluster)
         batches = []
+        # Pack groups of like length together: a batch pads every group's prefix and every suffix to its longest,
+        # and the padded columns cost as much as real ones (one interactive turn's prompts run 300-1,500 tokens).
+        groups.sort(key=lambda group: (max(len(ids[i]) for i in group[0]), group[1]))
         for cluster, prefix in groups:
             if batches and len(batches[-1][0]) + len(cluster) <= size:
                 batches[-1][0].extend(cluster)
@@ -210,19 +218,20 @@ class TransformersBackend(GenerationBackend):
                     for start in range(0, len(loose), size)]
         return batches
 
-    def _generate_chunk(self, rows, sampling, prefixes):
-        """Generate for token rows sharing one sampling config; a failure is reported on every item, never raised."""
+    def _generate_chunk(self, rows, samplings, prefixes):
+        """Generate for token rows whose sampling differs at most in the seed; a failure is reported on every item,
+        never raised."""
         import torch
 
         try:
-            return self._run(rows, sampling, prefixes)
+            return self._run(rows, samplings, prefixes)
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             if len(rows) == 1:
                 return [GenerationResult(error="CUDA out of memory for a single prompt.")]
             half = len(rows) // 2  # halve the batch and try again, rather than failing it
-            return (self._generate_chunk(rows[:half], sampling, prefixes[:half])
-                    + self._generate_chunk(rows[half:], sampling, prefixes[half:]))
+            return (self._generate_chunk(rows[:half], samplings[:half], prefixes[:half])
+                    + self._generate_chunk(rows[half:], samplings[half:], prefixes[half:]))
         except Exception as exc:
             logger.exception("generation failed for a batch of %d", len(rows))
             return [GenerationResult(error=f"{type(exc).__name__}: {exc}") for _ in rows]
@@ -270,26 +279,73 @@ class TransformersBackend(GenerationBackend):
         cache.batch_select_indices(torch.tensor([groups.index(key) for key in keys], device=self.device))
         return cache
 
-    def _run(self, rows, sampling, prefixes):
+    def _run(self, rows, samplings, prefixes):
+        """Prefill, then decode one token per step for the rows still generating: a row that reached its end of
+        sequence leaves the batch (and its cache) at once, rather than being computed until the longest row ends as
+        generate() does. Each row samples with its own generator seeded by its request's seed."""
         import torch
-        from transformers import GenerationConfig
 
-        config = GenerationConfig(
-            max_new_tokens=sampling.max_tokens, min_new_tokens=sampling.min_tokens or None,
-            do_sample=not sampling.is_greedy, pad_token_id=self.tokenizer.pad_token_id,
-            eos_token_id=sorted(self.eos_ids),
-            **({} if sampling.is_greedy else {"temperature": sampling.temperature, "top_p": sampling.top_p}),
-        )
-        if sampling.seed is not None:
-            torch.manual_seed(sampling.seed)  # batch-level: the same batch composition reproduces the same text
+        sampling = samplings[0]
         started = time.perf_counter()
         with torch.inference_mode():
             ids, mask, cache = self._inputs(rows, prefixes)
-            output = self.model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
-                                         generation_config=config)
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            past = cache.get_seq_length()
+            logits = self.model(input_ids=ids[:, past:], attention_mask=mask, position_ids=positions[:, past:],
+                                past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+            generators = None if sampling.is_greedy else [self._generator(s.seed) for s in samplings]
+            eos = torch.tensor(sorted(self.eos_ids), device=self.device)
+            active = list(range(len(rows)))  # the batch's rows still generating, in cache order
+            generated = [[] for _ in rows]
+            next_position = positions[:, -1] + 1
+            for step in range(sampling.max_tokens):
+                if step < sampling.min_tokens:
+                    logits[:, eos] = float("-inf")
+                tokens = self._pick(logits, sampling, generators, active)
+                done = torch.isin(tokens, eos).tolist()
+                for row, token in zip(active, tokens.tolist(), strict=True):
+                    generated[row].append(token)
+                keep = [k for k, finished in enumerate(done) if not finished]
+                if not keep or step + 1 == sampling.max_tokens:
+                    break
+                if len(keep) < len(active):
+                    index = torch.tensor(keep, device=self.device)
+                    cache.batch_select_indices(index)
+                    mask, tokens, next_position = mask[index], tokens[index], next_position[index]
+                    active = [active[k] for k in keep]
+                mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
+                logits = self.model(input_ids=tokens[:, None], attention_mask=mask,
+                                    position_ids=next_position[:, None], past_key_values=cache,
+                                    use_cache=True).logits[:, -1]
+                next_position = next_position + 1
         elapsed = time.perf_counter() - started
-        width = ids.shape[1]
-        return [self._result(row[width:].tolist(), len(rows[i]), elapsed) for i, row in enumerate(output)]
+        return [self._result(tokens, len(row), elapsed) for tokens, row in zip(generated, rows, strict=True)]
+
+    def _generator(self, seed):
+        import torch
+
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(0 if seed is None else int(seed))
+        return generator
+
+    @staticmethod
+    def _pick(logits, sampling, generators, active):
+        """Return the next token of every active row: the argmax, or a draw from the row's own generator after
+        temperature and nucleus (top_p) filtering, as generate() samples."""
+        import torch
+
+        if generators is None:
+            return logits.argmax(-1)
+        scores = logits.float() / sampling.temperature
+        if sampling.top_p < 1.0:
+            ordered, order = scores.sort(-1, descending=False)
+            cumulative = ordered.softmax(-1).cumsum(-1)
+            remove = cumulative <= 1 - sampling.top_p
+            remove[:, -1] = False  # keep at least the most likely token
+            scores = scores.masked_fill(remove.scatter(1, order, remove), float("-inf"))
+        probs = scores.softmax(-1)
+        return torch.cat([torch.multinomial(probs[k], 1, generator=generators[row])
+                          for k, row in enumerate(active)])
 
     def _result(self, generated, tokens_in, elapsed):
         stop = next((n for n, token in enumerate(generated) if token in self.eos_ids), None)

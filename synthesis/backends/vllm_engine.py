@@ -1,6 +1,7 @@
 """In-process vLLM engine for GPU workers: an optional extra, imported only when an endpoint uses it."""
 
 import time
+from dataclasses import replace
 from itertools import groupby
 
 from .base import BackendError, BackendUnavailable, GenerationBackend, GenerationResult
@@ -40,7 +41,8 @@ class VLLMBackend(GenerationBackend):
 
     def generate(self, requests):
         results = [None] * len(requests)
-        key = lambda i: (repr(requests[i].sampling), bool(requests[i].prefill))  # noqa: E731
+        # The seed stays out of the key: vLLM seeds each request on its own, so a batch may mix seeds.
+        key = lambda i: (repr(replace(requests[i].sampling, seed=None)), bool(requests[i].prefill))  # noqa: E731
         for (_sampling, prefilled), group in groupby(sorted(range(len(requests)), key=key), key=key):
             indices = list(group)
             for i, result in zip(indices, self._chat([requests[i] for i in indices], prefilled), strict=True):
@@ -54,7 +56,8 @@ class VLLMBackend(GenerationBackend):
         ]
         started = time.perf_counter()
         try:
-            outputs = self.llm.chat(conversations, self.params(requests[0].sampling), use_tqdm=False,
+            outputs = self.llm.chat(conversations, [self.params(request.sampling) for request in requests],
+                                    use_tqdm=False,
                                     add_generation_prompt=not prefilled, continue_final_message=prefilled)
         except Exception as exc:
             return [GenerationResult(error=f"{type(exc).__name__}: {exc}") for _ in requests]

@@ -147,6 +147,26 @@ def test_it_gives_identical_transcripts_and_metrics_for_the_same_seed(tiny_backe
     assert texts != [event["raw"] for episode in other[0] for event in episode["transcript"] if "raw" in event]
 
 
+def test_it_samples_the_same_transcript_for_a_case_alone_and_inside_a_batch(tiny_backend):
+    """Each request samples from its own generator, seeded by (run seed, turn, role, attempt, case): a case's text
+    does not depend on which cases share its batch, nor on their prompts' lengths (padding)."""
+    from dataclasses import replace
+
+    from synthesis.configs import SamplingConfig
+
+    sampling = SamplingConfig(temperature=1.0, top_p=0.9, max_tokens=8)
+    roles = [role(name, tiny_backend, sampling) for name in ("expert", "question_generator", "patient")]
+    engine = InteractiveEngine(roles[0], roles[1], LLMFactPatient(roles[2]), max_questions=2)
+    cases = [make_case(n) for n in range(4)]
+    cases[0] = replace(cases[0], initial_info=cases[0].initial_info + " It started after a long trip abroad." * 6)
+    batched = {e.case.case_id: e.to_dict() for e in engine.run(cases, seed=7)}
+    for case in (cases[0], cases[2]):
+        (alone,) = engine.run([case], seed=7)
+        assert alone.to_dict() == batched[case.case_id]
+    texts = {case_id: [e["raw"] for e in episode["transcript"] if "raw" in e] for case_id, episode in batched.items()}
+    assert len({repr(value) for value in texts.values()}) > 1  # sampled: the cases did not all say the same
+
+
 @pytest.fixture(scope="module")
 def embedding_patient():
     return EmbeddingPatient(top_k=2, threshold=0.5)

@@ -22,6 +22,20 @@ class TestTransformersBackend(BackendContract):
         assert [r.text for r in batched] == [r.text for r in single]
         assert backend.tokenizer.padding_side == "left"
 
+    def test_it_samples_each_request_from_its_own_seed_whatever_shares_its_batch(self, backend):
+        """A sampled row's text depends on its request's seed, not on the rows batched with it (one seed for the
+        whole batch made a row's draws depend on its neighbours), and rows that ended leave the batch without
+        changing the others' text."""
+        from dataclasses import replace
+
+        sampled = replace(GREEDY, temperature=1.0, top_p=0.9, max_tokens=12, seed=5)
+        requests = [ask(text, sampled) for text in ("Any fever?", "a much longer prompt " * 5, "Any headache?")]
+        together = [r.text for r in backend.generate(requests)]
+        alone = [backend.generate([request])[0].text for request in requests]
+        assert together == alone
+        other_seed = backend.generate([ask("Any fever?", replace(sampled, seed=6))])[0].text
+        assert other_seed != together[0]
+
     def test_it_applies_the_chat_template(self, backend):
         rendered = backend.render(ask("Any fever?"))
         assert rendered.startswith("<|system|>\nBe brief.<|end|>") and rendered.endswith("<|assistant|>\n")

@@ -41,11 +41,11 @@ from .assignment import (
     do_undo_last_submission,
     fetch_campaign,
 )
-from .jobs import ADD_PAIRS_JOB
 from .models import Adjudication, Assignment, BenchmarkRelease, Campaign, CampaignMember, GoldLabel, Judgment
 from .pairs import PairSelection
 from .permissions import campaigns_for_user, get_assignment_for_user, items_judged_by, judges_campaign
 from .quality import campaign_quality, disagreements
+from .runners import ADD_PAIRS_JOB
 from .serializers import (
     AdjudicationSerializer,
     BlindAnswerInputSerializer,

@@ -8,4 +8,4 @@ class AnnotationConfig(AppConfig):
     verbose_name = "Annotation"
 
     def ready(self):
-        from . import jobs  # noqa: F401  (registers the job kinds in every process)
+        from . import runners  # noqa: F401  (registers the job kinds in every process)

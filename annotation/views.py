@@ -41,7 +41,6 @@ from .forms import (
     ReleaseForm,
     SynthesisPairsForm,
 )
-from .jobs import ADD_PAIRS_JOB
 from .models import (
     LETTERS,
     Adjudication,
@@ -65,6 +64,7 @@ from .permissions import (
     judges_campaign,
 )
 from .quality import STATISTICS, campaign_quality, disagreements
+from .runners import ADD_PAIRS_JOB
 
 # --- Home and campaigns ----------------------------------------------------------------------------------------------
 

@@ -280,9 +280,9 @@ class TransformersBackend(GenerationBackend):
         return cache
 
     def _run(self, rows, samplings, prefixes):
-        """Prefill, then decode one token per step for the rows still generating: a row that reached its end of
-        sequence leaves the batch (and its cache) at once, rather than being computed until the longest row ends as
-        generate() does. Each row samples with its own generator seeded by its request's seed."""
+        """Prefill, then decode one token per step for the rows still generating: rows that reached their end of
+        sequence leave the batch (and its cache) once they are a quarter of it, rather than being computed until the
+        longest row ends as generate() does. Each row samples with its own generator seeded by its request's seed."""
         import torch
 
         sampling = samplings[0]
@@ -297,18 +297,24 @@ class TransformersBackend(GenerationBackend):
             eos = torch.tensor(sorted(self.eos_ids), device=self.device)
             active = list(range(len(rows)))  # the batch's rows still generating, in cache order
             generated = [[] for _ in rows]
+            ended = set()
             next_position = positions[:, -1] + 1
             for step in range(sampling.max_tokens):
                 if step < sampling.min_tokens:
                     logits[:, eos] = float("-inf")
                 tokens = self._pick(logits, sampling, generators, active)
-                done = torch.isin(tokens, eos).tolist()
-                for row, token in zip(active, tokens.tolist(), strict=True):
-                    generated[row].append(token)
-                keep = [k for k, finished in enumerate(done) if not finished]
+                for row, token, stop in zip(active, tokens.tolist(), torch.isin(tokens, eos).tolist(),
+                                            strict=True):
+                    if row not in ended:
+                        generated[row].append(token)
+                        if stop:
+                            ended.add(row)
+                keep = [k for k, row in enumerate(active) if row not in ended]
                 if not keep or step + 1 == sampling.max_tokens:
                     break
-                if len(keep) < len(active):
+                # Dropping rows copies the whole cache, so drop them once a quarter of the batch has ended; until
+                # then an ended row is computed but its tokens are ignored.
+                if 4 * (len(active) - len(keep)) >= len(active):
                     index = torch.tensor(keep, device=self.device)
                     cache.batch_select_indices(index)
                     mask, tokens, next_position = mask[index], tokens[index], next_position[index]

@@ -9,4 +9,4 @@ class EvaluationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import jobs  # noqa: F401  (registers the evaluate_interactive, generate_questions, evaluate_winrate kinds)
+        from . import runners  # noqa: F401  (registers the evaluate_interactive, generate_questions, evaluate_winrate kinds)

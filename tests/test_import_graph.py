@@ -4,6 +4,8 @@ platform (alfa_platform) -> jobs -> corpus -> synthesis -> annotation -> dataver
 Every import statement counts, including those inside functions (a lazy import is still a dependency).
 """
 
+import itertools
+
 import grimp
 import pytest
 
@@ -38,6 +40,6 @@ def test_no_two_modules_import_each_other_through_any_chain(graph):
             if is_within(importer, imported) or is_within(imported, importer):
                 continue
             chain = graph.find_shortest_chain(importer=imported, imported=importer)
-            if chain and not any(is_within(a, b) or is_within(b, a) for a, b in zip(chain, chain[1:])):
+            if chain and not any(is_within(a, b) or is_within(b, a) for a, b in itertools.pairwise(chain)):
                 cycles.append(" -> ".join([importer, *chain]))
     assert cycles == []

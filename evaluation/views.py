@@ -103,11 +103,17 @@ class LaunchView(RoleRequiredMixin, TemplateView):
     required_role = Role.LEAD
 
     def get_context_data(self, **kwargs):
-        forms = kwargs.pop("forms", None) or {task: form(prefix=task) for task, form in FORMS.items()}
+        forms = kwargs.pop("forms", None) or {task: form(prefix=task, initial=self.chosen_model())
+                                              for task, form in FORMS.items()}
         task = kwargs.pop("task", None) or self.request.GET.get("task", "interactive")
         return {**super().get_context_data(**kwargs), "forms": forms, "task": task if task in FORMS else "interactive",
                 "endpoints": ModelEndpoint.objects.filter(is_active=True).values_list("name", flat=True),
                 "case_set_names": sorted({*BUILT_IN, *CaseSet.objects.values_list("name", flat=True)})}
+
+    def chosen_model(self) -> dict:
+        """?model=NAME (a model page's "evaluate it") fills every task's model with that active endpoint."""
+        name = self.request.GET.get("model", "")
+        return {"model": name} if name and ModelEndpoint.objects.filter(name=name, is_active=True).exists() else {}
 
     def post(self, request, *args, **kwargs):
         task = request.POST.get("task", "")

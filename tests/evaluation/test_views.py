@@ -63,6 +63,16 @@ def test_allows_lead_to_launch_an_interactive_run_from_the_form(client_for, lead
     assert b'hx-get="/evaluation/runs/' in page.content  # the progress fragment polls while the job is queued
 
 
+def test_a_model_page_link_fills_every_task_with_that_endpoint_and_ignores_an_unknown_one(
+        client_for, lead, tiny_endpoint):
+    client = client_for(lead)
+    filled = client.get("/evaluation/launch/?model=tiny").context["forms"]
+    assert all(form["model"].value() == "tiny" for form in filled.values() if "model" in form.fields)
+    assert sum("model" in form.fields for form in filled.values()) == 3  # interactive, win-rate, generation
+    unknown = client.get("/evaluation/launch/?model=%3Cscript%3E").context["forms"]
+    assert not any(form["model"].value() for form in unknown.values() if "model" in form.fields)
+
+
 def test_shows_a_launch_error_on_the_form(client_for, lead, tiny_endpoint):
     response = client_for(lead).post("/evaluation/launch/", {"task": "interactive", "interactive-model": "nope"})
     assert response.status_code == 400 and b"neither an active endpoint" in response.content

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from synthesis.models import Attribute
+from synthesis.prompts import catalogue_v1
 
 OVERALL = "overall"
 
@@ -34,7 +35,10 @@ def list_attributes() -> list[AttributeInfo]:
 def load_attributes() -> list[AttributeInfo]:
     # Overall (the coarse judgment) stays judgeable when a lead retires it from synthesis: campaigns hold it.
     rows = Attribute.objects.filter(Q(is_active=True) | Q(key=OVERALL)).order_by("order", "key")
-    return [AttributeInfo(*row) for row in rows.values_list("key", "name", "group", "definition")]
+    found = [AttributeInfo(*row) for row in rows.values_list("key", "name", "group", "definition")]
+    # An emptied table (a test database flushed between tests) falls back to the rows its migration loads.
+    return found or [AttributeInfo(row["key"], row["name"], row["group"], row["definition"])
+                     for row in sorted(catalogue_v1.ATTRIBUTES, key=lambda row: row["order"])]
 
 
 def attribute_keys() -> list[str]:

@@ -73,6 +73,10 @@ class GenerationResult:
     attempts: int = 1
     raw: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A model may emit a NUL byte (a byte-level tokenizer can); PostgreSQL text and JSON cannot store one.
+        self.text = self.text.replace("\x00", "")
+
     @property
     def ok(self):
         return not self.error

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from annotation.attributes import OVERALL, attribute_keys, attribute_names
-from synthesis.models import Attribute
+from synthesis.models import Attribute, PromptTemplate
 from synthesis.prompts import catalogue_v1
 
 pytestmark = pytest.mark.django_db
@@ -28,3 +28,9 @@ def test_an_edit_to_the_catalogue_is_what_annotators_see():
     names = attribute_names()
     assert names["clarity"] == "Plain wording" and "focus" not in names
     assert names[OVERALL] == "Overall usefulness", "campaigns judge overall even when synthesis retires it"
+
+
+def test_an_emptied_catalogue_table_falls_back_to_the_rows_its_migration_loads():
+    PromptTemplate.objects.all().delete()
+    Attribute.objects.all().delete()  # as a flush between transactional tests leaves it
+    assert attribute_keys() == [a["key"] for a in sorted(catalogue_v1.ATTRIBUTES, key=lambda a: a["order"])]

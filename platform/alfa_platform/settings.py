@@ -176,7 +176,7 @@ ALFA_GZIP_RATIO_AFTER_BYTES = int(os.environ.get("ALFA_GZIP_RATIO_AFTER_BYTES", 
 ALFA_UPLOAD_RETENTION_DAYS = int(os.environ.get("ALFA_UPLOAD_RETENTION_DAYS", "30"))
 
 # Content-Security-Policy (django-csp): scripts only from this site or inline with the request's nonce
-# (request.csp_nonce); inline styles stay allowed (htmx and Redoc set them), so no nonce in style-src.
+# (request.csp_nonce); inline styles stay allowed (htmx and Swagger UI set them), so no nonce in style-src.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -184,7 +184,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF, UNSAFE_INLINE],
         "img-src": [SELF, "data:"],
         "font-src": [SELF, "data:"],
-        "worker-src": [SELF, "blob:"],
+        "worker-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
@@ -217,7 +217,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "annotation.models.CampaignStatus",
         "GoldStatusEnum": "annotation.models.GoldStatus",

@@ -34,10 +34,6 @@ def test_the_pages_own_scripts_run_under_the_policy(page, live_server, login, re
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector(".swagger-ui .info", timeout=30_000)  # Swagger UI starts from a script file
     assert not page.csp_violations
-    page.goto(f"{live_server.url}/api/redoc/")
-    page.wait_for_selector(".api-content", timeout=30_000)  # Redoc renders (its web worker is a blob: URL)
-    # Redoc's template asks Google Fonts for a stylesheet and Redocly's CDN for a logo: the policy keeps those
-    # third-party requests from leaving the browser, and nothing of the site's own is blocked.
-    third_party = ("https://fonts.googleapis.com/", "https://cdn.redoc.ly/")
-    assert all(any(host in text for host in third_party) for text in page.csp_violations), page.csp_violations
-    page.csp_violations.clear()
+    page.goto(f"{live_server.url}/api/redoc/")  # Redoc's bundle loads a logo from the internet: not served
+    page.wait_for_selector(".swagger-ui .info", timeout=30_000)
+    assert page.url.endswith("/api/docs/") and not page.csp_violations

@@ -4,6 +4,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from jobs.models import Queue
 from jobs.runner import JobContext, job_runner
 
@@ -125,11 +127,12 @@ def run_merge(ctx: JobContext) -> dict:
     return {"models": made}
 
 
+CANCEL_POLL_SECONDS = 2.0  # a serving job asks the database for a cancel this often (one query each)
+
+
 @job_runner(SERVE_JOB, queue=Queue.GPU, label="model serving")
 def run_model_server(ctx: JobContext) -> dict:
     """Serve a registered model on /v1/chat/completions as an endpoint until the job is cancelled."""
-    from django.conf import settings
-
     from synthesis.serving import serve_folder
 
     model = TrainedModel.objects.get(pk=ctx.params["model_id"])
@@ -144,5 +147,6 @@ def run_model_server(ctx: JobContext) -> dict:
         return True
 
     serve_folder(str(model.folder), host=settings.MODEL_SERVE_HOST, port=ctx.params["port"], model_name=model.name,
-                 endpoint_name=endpoint, keep_serving=keep_serving, on_ready=ready)
+                 endpoint_name=endpoint, keep_serving=keep_serving, on_ready=ready,
+                 poll_s=CANCEL_POLL_SECONDS)
     return ctx.job.result

@@ -23,7 +23,7 @@ class CampaignError(Exception):
 class ImportRejected(CampaignError):
     """The file had invalid rows; nothing was written. `errors` lists them with line numbers."""
 
-    def __init__(self, errors, error_count):
+    def __init__(self, errors, error_count) -> None:
         super().__init__(f"{error_count} invalid row(s); nothing was imported.")
         self.errors = errors
         self.error_count = error_count
@@ -47,7 +47,7 @@ def _check_settings(judgment_mode, keys, overlap, gold_rate):
         raise CampaignError("The gold rate must be between 0 and 0.5.")
 
 
-def do_create_campaign(name, created_by, annotators=(), **settings):
+def do_create_campaign(name: str, created_by, annotators=(), **settings):
     """Create a campaign (in draft) and invite its annotators."""
     _check_settings(
         settings.get("judgment_mode", ""), settings.get("attribute_keys", []),
@@ -83,7 +83,7 @@ def _check_members(users):
     return users
 
 
-def do_set_members(campaign, users):
+def do_set_members(campaign, users) -> None:
     """Invite exactly these users (annotator role or above); members who left keep their work.
 
     A removed annotator's open items go back to the pool at once (they can no longer submit them), unless the
@@ -110,7 +110,7 @@ def do_set_campaign_status(campaign, status):
     return campaign
 
 
-def _link_questions(items):
+def _link_questions(items) -> None:
     qids = {item["meta"]["qid"] for item in items if item["meta"].get("qid")}
     found = dict(Question.objects.filter(qid__in=qids).values_list("qid", "pk")) if qids else {}
     for item in items:

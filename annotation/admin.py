@@ -20,13 +20,13 @@ from .models import (
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records that are evidence: viewable, never edited or deleted through the admin."""
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -11,6 +11,7 @@ multinomial draw over the distinct count patterns, which is exact and cheap at a
 rater pairs uses Poisson(1) unit weights (the Poisson bootstrap), its large-sample equivalent.
 """
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -68,7 +69,7 @@ def encode(ratings, categories=None):
     return Ratings(units, raters, labels, unit_keys, rater_keys, categories)
 
 
-def encode_arrays(units, raters, labels, categories):
+def encode_arrays(units, raters, labels: Sequence[str], categories):
     """Encode parallel arrays (any hashable ids; labels already integer indices into `categories`)."""
     unit_keys, unit_index = np.unique(np.asarray(units), return_inverse=True)
     rater_keys, rater_index = np.unique(np.asarray(raters), return_inverse=True)
@@ -85,7 +86,7 @@ def count_matrix(encoded):
     return counts
 
 
-def pairable(counts):
+def pairable(counts: Sequence[int]):
     """Keep units rated at least twice: a single rating carries no agreement information."""
     return counts[counts.sum(axis=1) >= 2]
 
@@ -93,7 +94,7 @@ def pairable(counts):
 # --- Point estimates (libraries) ------------------------------------------------------------------------------------
 
 
-def percent_agreement(counts):
+def percent_agreement(counts: Sequence[int]):
     """Mean over units of the share of agreeing rater pairs (Fleiss' P-bar)."""
     counts = pairable(counts)
     if not len(counts):
@@ -102,7 +103,7 @@ def percent_agreement(counts):
     return float(np.mean((counts * (counts - 1)).sum(axis=1) / (n * (n - 1))))
 
 
-def krippendorff_alpha(counts):
+def krippendorff_alpha(counts: Sequence[int]):
     """Krippendorff's alpha for nominal data, from the `krippendorff` package (None when undefined)."""
     counts = pairable(counts)
     if not len(counts) or np.count_nonzero(counts.sum(axis=0)) < 2:
@@ -112,7 +113,7 @@ def krippendorff_alpha(counts):
     return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
-def fleiss_units(counts):
+def fleiss_units(counts: Sequence[int]):
     """Return the units rated by the most common number of raters (Fleiss' kappa assumes a constant number)."""
     counts = pairable(counts)
     if not len(counts):
@@ -122,7 +123,7 @@ def fleiss_units(counts):
     return counts[n == values[np.argmax(freq)]]
 
 
-def fleiss_kappa(counts):
+def fleiss_kappa(counts: Sequence[int]):
     """Fleiss' kappa from statsmodels over the units with the modal number of ratings (None when undefined)."""
     table = fleiss_units(counts)
     if not len(table) or np.count_nonzero(table.sum(axis=0)) < 2:
@@ -178,7 +179,7 @@ def co_ratings(encoded, min_common=MIN_COMMON_UNITS):
     )
 
 
-def pair_confusion_matrices(co, n_categories):
+def pair_confusion_matrices(co, n_categories: int):
     """Return the (pairs, C, C) confusion matrices of every rater pair."""
     cells = co.pair * n_categories**2 + co.label_1 * n_categories + co.label_2
     flat = np.bincount(cells, minlength=len(co.pair_keys) * n_categories**2)
@@ -204,13 +205,13 @@ def pairwise_cohen_kappa(encoded, min_common=MIN_COMMON_UNITS):
 # --- Vectorised formulas for the bootstrap (weights: resamples x units) ---------------------------------------------
 
 
-def _unit_terms(counts):
+def _unit_terms(counts: Sequence[int]):
     n = counts.sum(axis=1).astype(float)
     agree = (counts * (counts - 1)).sum(axis=1).astype(float)
     return n, agree
 
 
-def weighted_alpha(counts, weights):
+def weighted_alpha(counts: Sequence[int], weights):
     """Nominal alpha for each row of unit weights: 1 - (n-1)(n - sum o_cc) / (n^2 - sum n_c^2)."""
     n_i, agree = _unit_terms(counts)
     n = weights @ n_i
@@ -221,13 +222,13 @@ def weighted_alpha(counts, weights):
         return np.where(denominator > 0, 1 - (n - 1) * (n - o_diag) / denominator, np.nan)
 
 
-def weighted_percent(counts, weights):
+def weighted_percent(counts: Sequence[int], weights):
     n_i, agree = _unit_terms(counts)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (weights @ (agree / (n_i * (n_i - 1)))) / weights.sum(axis=1)
 
 
-def weighted_fleiss(counts, weights):
+def weighted_fleiss(counts: Sequence[int], weights):
     """Fleiss' kappa for each row of weights over units that all have the same number of ratings."""
     n_i, agree = _unit_terms(counts)
     total = weights.sum(axis=1)
@@ -238,7 +239,7 @@ def weighted_fleiss(counts, weights):
         return np.where(p_e < 1, (p_bar - p_e) / (1 - p_e), np.nan)
 
 
-def _pattern_weights(counts, n_boot, rng):
+def _pattern_weights(counts: Sequence[int], n_boot, rng):
     """Return (distinct count patterns, resamples x patterns weights): an exact unit bootstrap."""
     base = int(counts.max()) + 1 if counts.size else 1
     codes = counts @ (base ** np.arange(counts.shape[1], dtype=np.int64))  # one integer per count pattern
@@ -255,12 +256,12 @@ def _interval(samples):
     return float(low), float(high)
 
 
-def _estimate(value, samples, n_units):
+def _estimate(value, samples, n_units: int):
     low, high = _interval(samples) if value is not None else (None, None)
     return Estimate(value, low, high, n_units)
 
 
-def kappas_from_confusions(confusions, n_categories):
+def kappas_from_confusions(confusions, n_categories: int):
     """Cohen's kappa for each confusion matrix in an array (..., C, C); NaN where undefined."""
     total = confusions.sum(axis=(-1, -2))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -283,7 +284,7 @@ def _poisson_table():
 POISSON_TABLE = _poisson_table()
 
 
-def resample_weights(n_units, rows, rng):
+def resample_weights(n_units: int, rows, rng):
     """Return (units x rows) Poisson(1) weights: how often each unit is drawn in each of `rows` resamples.
 
     This is the Poisson bootstrap, the large-sample form of resampling units with replacement (Hanley &
@@ -293,7 +294,7 @@ def resample_weights(n_units, rows, rng):
     return POISSON_TABLE[rng.integers(0, 65536, size=(n_units, rows), dtype=np.uint16)]
 
 
-def _design(co, n_units, n_categories):
+def _design(co, n_units: int, n_categories: int):
     # (pair cells) x units, one entry per co-rating: a resample's confusion matrices are one sparse product
     from scipy import sparse
 
@@ -303,7 +304,7 @@ def _design(co, n_units, n_categories):
     )
 
 
-def _mean_kappas(confusions, n_pairs, n_categories):
+def _mean_kappas(confusions, n_pairs: int, n_categories: int):
     rows = confusions.shape[0]
     kappas = kappas_from_confusions(confusions.reshape(rows, n_pairs, n_categories, n_categories).astype(float),
                                     n_categories)
@@ -312,7 +313,7 @@ def _mean_kappas(confusions, n_pairs, n_categories):
         return np.where(defined, kappas, 0).sum(axis=1) / defined.sum(axis=1)
 
 
-def bootstrap_pairwise_kappa_groups(groups, n_units, n_categories, n_boot, rng, chunk=100):
+def bootstrap_pairwise_kappa_groups(groups, n_units: int, n_categories: int, n_boot, rng, chunk: int = 100):
     """Resample units once for several groups of co-ratings over the same units; return {group: samples}.
 
     Sharing the weights lets a dashboard bootstrap every attribute and the pooled row for the price of one.
@@ -326,7 +327,7 @@ def bootstrap_pairwise_kappa_groups(groups, n_units, n_categories, n_boot, rng, 
     return {name: np.concatenate(samples[name]) if name in samples else np.array([]) for name in groups}
 
 
-def bootstrap_pairwise_kappa(co, n_units, n_categories, n_boot, rng, chunk=100):
+def bootstrap_pairwise_kappa(co, n_units: int, n_categories: int, n_boot, rng, chunk: int = 100):
     """Resample units with replacement; return the mean pairwise Cohen's kappa of each resample."""
     return bootstrap_pairwise_kappa_groups({0: co}, n_units, n_categories, n_boot, rng, chunk)[0]
 
@@ -340,7 +341,7 @@ def subset(encoded, mask):
 # --- Summary ----------------------------------------------------------------------------------------------------
 
 
-def summarize(ratings, categories=None, n_boot=DEFAULT_BOOTSTRAP, seed=0, min_common=MIN_COMMON_UNITS,
+def summarize(ratings, categories=None, n_boot=DEFAULT_BOOTSTRAP, seed: int = 0, min_common=MIN_COMMON_UNITS,
               kappa_samples=None):
     """Return {statistic: Estimate} for alpha, Fleiss' kappa, mean pairwise Cohen's kappa and percent agreement.
 
@@ -360,7 +361,7 @@ def summarize(ratings, categories=None, n_boot=DEFAULT_BOOTSTRAP, seed=0, min_co
     return result
 
 
-def _pattern_statistics(counts, n_boot, rng):
+def _pattern_statistics(counts: Sequence[int], n_boot, rng):
     if not len(counts):
         empty = Estimate(None, None, None, 0)
         return {"krippendorff_alpha": empty, "percent_agreement": empty, "fleiss_kappa": empty}
@@ -374,7 +375,7 @@ def _pattern_statistics(counts, n_boot, rng):
     }
 
 
-def summarize_groups(encoded, masks, n_boot=DEFAULT_BOOTSTRAP, seed=0, min_common=MIN_COMMON_UNITS):
+def summarize_groups(encoded, masks, n_boot=DEFAULT_BOOTSTRAP, seed: int = 0, min_common=MIN_COMMON_UNITS):
     """Summarize several subsets of one set of ratings ({name: boolean mask}), sharing the kappa resampling."""
     rng = np.random.default_rng(seed)
     parts = {name: subset(encoded, mask) for name, mask in masks.items()}
@@ -398,7 +399,7 @@ class PositionBias:
     flagged: bool
 
 
-def position_bias(left, right, alpha=0.05):
+def position_bias(left, right, alpha: float = 0.05):
     """Share of 'left' among left/right picks, with a two-sided binomial test against 50%."""
     total = left + right
     if total == 0:
@@ -409,7 +410,7 @@ def position_bias(left, right, alpha=0.05):
     return PositionBias(left, right, left / total, p_value, p_value < alpha)
 
 
-def position_bias_many(left, right, alpha=0.05):
+def position_bias_many(left, right, alpha: float = 0.05):
     """Vectorised position_bias for arrays of counts: (share left, two-sided p, flagged).
 
     Under the null p = 0.5 the binomial is symmetric, so the exact two-sided p-value (scipy's binomtest) is

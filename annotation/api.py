@@ -123,7 +123,7 @@ def served_payload(campaign, user, assignment):
     return {"item": payload, "progress": payload["progress"]}
 
 
-def after_payload(assignment, user, want_next=False):
+def after_payload(assignment, user, want_next: bool = False):
     """The response after a submit or skip: the next item if asked for (and the campaign serves), else progress."""
     campaign = assignment.campaign
     if want_next and campaign.is_serving:
@@ -514,7 +514,7 @@ class ReleaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     serializer_class = ReleaseSerializer
     queryset = BenchmarkRelease.objects.select_related("created_by")
 
-    def perform_create(self, serializer):
+    def perform_create(self, serializer) -> None:
         serializer.instance = _gold_call(
             gold_actions.do_create_release, serializer.validated_data["name"], self.request.user,
             serializer.validated_data.get("description", ""),

@@ -7,5 +7,5 @@ class AnnotationConfig(AppConfig):
     name = "annotation"
     verbose_name = "Annotation"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import runners  # noqa: F401  (registers the job kinds in every process)

@@ -278,7 +278,7 @@ class RowLoader:
     What the ORM does for a fetched row (from_db, JSON decoding), without compiling a query on every request.
     """
 
-    def __init__(self, model, alias):
+    def __init__(self, model, alias) -> None:
         left_out = NOT_READ.get(model._meta.label, set())
         fields = [field for field in model._meta.concrete_fields if field.attname not in left_out]
         self.model, self.width = model, len(fields)
@@ -287,7 +287,7 @@ class RowLoader:
         self.converters = [(index, field.from_db_value) for index, field in enumerate(fields)
                            if hasattr(field, "from_db_value")]
 
-    def load(self, row, offset=0):
+    def load(self, row, offset: int = 0):
         values = list(row[offset: offset + self.width])
         for index, convert in self.converters:
             values[index] = convert(values[index], None, connection)
@@ -333,7 +333,7 @@ def own_assignment_sql():
     )
 
 
-def load_own_assignment(row, offset, user):
+def load_own_assignment(row, offset: int, user):
     """The assignment (item and campaign attached) from the own_assignment_sql columns at `offset`, or None."""
     if row[offset] is None:
         return None
@@ -363,7 +363,7 @@ LEFT_IS_A_SQL = ("get_byte(sha256(convert_to(%(seed)s::bigint::text || ':' || %(
 
 
 @cache
-def _claim_sql(gold):
+def _claim_sql(gold) -> str:
     """One statement: the user's open assignment if any, else lock, take and assign the best candidate item.
 
     Runs after the member lock, so it sees (with a fresh snapshot) whatever the annotator's previous request
@@ -528,7 +528,7 @@ def _submit(assignment, rows, duration_ms):
 
 
 @cache
-def _submit_sql(judgment_count):
+def _submit_sql(judgment_count) -> str:
     """The submit statement for an item asking `judgment_count` judgments (see _submit_fast)."""
     values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * judgment_count)
     members = row_loader(CampaignMember, "m").columns
@@ -578,7 +578,7 @@ def _submit_fast(assignment, rows, duration_ms, now):
     return member
 
 
-def do_skip_assignment(assignment, reason, note=""):
+def do_skip_assignment(assignment, reason: str, note: str = ""):
     """Give the item back to the pool (another annotator will take it); this annotator never sees it again."""
     if reason not in SkipReason.values:
         raise AssignmentError("Choose a reason for skipping.")

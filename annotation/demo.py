@@ -20,7 +20,7 @@ DEMO_USERS = [("lead", Role.LEAD), ("physician", Role.ANNOTATOR), ("physician2",
 BASE_UTC = 1_600_000_000
 
 
-def parent_id(thread, depth):
+def parent_id(thread, depth: int):
     """Return the Reddit fullname of a comment's parent: the post for the first turn, else the patient's reply."""
     return f"t3_{thread['post_id']}" if depth == 0 else f"t1_{thread['post_id']}c{depth * 2 - 1}"
 

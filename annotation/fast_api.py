@@ -50,17 +50,17 @@ JSON_TYPES = ("application/json", "application/*", "*/*")
 
 
 @cache
-def _drf_view(name):
+def _drf_view(name: str):
     """The router's view for a URL name: what answers whenever the lean view steps aside."""
     return next(pattern.callback for pattern in router.urls if pattern.name == name)
 
 
 class _CSRFCheck(CsrfViewMiddleware):
-    def _reject(self, request, reason):
+    def _reject(self, request, reason: str):
         return reason
 
 
-def _csrf_passes(request):
+def _csrf_passes(request) -> bool:
     """DRF's SessionAuthentication.enforce_csrf: the check CsrfViewMiddleware would make on this request."""
     check = _CSRFCheck(lambda _request: None)
     check.process_request(request)
@@ -75,13 +75,13 @@ SUBJECTS = {
 }
 
 
-def _load_subject(subject, row, offset, user):
+def _load_subject(subject: str, row, offset: int, user):
     if subject == "campaign":
         return None if row[offset] is None else row_loader(Campaign, "c").load(row, offset)
     return load_own_assignment(row, offset, user)
 
 
-def _fetch_subject(subject, user, pk):
+def _fetch_subject(subject: str, user, pk):
     if subject == "campaign":
         try:
             return fetch_campaign(pk)
@@ -91,7 +91,7 @@ def _fetch_subject(subject, user, pk):
 
 
 @cache
-def _token_sql(subject):
+def _token_sql(subject: str) -> str:
     users = row_loader(get_user_model(), "u")
     groups, memberships = Group._meta.db_table, get_user_model().groups.through._meta.db_table
     columns, join = SUBJECTS[subject]()
@@ -102,7 +102,7 @@ def _token_sql(subject):
     )
 
 
-def _token_user(request, subject, pk):
+def _token_user(request, subject: str, pk):
     """alfa_platform's TokenAuthenticationWithRoles, and the endpoint's row, in one prepared statement.
 
     Returns (user with roles, the campaign or own assignment `pk` or None), or None wherever DRF's token
@@ -129,7 +129,7 @@ def _token_user(request, subject, pk):
     return user, _load_subject(subject, row, users.width + 1, user)
 
 
-def _admit(request, subject, pk):
+def _admit(request, subject: str, pk):
     """(the annotator sending this request, the endpoint's row or None), or None to let the DRF action answer."""
     if request.method != "POST" or connection.vendor != "postgresql" or request.GET:
         return None  # other methods (405, OPTIONS), SQLite, ?format= overrides: the DRF action
@@ -145,7 +145,7 @@ def _admit(request, subject, pk):
     return admitted if admitted is not None and has_role(admitted[0], Role.ANNOTATOR) else None
 
 
-def _json(payload, status=200):
+def _json(payload, status: int = 200):
     response = HttpResponse(orjson.dumps(payload), content_type="application/json", status=status)
     response.headers["Vary"] = "Accept"  # what DRF's responses carry
     response.headers["Allow"] = "POST, OPTIONS"

@@ -21,7 +21,7 @@ class CampaignForm(forms.ModelForm):
                   "items_per_annotator", "open_to_all"]
         widgets = {"guidelines": forms.Textarea(attrs={"rows": 8}), "description": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["attribute_keys"].choices = [(a.key, a.name) for a in list_attributes()]
         self.fields["annotators"].queryset = annotator_users()
@@ -48,7 +48,7 @@ class BlindAnswerForm(forms.Form):
 
 
 class ImpliedForm(forms.Form):
-    def __init__(self, *args, options=None, **kwargs):
+    def __init__(self, *args, options=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for letter in LETTERS:
             self.fields[f"implied_{letter}"] = forms.ChoiceField(
@@ -108,7 +108,7 @@ class SynthesisPairsForm(forms.Form):
     ids_file = forms.FileField(required=False, help_text="Optional: a text file of pair ids, one per line.")
     limit = forms.IntegerField(required=False, min_value=1)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         from corpus.models import Split
         from synthesis.models import PairType, Verdict

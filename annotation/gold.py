@@ -111,7 +111,7 @@ def do_ensure_gold_labels(source=MultipleChoiceCase.Source.ASKDOCS):
     return created
 
 
-def _apply(gold, user, kind, new_values, note=""):
+def _apply(gold, user, kind, new_values, note: str = ""):
     """Write a versioned change: one GoldRevision with old and new values; content edits reopen a sign-off."""
     changes = {
         name: [getattr(gold, name), value] for name, value in new_values.items() if getattr(gold, name) != value
@@ -157,7 +157,7 @@ def _require_blind(gold, user):
         raise GoldError("Answer the case blind before you see or change the key.")
 
 
-def do_edit_gold(gold, user, stem=None, options=None, answer_idx=None, note=""):
+def do_edit_gold(gold, user, stem=None, options=None, answer_idx=None, note: str = ""):
     """Edit the stem, options or key (versioned)."""
     _require_blind(gold, user)
     new = {}
@@ -197,7 +197,7 @@ def clean_facts(facts):
     return list(dict.fromkeys(fact for fact in cleaned if fact))
 
 
-def do_curate_facts(gold, user, facts, note=""):
+def do_curate_facts(gold, user, facts, note: str = ""):
     """Replace the atomic facts with the curated list (bullets stripped, empties dropped)."""
     _require_blind(gold, user)
     facts = clean_facts(facts)
@@ -208,7 +208,7 @@ def do_curate_facts(gold, user, facts, note=""):
         return gold, _apply(gold, user, RevisionKind.FACTS, {"atomic_facts": facts}, note)
 
 
-def do_set_initial_info(gold, user, text):
+def do_set_initial_info(gold, user, text: str):
     """Write or confirm the chief complaint (the published one was generated without the case)."""
     _require_blind(gold, user)
     if not text.strip():
@@ -257,7 +257,7 @@ def do_sign_off(gold, user):
     return gold, revision
 
 
-def do_reopen_gold(gold, user, note=""):
+def do_reopen_gold(gold, user, note: str = ""):
     with transaction.atomic():
         gold = _locked(gold)
         if gold.status != GoldStatus.SIGNED_OFF:
@@ -305,14 +305,14 @@ def reorder_options(options, answer_idx, target):
     return {new: options[old] for new, old in zip(LETTERS, order, strict=True)}, target, mapping
 
 
-def balanced_targets(count, seed):
+def balanced_targets(count: int, seed: int):
     """Return `count` key letters, each letter used count/4 times (give or take one), in seeded random order."""
     targets = [LETTERS[index % len(LETTERS)] for index in range(count)]
     random.Random(seed).shuffle(targets)
     return targets
 
 
-def do_rebalance_options(user, seed=0, source=MultipleChoiceCase.Source.ASKDOCS):
+def do_rebalance_options(user, seed: int = 0, source=MultipleChoiceCase.Source.ASKDOCS):
     """Reorder every gold label's options so key positions are balanced; the key text stays the key."""
     do_ensure_gold_labels(source)
     golds = list(GoldLabel.objects.filter(case__source=source).select_related("case").order_by("case__case_id"))
@@ -361,7 +361,7 @@ def jsonl_bytes(records):
     return "".join(lines).encode("utf-8")
 
 
-def release_filename(release):
+def release_filename(release) -> str:
     """The download's file name: the release's name with anything but letters, digits, '.', '_' and '-' as '-'.
 
     Names from before control characters were refused may hold CR/LF, which a response header cannot carry.
@@ -369,7 +369,7 @@ def release_filename(release):
     return f"mediq-askdocs-{re.sub(r'[^A-Za-z0-9._-]+', '-', release.name).strip('-.') or release.pk}.jsonl"
 
 
-def do_create_release(name, user, description="", source=MultipleChoiceCase.Source.ASKDOCS):
+def do_create_release(name: str, user, description: str = "", source=MultipleChoiceCase.Source.ASKDOCS):
     """Freeze the signed-off gold labels as a named release; its JSONL and hash never change afterwards."""
     name = name.strip()
     if not name:

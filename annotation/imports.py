@@ -27,7 +27,7 @@ class RowError:
     field: str
     message: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = f"line {self.line}" + (f", field {self.field!r}" if self.field else "")
         return f"{where}: {self.message}"
 
@@ -38,14 +38,14 @@ class ParsedItems:
     errors: list = field(default_factory=list)
     error_count: int = 0
 
-    def add_error(self, line, field_name, message):
+    def add_error(self, line, field_name: str, message) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(RowError(line, field_name, message))
 
 
 class RowInvalid(Exception):
-    def __init__(self, field_name, message):
+    def __init__(self, field_name: str, message) -> None:
         super().__init__(message)
         self.field = field_name
 
@@ -53,7 +53,7 @@ class RowInvalid(Exception):
 class UnreadableData(Exception):
     """The file cannot be read past `line`: corrupt or truncated gzip, or a gzip bomb."""
 
-    def __init__(self, line, message):
+    def __init__(self, line, message) -> None:
         super().__init__(message)
         self.line = line
 
@@ -81,7 +81,7 @@ def read_lines(data):
         raise UnreadableData(number + 1, str(exc)) from exc
 
 
-def _text(row, name, limit, required=True):
+def _text(row, name: str, limit: int, required: bool = True):
     value = row.get(name)
     if value is None or value == "":
         if required:
@@ -133,7 +133,7 @@ def parse_context(value):
     return title.strip(), body.strip(), turns
 
 
-def _choice(row, name, allowed):
+def _choice(row, name: str, allowed):
     value = row.get(name)
     if value in (None, ""):
         return ""
@@ -213,7 +213,7 @@ def parse_items(data):
     return parsed
 
 
-def _parse_line(parsed, line, text, known, seen):
+def _parse_line(parsed, line, text: str, known, seen):
     try:
         if nesting_exceeds(text.encode("utf-8", "surrogatepass")):  # json.loads would recurse into a 500
             raise RowInvalid("", DEPTH_MESSAGE)

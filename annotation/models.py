@@ -96,10 +96,10 @@ class Campaign(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, **kwargs) -> None:
         if not self.seed:
             self.seed = secrets.randbelow(2**62) + 1
         super().save(*args, **kwargs)
@@ -142,7 +142,7 @@ class CampaignMember(models.Model):
         constraints = [models.UniqueConstraint(fields=["campaign", "user"], name="member_unique")]
         indexes = [models.Index(fields=["user", "campaign"], name="member_user_idx")]  # an annotator's campaigns
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} in {self.campaign}"
 
 
@@ -192,7 +192,7 @@ class ComparisonItem(models.Model):
             models.Index(fields=["campaign", "is_gold", "active_count", "id"], name="item_next_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.external_id or f"item {self.pk}"
 
     def left_is_a_for(self, user_id):
@@ -233,7 +233,7 @@ class Assignment(models.Model):
             models.Index(fields=["annotator", "campaign", "submitted_at"], name="assignment_user_submitted_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.annotator} on {self.item}"
 
     @property
@@ -273,7 +273,7 @@ class Judgment(models.Model):
             models.Index(fields=["item", "attribute"], name="judgment_item_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.attribute}: {self.choice}"
 
 
@@ -295,7 +295,7 @@ class Adjudication(models.Model):
             models.Index(fields=["campaign", "item", "attribute", "created_at"], name="adjudication_item_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.item} {self.attribute}: {self.choice}"
 
 
@@ -320,7 +320,7 @@ class QualitySnapshot(models.Model):
             models.UniqueConstraint(fields=["campaign", "attribute", "n_boot"], name="quality_snapshot_unique"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.campaign} {self.attribute or 'all'} @ {self.version}"
 
 
@@ -369,7 +369,7 @@ class GoldLabel(models.Model):
         ordering = ["case__case_id"]
         indexes = [models.Index(fields=["status"], name="gold_status_idx")]  # list and release: signed-off items
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"gold {self.case.case_id} v{self.version}"
 
     def get_absolute_url(self):
@@ -404,7 +404,7 @@ class GoldRevision(models.Model):
         ordering = ["gold", "version"]
         constraints = [models.UniqueConstraint(fields=["gold", "version"], name="gold_revision_unique_version")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.gold_id} v{self.version} {self.kind}"
 
 
@@ -423,7 +423,7 @@ class BlindAnswer(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["gold", "user"], name="blind_answer_once")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} answered {self.letter}"
 
 
@@ -440,7 +440,7 @@ class BenchmarkRelease(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     def save(self, *args, **kwargs):
@@ -468,7 +468,7 @@ class ReleaseItem(models.Model):
         ordering = ["release", "position"]
         constraints = [models.UniqueConstraint(fields=["release", "case_id"], name="release_item_unique")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.release} {self.case_id}"
 
     def save(self, *args, **kwargs):

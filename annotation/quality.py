@@ -6,6 +6,7 @@ judgment makes it stale and an unchanged campaign is served from the snapshot.
 """
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,7 +61,7 @@ class JudgmentTable:
     judge_choice: np.ndarray
     keys: list
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.item)
 
     def subset(self, mask):
@@ -73,7 +74,7 @@ def live_judgments(campaign, attribute=None):
     return judgments.filter(attribute=attribute) if attribute else judgments
 
 
-def data_version(campaign, attribute=None):
+def data_version(campaign, attribute=None) -> str:
     """Return a cheap fingerprint of the judgments the dashboard depends on (one indexed aggregate)."""
     judgments = Judgment.objects.filter(campaign=campaign)
     if attribute:
@@ -92,7 +93,7 @@ def _case(column, mapping, default):
     return f"CASE {column} {whens} ELSE {default} END", params
 
 
-def _fetch(columns, rest, params, width):
+def _fetch(columns, rest, params, width: int):
     """Run SELECT columns rest and return an int64 array (rows x width).
 
     On PostgreSQL the rows come back as one space-separated string (string_agg), which numpy parses in C: half
@@ -158,7 +159,7 @@ def _key_order(key):
 # --- Agreement ----------------------------------------------------------------------------------------------------
 
 
-def agreement_rows(table, n_boot, seed=0):
+def agreement_rows(table, n_boot, seed: int = 0):
     """Return one agreement row per attribute, plus a pooled row when there are several.
 
     A unit is an (item, attribute) pair, so the pooled row counts each attribute's judgment of an item apart.
@@ -185,7 +186,7 @@ def agreement_rows(table, n_boot, seed=0):
 # --- Annotators ----------------------------------------------------------------------------------------------------
 
 
-def position_bias_rows(table, usernames):
+def position_bias_rows(table, usernames: Sequence[str]):
     """Share of 'left' picks per annotator and attribute (and pooled), flagged when a binomial test rejects 50%."""
     names, slots = attribute_names(), len(table.keys) + 1  # the last slot pools every attribute
     annotators, annotator_index = np.unique(table.annotator, return_inverse=True)
@@ -215,7 +216,7 @@ def _number(value):
     return None if np.isnan(value) else float(value)
 
 
-def annotator_rows(campaign, table, usernames):
+def annotator_rows(campaign, table, usernames: Sequence[str]):
     """Per annotator: judgments, gold accuracy, median time per judgment, agreement with the majority, skips."""
     regular = table.subset(~table.is_gold)
     majority = {}
@@ -237,7 +238,7 @@ def annotator_rows(campaign, table, usernames):
     return rows
 
 
-def _annotator_row(table, annotator, usernames, majority, skips):
+def _annotator_row(table, annotator, usernames: Sequence[str], majority, skips):
     mine = table.annotator == annotator
     gold = mine & table.is_gold & (table.gold_choice >= 0)
     times = table.time_ms[mine & (table.time_ms >= 0)]
@@ -310,7 +311,7 @@ def refresh_quality(campaign, attribute=None):
     return snapshot
 
 
-def _queue_refresh(campaign, attribute):
+def _queue_refresh(campaign, attribute) -> None:
     from jobs.actions import do_enqueue_job
     from jobs.models import Job, JobStatus
 
@@ -320,7 +321,7 @@ def _queue_refresh(campaign, attribute):
         do_enqueue_job(QUALITY_JOB, {"campaign": campaign.pk, "attribute": attribute or ""})
 
 
-def campaign_quality(campaign, attribute=None, allow_stale=False):
+def campaign_quality(campaign, attribute=None, allow_stale: bool = False):
     """Return the dashboard's numbers plus `computed_at` and `stale`.
 
     Up to date snapshot: returned as is. Otherwise small campaigns are computed now; for large ones, with
@@ -342,7 +343,7 @@ def campaign_quality(campaign, attribute=None, allow_stale=False):
 # --- Disagreements for adjudication ---------------------------------------------------------------------------------
 
 
-def disagreements(campaign, attribute=None, include_resolved=False):
+def disagreements(campaign, attribute=None, include_resolved: bool = False):
     """Return (item_id, attribute, judgments, distinct choices) for items whose annotators disagree."""
     judgments = live_judgments(campaign, attribute).filter(item__is_gold=False)
     if not include_resolved:

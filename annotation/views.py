@@ -357,7 +357,7 @@ def _gold_post(request, gold):
     messages.success(request, "Saved.")
 
 
-def _apply_gold_form(step, form, gold, user):
+def _apply_gold_form(step, form, gold, user) -> None:
     data = form.cleaned_data
     if step == "blind":
         gold_actions.do_record_blind_answer(gold, user, data["letter"], data.get("time_ms"))

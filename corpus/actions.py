@@ -20,7 +20,7 @@ class ImportRequestError(ValueError):
     """An import request that cannot be queued (unknown format or split, missing file)."""
 
 
-def safe_name(name):
+def safe_name(name: str):
     """Return a file name safe to store: no directories, only [-_.A-Za-z0-9], at most MAX_NAME characters."""
     base = Path(str(name or "")).name
     try:
@@ -79,7 +79,7 @@ def do_enqueue_import(files, *, format=None, split=None, owner=None):  # noqa: A
     return do_enqueue_job(IMPORT_JOB, params=params, owner=owner, items=keys)
 
 
-def item_key(index, name):
+def item_key(index, name: str):
     """Return a job item's key: the file's position in params["files"] and its name ("0003 test_q.jsonl")."""
     return f"{index:04d} {name}"[:255]
 

@@ -8,10 +8,10 @@ from .models import Comment, ImportRun, MultipleChoiceCase, Post, Question, Reco
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Imports own these rows: the admin shows them but never adds or edits them (deleting stays possible)."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 

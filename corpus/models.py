@@ -37,7 +37,7 @@ class Post(models.Model):
     class Meta:
         indexes = [models.Index(fields=["split"], name="post_split_idx")]  # thread list: filter by split
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title[:80]
 
 
@@ -70,7 +70,7 @@ class Thread(models.Model):
             models.Index(fields=["has_credentialed_author", "thread_id"], name="thread_cred_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.thread_id
 
     def get_absolute_url(self):
@@ -103,7 +103,7 @@ class Comment(models.Model):
         ordering = ["thread", "turn_level", "pk"]
         constraints = [models.UniqueConstraint(fields=["thread", "comment_id"], name="comment_unique_in_thread")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.comment_id} in {self.thread_id}"
 
 
@@ -136,7 +136,7 @@ class Question(models.Model):
             models.Index(fields=["thread", "question_type"], name="question_thread_type_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.qid
 
     def get_absolute_url(self):
@@ -182,7 +182,7 @@ class MultipleChoiceCase(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "case_id"], name="mcq_unique_case")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_source_display()} {self.case_id}"
 
     @property
@@ -225,7 +225,7 @@ class ImportRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.file_name} ({self.format})"
 
     @property
@@ -265,5 +265,5 @@ class RecordChange(models.Model):
     class Meta:
         indexes = [models.Index(fields=["model", "key"], name="change_record_idx")]  # history of one record
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.model} {self.key}"

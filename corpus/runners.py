@@ -55,7 +55,7 @@ def run_import_corpus(ctx):
     return result
 
 
-def settle_item(ctx, item, run):
+def settle_item(ctx, item, run) -> None:
     summary = {"import_run": run.pk, **run.summary()}
     ctx.log(
         f"{run.file_name}: {run.records_read:,} records, created {run.created or '{}'}, updated {run.updated or '{}'}, "
@@ -70,7 +70,7 @@ def settle_item(ctx, item, run):
     ctx.item_succeeded(item, summary)
 
 
-def format_error(error):
+def format_error(error) -> str:
     return f"{error['file']}:{error['line']}: {error['field']}: {error['reason']}"
 
 

@@ -65,7 +65,7 @@ def search_threads(threads, query):
     return threads
 
 
-def filter_threads(threads, *, q="", split="", question_type="", diagnosis=None, credentialed=None):
+def filter_threads(threads, *, q: str = "", split: str = "", question_type: str = "", diagnosis=None, credentialed=None):
     """Apply the thread-list search and filters shared by the corpus pages and the API."""
     threads = search_threads(threads, q)
     if split:

@@ -1,6 +1,7 @@
 """Corpus pages: thread list with search and filters, the thread chat view, and the import page."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -24,7 +25,7 @@ URL_SAFE = "!$&'()*+,;=~:@"
 TITLE_CHARS = 140
 
 
-def truncate(text, limit):
+def truncate(text: str, limit: int):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -57,7 +58,7 @@ class KeysetPage:
         return bool(self.next_after or self.prev_before)
 
 
-def keyset_page(threads, *, after="", before="", size=PAGE_SIZE, total=None):
+def keyset_page(threads, *, after: str = "", before: str = "", size: int = PAGE_SIZE, total: int | None = None):
     """Return the page after or before a thread_id; seeking the unique index keeps late pages as cheap as the first."""
     if total == 0:  # nothing matches: skip a walk over every thread looking for rows that are not there
         return KeysetPage([])
@@ -137,7 +138,7 @@ def answer_bubbles(asked, study_qid):
     ]
 
 
-def doctor_bubble(comment, asked, study_qid):
+def doctor_bubble(comment: str, asked, study_qid):
     is_study = any(question.qid == study_qid for question in asked)
     if comment is None:  # question records without their comment: show the questions themselves
         return Bubble("doctor", "Doctor", "", questions=asked, is_study=is_study)
@@ -147,7 +148,7 @@ def doctor_bubble(comment, asked, study_qid):
     )
 
 
-def chat_turns(comments, questions):
+def chat_turns(comments: Sequence[str], questions):
     """Return (comment or None, questions asked in it) in conversation order."""
     by_comment, loose = defaultdict(list), defaultdict(list)
     for question in questions:
@@ -158,7 +159,7 @@ def chat_turns(comments, questions):
     return [(comment, asked) for *_, comment, asked in sorted(turns, key=lambda turn: turn[:3])]
 
 
-def build_chat(post, comments, questions, study_qid=""):
+def build_chat(post, comments: Sequence[str], questions, study_qid: str = ""):
     """Return the thread as chat bubbles: the post, earlier turns, then each doctor turn and the patient's answer."""
     bubbles = [Bubble("patient", "Patient · original post", post.body, title=post.title)]
     bubbles += earlier_turn_bubbles(questions)

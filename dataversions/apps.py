@@ -8,5 +8,5 @@ class DataversionsConfig(AppConfig):
     verbose_name = "Dataset versions"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import runners  # noqa: F401  (registers the dataset_version and dataset_export job kinds)

@@ -293,7 +293,7 @@ BUILDERS = {
 class RowCounter:
     """Counts and the content hash of rows seen in order."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.digest = hashlib.sha256()
         self.total = 0
         self.by = {"split": Counter(), "attribute": Counter(), "pair_type": Counter(), "split_attribute": Counter()}

@@ -18,7 +18,7 @@ class VersionForm(config_form_class(Selection)):
     description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
                                   help_text="Shown on the dataset card; only used when the dataset is new.")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.offer_choices("attributes", [(a.key, f"{a.name} ({a.group})") for a in Attribute.objects.all()])
         self.offer_choices("campaigns", list(Campaign.objects.order_by("name").values_list("pk", "name")))

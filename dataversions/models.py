@@ -43,7 +43,7 @@ class Dataset(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self):
@@ -76,7 +76,7 @@ class DatasetVersion(models.Model):
         ordering = ["dataset", "-number"]
         constraints = [models.UniqueConstraint(fields=["dataset", "number"], name="dataset_version_unique_number")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.dataset.name}@v{self.number}"
 
     def get_absolute_url(self):
@@ -123,7 +123,7 @@ class DatasetRow(models.Model):
             models.Index(fields=["version", "row_hash"], name="dataset_row_hash_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.version} #{self.position} {self.row_id}"
 
     def save(self, *args, **kwargs):
@@ -152,7 +152,7 @@ class DatasetExport(models.Model):
             models.UniqueConstraint(fields=["version", "format", "files"], name="dataset_export_unique"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.version} {self.format}/{self.files}"
 
     def get_absolute_url(self):

@@ -13,7 +13,7 @@ from .writers import relative_to_var, version_splits, write_export
 def run_freeze_version(ctx) -> dict:
     version = DatasetVersion.objects.select_related("dataset").get(pk=ctx.params["version_id"])
 
-    def progress(done, total):
+    def progress(done, total: int) -> None:
         ctx.job.progress_total = total
         ctx.set_done(done)
 
@@ -43,7 +43,7 @@ def run_export(ctx) -> dict:
     done = export_done_splits(ctx)
     ctx.set_done(len(done))
 
-    def on_split(split, entries):
+    def on_split(split, entries) -> None:
         ctx.item_succeeded(ctx.job.items.get(key=split), entries)
         ctx.advance()
         ctx.log(f"{split}: {sum(e['rows'] or 0 for e in entries.values())} rows")

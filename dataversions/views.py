@@ -75,7 +75,7 @@ def initial_for_new_version(source: str) -> dict:
 
 
 @lead_required
-def dataset_detail(request, name):
+def dataset_detail(request, name: str):
     dataset = get_object_or_404(Dataset, name=name)
     return render(request, "dataversions/dataset_detail.html", {
         "dataset": dataset, "versions": dataset.versions.select_related("created_by")})

@@ -8,5 +8,5 @@ class EvaluationConfig(AppConfig):
     verbose_name = "Evaluation"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import runners  # noqa: F401  (registers the evaluate_interactive, generate_questions, evaluate_winrate kinds)

@@ -81,7 +81,7 @@ def items_hash(items: list[dict]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def store_snapshot(name, source, mode, items, user=None, **fields) -> CaseSet:
+def store_snapshot(name: str, source, mode, items, user=None, **fields) -> CaseSet:
     """Return the snapshot of `items` under `name`, creating it when these exact cases are new."""
     if not items:
         raise CaseSetError(f"Case set {name!r} would hold no cases.")

@@ -4,6 +4,7 @@ agreement with the LLM judge are computed from the live judgments."""
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 
 import numpy as np
 from django.db import transaction
@@ -117,7 +118,7 @@ def do_start_expert_check(config, owner=None) -> EvaluationRun:
                         "judge_run": getattr(judge_run, "pk", None)})
 
 
-def item_for(campaign, question, position, candidate_text, reference_text, candidate, reference_name, judge):
+def item_for(campaign, question, position, candidate_text, reference_text, candidate, reference_name: str, judge):
     post = question.thread.post
     return ComparisonItem(
         campaign=campaign, external_id=f"eval:{question.qid}", position=position, post_title=post.title,
@@ -127,7 +128,7 @@ def item_for(campaign, question, position, candidate_text, reference_text, candi
         meta={"qid": question.qid, "generation": candidate.pk})
 
 
-def annotators_named(usernames):
+def annotators_named(usernames: Sequence[str]):
     from django.contrib.auth import get_user_model
 
     users = list(get_user_model().objects.filter(username__in=usernames))

@@ -118,7 +118,7 @@ class InteractiveEngine:
         prompts = [expert_messages(EXPERT_LETTER, e.case, e.history) for e in active]
         prompts += [expert_messages(EXPERT_CONFIDENCE, e.case, e.history) for e in deciding]
 
-        def parse(i, text):
+        def parse(i, text: str):
             if i < len(active):
                 return parse_letter(text, active[i].case.options)
             return parse_confidence(text)

@@ -40,7 +40,7 @@ class CaseSet(models.Model):
         ordering = ["name", "-created_at"]
         constraints = [models.UniqueConstraint(fields=["name", "sha256"], name="caseset_unique_snapshot")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.size} cases, {self.sha256[:8]})"
 
 
@@ -62,7 +62,7 @@ class CaseSetItem(models.Model):
         ordering = ["case_set", "position"]
         constraints = [models.UniqueConstraint(fields=["case_set", "case_id"], name="caseset_item_unique_case")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.case_set.name} {self.case_id}"
 
 
@@ -105,7 +105,7 @@ class EvaluationRun(models.Model):
             models.Index(fields=["kind", "finished_at"], name="evalrun_kind_finished_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} · {self.model_name}"
 
     def get_absolute_url(self):
@@ -145,7 +145,7 @@ class Episode(models.Model):
         ordering = ["run", "repeat", "item__position"]
         constraints = [models.UniqueConstraint(fields=["run", "repeat", "case_id"], name="episode_unique_case")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"run {self.run_id} r{self.repeat} {self.case_id}"
 
     def get_absolute_url(self):
@@ -180,7 +180,7 @@ class GeneratedQuestion(models.Model):
         ordering = ["run", "qid"]
         constraints = [models.UniqueConstraint(fields=["run", "question"], name="generated_unique_question")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.model_name} · {self.qid}"
 
 
@@ -213,5 +213,5 @@ class PairwiseVerdict(models.Model):
         ordering = ["run", "qid", "order", "sample"]
         constraints = [models.UniqueConstraint(fields=["run", "qid", "order", "sample"], name="verdict_unique")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"run {self.run_id} {self.qid} o{self.order} s{self.sample}: {self.winner}"

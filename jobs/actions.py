@@ -21,10 +21,10 @@ class JobError(Exception):
     """A request about a job that its state does not allow."""
 
 
-def send_job(job):
+def send_job(job) -> None:
     """Send the job's task to its queue once the surrounding transaction commits."""
 
-    def send():
+    def send() -> None:
         result = current_app.tasks[RUN_JOB_TASK].apply_async((job.pk, job.version), queue=job.queue)
         Job.objects.filter(pk=job.pk, version=job.version).update(celery_task_id=result.id or "")
 

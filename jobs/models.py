@@ -62,14 +62,14 @@ class Job(models.Model):
             models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
 
     def get_absolute_url(self):
         return reverse("jobs:detail", args=[self.pk])
 
     @property
-    def is_finished(self):
+    def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 
     @property
@@ -91,11 +91,11 @@ class Job(models.Model):
         return self.progress_done / seconds if seconds else None
 
     @property
-    def can_cancel(self):
+    def can_cancel(self) -> bool:
         return self.status in {JobStatus.QUEUED, JobStatus.RUNNING}
 
     @property
-    def can_retry(self):
+    def can_retry(self) -> bool:
         return self.status in {JobStatus.FAILED, JobStatus.CANCELLED}
 
     def is_created_by(self, user):
@@ -129,7 +129,7 @@ class JobItem(models.Model):
             models.Index(fields=["job", "status"], name="jobitem_job_status_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.key} ({self.status})"
 
 

@@ -73,7 +73,7 @@ class JobKind:
 JOB_KINDS: dict[str, JobKind] = {}
 
 
-def job_runner(name, queue=Queue.DEFAULT, label=""):
+def job_runner(name: str, queue=Queue.DEFAULT, label: str = ""):
     """Register `function(ctx: JobContext) -> dict` as the runner for job kind `name`."""
 
     def register(function):
@@ -86,7 +86,7 @@ def job_runner(name, queue=Queue.DEFAULT, label=""):
 class JobContext:
     """What a runner sees: the job row, throttled progress and log writes, items, and cancellation."""
 
-    def __init__(self, job):
+    def __init__(self, job) -> None:
         self.job = job
         self.attempt = Attempt.of(job)
         self._log = deque(job.log_tail.splitlines(), maxlen=LOG_TAIL_LINES)
@@ -101,26 +101,26 @@ class JobContext:
     def log_text(self):
         return "\n".join(self._log)
 
-    def set_total(self, total, unit=None):
+    def set_total(self, total: int, unit=None) -> None:
         self.job.progress_total = total
         self.job.progress_unit = unit or self.job.progress_unit
         self.flush(force=True)
 
-    def advance(self, amount=1):
+    def advance(self, amount: int = 1) -> None:
         self.job.progress_done += amount
         self._dirty = True
         self.flush()
 
-    def set_done(self, done):
+    def set_done(self, done) -> None:
         self.job.progress_done = done
         self._dirty = True
         self.flush()
 
-    def log(self, message):
+    def log(self, message) -> None:
         self.note(message)
         self.flush()
 
-    def note(self, message):
+    def note(self, message) -> None:
         """Add the message to the log tail without writing the row; the next flush or the outcome carries it."""
         stamp = timezone.now().strftime("%H:%M:%S")
         for line in str(message).splitlines() or [""]:
@@ -128,7 +128,7 @@ class JobContext:
         logger.info("job %s: %s", self.job.pk, message)
         self._dirty = True
 
-    def flush(self, force=False):
+    def flush(self, force: bool = False):
         """Write progress and log to the row at most every PROGRESS_FLUSH_SECONDS; raise if cancelled or superseded."""
         now = time.monotonic()
         if not force and (not self._dirty or now - self._last_flush < PROGRESS_FLUSH_SECONDS):
@@ -173,10 +173,10 @@ class JobContext:
     def pending_items(self):
         return self.job.items.exclude(status=ItemStatus.SUCCEEDED).order_by("pk")
 
-    def item_succeeded(self, item, result=None):
+    def item_succeeded(self, item, result=None) -> None:
         self._update_item(item, status=ItemStatus.SUCCEEDED, error="", result=result or {})
 
-    def item_failed(self, item, error):
+    def item_failed(self, item, error) -> None:
         self._update_item(item, status=ItemStatus.FAILED, error=str(error)[:10000])
         self.log(f"item {item.key} failed: {str(error).splitlines()[0] if str(error) else 'error'}")
 
@@ -213,12 +213,12 @@ def claim_job(job_id, version):
 class Heartbeat(threading.Thread):
     """Touch the job's heartbeat while the runner works, so the watchdog can tell a live job from a lost one."""
 
-    def __init__(self, attempt):
+    def __init__(self, attempt) -> None:
         super().__init__(daemon=True, name=f"job-{attempt.job_id}-heartbeat")
         self.attempt = attempt
         self.stopped = threading.Event()
 
-    def run(self):
+    def run(self) -> None:
         try:
             while not self.stopped.wait(HEARTBEAT_SECONDS):
                 try:
@@ -233,12 +233,12 @@ class Heartbeat(threading.Thread):
         """Touch the heartbeat; return False once this attempt no longer owns the job."""
         return bool(self.attempt.job_row().update(heartbeat_at=timezone.now()))
 
-    def stop(self):
+    def stop(self) -> None:
         self.stopped.set()
         self.join(timeout=HEARTBEAT_SECONDS + 5)
 
 
-def finish_job(ctx, status, result=None, error="", trace=""):
+def finish_job(ctx, status, result=None, error: str = "", trace: str = ""):
     """Write the attempt's outcome; return False (writing nothing) when the attempt was superseded meanwhile."""
     job = ctx.job
     written = ctx.attempt.job_row().update(

@@ -53,7 +53,7 @@ def select_questions(config):
     return list(questions)
 
 
-def get_endpoint(name):
+def get_endpoint(name: str):
     try:
         return ModelEndpoint.objects.get(name=name, is_active=True)
     except ModelEndpoint.DoesNotExist as exc:
@@ -176,7 +176,7 @@ def upsert_pair(pair_type, chosen, rejected, verification, context, job):
     return created
 
 
-def do_override_verdict(pair, verdict, user, reason):
+def do_override_verdict(pair, verdict, user, reason: str):
     """Record a lead's verdict on a pair with who and why; an empty verdict returns the pair to the judge's."""
     reason = (reason or "").strip()
     if verdict and verdict not in Verdict.values:
@@ -204,7 +204,7 @@ def do_update_attribute(attribute, user, **fields):
     return attribute
 
 
-def do_save_template(template, user, system_text, user_text, placeholders, notes=""):
+def do_save_template(template, user, system_text, user_text, placeholders, notes: str = ""):
     """Edit a template in place while it has produced nothing; otherwise supersede it with a new version."""
     if template.pk and not template.has_produced_data():
         template.system_text, template.user_text, template.placeholders = system_text, user_text, placeholders
@@ -215,7 +215,7 @@ def do_save_template(template, user, system_text, user_text, placeholders, notes
     return do_supersede_template(template, user, system_text, user_text, placeholders, notes)
 
 
-def do_supersede_template(template, user, system_text, user_text, placeholders, notes=""):
+def do_supersede_template(template, user, system_text, user_text, placeholders, notes: str = ""):
     """Create the next version of a template and make it the active one; the old one stays for provenance."""
     with transaction.atomic():
         latest = PromptTemplate.objects.filter(kind=template.kind, attribute=template.attribute).aggregate(
@@ -261,7 +261,7 @@ def do_save_endpoint(endpoint, actor):
     return endpoint
 
 
-def do_register_local_model(name, path, default=False, **fields):
+def do_register_local_model(name: str, path, default: bool = False, **fields):
     """Create or update a transformers endpoint for a local model folder."""
     endpoint = ModelEndpoint.objects.filter(name=name).first() or ModelEndpoint(name=name)
     endpoint.backend = Backend.TRANSFORMERS
@@ -272,7 +272,7 @@ def do_register_local_model(name, path, default=False, **fields):
     return do_save_endpoint(endpoint, actor=None)
 
 
-def default_endpoint(role="generator"):
+def default_endpoint(role: str = "generator"):
     field = "is_default_judge" if role == "judge" else "is_default_generator"
     return ModelEndpoint.objects.filter(is_active=True, **{field: True}).first()
 

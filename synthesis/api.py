@@ -103,10 +103,10 @@ class EndpointViewSet(viewsets.ModelViewSet):
     serializer_class = EndpointSerializer
     queryset = ModelEndpoint.objects.all()
 
-    def perform_create(self, serializer):
+    def perform_create(self, serializer) -> None:
         self._save(serializer)
 
-    def perform_update(self, serializer):
+    def perform_update(self, serializer) -> None:
         self._save(serializer)
 
     def _save(self, serializer):

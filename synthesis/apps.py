@@ -8,5 +8,5 @@ class SynthesisConfig(AppConfig):
     verbose_name = "Synthesis"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import runners  # noqa: F401  (registers the synthesize, verify and build_pairs job kinds)

@@ -53,7 +53,7 @@ class SamplingConfig(JobConfig):
         return self.temperature == 0
 
 
-def sampling_overrides(help_text, fallback, prefix=""):
+def sampling_overrides(help_text, fallback, prefix: str = ""):
     """Return the metadata of a field of SamplingConfig overrides; the worker lays them over the endpoint's."""
     return {"help": help_text, "overrides": SamplingConfig, "options": SAMPLING_OVERRIDES, "prefix": prefix,
             "fallback": fallback}

@@ -42,7 +42,7 @@ def attribute_values(attribute):
     }
 
 
-def clean_generated(text):
+def clean_generated(text: str):
     """Strip a leading "Here is the rewritten question:" style preamble, wrapping quotes and NUL bytes."""
     text = PREAMBLE.sub("", (text or "").replace("\x00", "")).strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":

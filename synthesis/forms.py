@@ -16,7 +16,7 @@ def csv(value):
     return [part.strip() for part in value.replace("\n", ",").split(",") if part.strip()]
 
 
-def offer_catalogue(form, role=None):
+def offer_catalogue(form, role=None) -> None:
     """Offer the active endpoints (starting from the default of `role`) and the attribute catalogue as choices."""
     if role:
         endpoints = ModelEndpoint.objects.filter(is_active=True)
@@ -29,7 +29,7 @@ def offer_catalogue(form, role=None):
 class SynthesisForm(config_form_class(SynthesisConfig)):
     queue = forms.ChoiceField(choices=QUEUE_CHOICES, required=False, help_text=QUEUE_HELP)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         offer_catalogue(self, "generator")
 
@@ -37,13 +37,13 @@ class SynthesisForm(config_form_class(SynthesisConfig)):
 class VerificationForm(config_form_class(VerificationConfig)):
     queue = forms.ChoiceField(choices=QUEUE_CHOICES, required=False, help_text=QUEUE_HELP)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         offer_catalogue(self, "judge")
 
 
 class PairForm(config_form_class(PairConfig)):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         offer_catalogue(self)
 
@@ -57,7 +57,7 @@ class AttributeForm(forms.ModelForm):
         fields = ["name", "group", "definition", "guidance", "is_active"]
         widgets = {"definition": forms.Textarea(attrs={"rows": 3}), "guidance": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["scale_text"].initial = "\n".join(self.instance.scale)
 

@@ -53,7 +53,7 @@ class Attribute(models.Model):
     class Meta:
         ordering = ["order", "key"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     def clean(self):
@@ -131,7 +131,7 @@ class PromptTemplate(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         scope = self.attribute.key if self.attribute_id else "all"
         return f"{self.kind}/{scope} v{self.version}"
 
@@ -217,7 +217,7 @@ class ModelEndpoint(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     def clean(self):
@@ -301,7 +301,7 @@ class Rewrite(models.Model):
             models.Index(fields=["model_name"], name="rewrite_model_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         scope = self.attribute.key if self.attribute_id else "-"
         return f"{self.question_id}/{scope}/{self.direction}"
 
@@ -364,7 +364,7 @@ class Verification(models.Model):
             models.Index(fields=["enhanced", "original", "corrupted", "-created_at"], name="verification_triple_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.question_id}/{self.attribute.key}: {self.status}"
 
     def prefers(self, winner, loser):
@@ -426,7 +426,7 @@ class PreferencePair(models.Model):
             models.Index(fields=["judge_model"], name="pair_judge_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.pair_id
 
     def get_absolute_url(self):

@@ -13,7 +13,7 @@ class Triple:
     corrupted: Rewrite | None
 
     @property
-    def is_complete(self):
+    def is_complete(self) -> bool:
         return self.enhanced is not None and self.corrupted is not None
 
     def pair_members(self):

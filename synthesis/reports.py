@@ -1,6 +1,7 @@
 """Read-only summaries for leads: acceptance rates per attribute x pair type, and a synthesis job's output."""
 
 from collections import Counter
+from collections.abc import Sequence
 
 from django.db.models import Count, Sum
 
@@ -21,7 +22,7 @@ def acceptance_table(pairs=None):
     return rows
 
 
-def acceptance_cell(counts, attribute_id, pair_type):
+def acceptance_cell(counts: Sequence[int], attribute_id, pair_type):
     accepted = counts[(attribute_id, pair_type, Verdict.ACCEPTED)]
     rejected = counts[(attribute_id, pair_type, Verdict.REJECTED)]
     unverified = counts[(attribute_id, pair_type, Verdict.UNVERIFIED)]

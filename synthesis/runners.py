@@ -37,7 +37,7 @@ class Throughput:
                                                   "tokens_in": 0, "tokens_out": 0})
     extra: dict = field(default_factory=dict)
 
-    def add(self, **amounts):
+    def add(self, **amounts) -> None:
         for name, amount in amounts.items():
             self.counts[name] += amount
 
@@ -47,7 +47,7 @@ class Throughput:
                 "items_per_s": round(self.counts["generated"] / elapsed, 3),
                 "tokens_per_s": round(self.counts["tokens_out"] / elapsed, 2)}
 
-    def publish(self, note=""):
+    def publish(self, note: str = "") -> None:
         summary = self.summary()
         self.ctx.set_result(summary)
         self.ctx.log(f"{note}{summary['generated']} generated, {summary['skipped']} kept, {summary['failed']} failed"
@@ -58,7 +58,7 @@ def open_backend(endpoint):
     return get_backend(EndpointSettings.from_endpoint(endpoint))
 
 
-def chunk_size(endpoint, override=0):
+def chunk_size(endpoint, override: int = 0):
     """Items per backend call: the batch for local models, the concurrency for HTTP."""
     if override:
         return override
@@ -81,7 +81,7 @@ def generate_with_retries(backend, requests, attempts):
     return results
 
 
-def chunks(items, size):
+def chunks(items, size: int):
     for start in range(0, len(items), max(1, size)):
         yield items[start:start + size]
 
@@ -107,7 +107,7 @@ class SynthesisRun:
                      for slot, pk in ctx.params["templates"].items()}
         return cls(ctx, config, endpoint, templates, open_backend(endpoint), Throughput(ctx))
 
-    def sampling(self, normalize=False):
+    def sampling(self, normalize: bool = False):
         layers = [self.endpoint.default_sampling, self.config.sampling]
         if normalize:
             layers.append(self.config.normalize_sampling)
@@ -146,7 +146,7 @@ def enhanced_of(config):
     return "enhance_hindsight" if "enhance_hindsight" in config.directions else "enhance"
 
 
-def synthesize_batch(run, batch):
+def synthesize_batch(run, batch) -> None:
     """Generate the batch's missing outputs, store them with provenance, and settle every item."""
     work = []
     for item in batch:
@@ -235,7 +235,7 @@ def plan_rewrite(run, question, attribute, direction):
     return RewriteTask(key, request, provenance)
 
 
-def store_rewrite(task, result, text):
+def store_rewrite(task, result, text: str):
     """Insert the rewrite; if a concurrent or killed run already stored the same key, keep that one."""
     provenance = {k: v for k, v in task.provenance.items() if k not in task.key}
     fields = {**provenance, "text": text, "prompt_hash": task.request.prompt_hash,
@@ -309,7 +309,7 @@ def plan_judgement(judge, item):
     return JudgeTask(enhanced, original, corrupted, order, request)
 
 
-def verify_batch(ctx, judge, batch, meter):
+def verify_batch(ctx, judge, batch, meter) -> None:
     tasks = []
     for item in batch:
         task = plan_judgement(judge, item)

@@ -22,7 +22,7 @@ class RequestError(ValueError):
 class BatchingGenerator:
     """One thread generates; requests arriving within `max_wait_s` of each other share a generate() call."""
 
-    def __init__(self, backend, max_batch=16, max_wait_s=0.02):
+    def __init__(self, backend, max_batch: int = 16, max_wait_s: float = 0.02) -> None:
         self.backend, self.max_batch, self.max_wait_s = backend, max_batch, max_wait_s
         self.queue = queue.Queue()
         self.batches = []  # sizes of the batches run, for tests and the log
@@ -34,7 +34,7 @@ class BatchingGenerator:
         self.queue.put((request, future))
         return future.result()
 
-    def stop(self):
+    def stop(self) -> None:
         self.queue.put(None)
         self.thread.join(timeout=10)
 
@@ -55,7 +55,7 @@ class BatchingGenerator:
             batch.append(entry)
         return batch
 
-    def _loop(self):
+    def _loop(self) -> None:
         while (batch := self._collect()) is not None:
             self.batches.append(len(batch))
             try:
@@ -92,7 +92,7 @@ def parse_chat_request(body):
     return GenerationRequest(messages=messages, sampling=sampling, prefill=prefill)
 
 
-def completion_body(model_name, result):
+def completion_body(model_name: str, result):
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
         "model": model_name,
@@ -106,12 +106,12 @@ def completion_body(model_name, result):
 class ModelServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, generator, model_name):
+    def __init__(self, address, generator, model_name: str) -> None:
         super().__init__(address, ChatHandler)
         self.generator, self.model_name = generator, model_name
 
     @property
-    def base_url(self):
+    def base_url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}/v1"
 
@@ -119,10 +119,10 @@ class ModelServer(ThreadingHTTPServer):
 class ChatHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format, *args):  # noqa: A002 - the stdlib signature
+    def log_message(self, format, *args) -> None:  # noqa: A002 - the stdlib signature
         logger.debug("%s " + format, self.address_string(), *args)
 
-    def send_json(self, status, data):
+    def send_json(self, status, data) -> None:
         payload = json.dumps(data).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -130,7 +130,7 @@ class ChatHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         if self.path.rstrip("/") in ("/health", "/v1/health"):
             self.send_json(200, {"status": "ok"})
         elif self.path.rstrip("/") == "/v1/models":
@@ -138,7 +138,7 @@ class ChatHandler(BaseHTTPRequestHandler):
         else:
             self.send_json(404, {"error": {"message": "Not found.", "type": "not_found"}})
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         if self.path.rstrip("/") != "/v1/chat/completions":
             self.send_json(404, {"error": {"message": "Not found.", "type": "not_found"}})
             return
@@ -155,7 +155,7 @@ class ChatHandler(BaseHTTPRequestHandler):
         self.send_json(200, completion_body(self.server.model_name, result))
 
 
-def start_server(backend, host="127.0.0.1", port=0, max_batch=16, max_wait_s=0.02, model_name=None):
+def start_server(backend, host: str = "127.0.0.1", port: int = 0, max_batch: int = 16, max_wait_s: float = 0.02, model_name: str | None = None):
     """Start a server thread; return the server (`.base_url`, `.shutdown()`, `.generator.batches`)."""
     generator = BatchingGenerator(backend, max_batch=max_batch, max_wait_s=max_wait_s)
     server = ModelServer((host, port), generator, model_name or backend.model_name)
@@ -163,7 +163,7 @@ def start_server(backend, host="127.0.0.1", port=0, max_batch=16, max_wait_s=0.0
     return server
 
 
-def stop_server(server):
+def stop_server(server) -> None:
     server.shutdown()
     server.server_close()
     server.generator.stop()

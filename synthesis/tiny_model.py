@@ -1,4 +1,5 @@
 """Build a tiny random causal LM with its own BPE tokenizer and chat template, entirely offline (tests, smoke runs)."""
+from collections.abc import Sequence
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endfor %}"
@@ -16,7 +17,7 @@ CORPUS = [
 ]
 
 
-def build_tokenizer(texts=CORPUS):
+def build_tokenizer(texts: Sequence[str] = CORPUS):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -45,7 +46,7 @@ def llama_config(tokenizer, **shape):
                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
 
 
-def build_tiny_model(out_dir=None, seed=0, device="cpu", dtype=None, **shape):
+def build_tiny_model(out_dir=None, seed: int = 0, device: str = "cpu", dtype=None, **shape):
     """Return (model, tokenizer); save both to out_dir when given. ~100k parameters by default.
 
     Larger shapes (a Llama-3.2-1B-shaped benchmark model) are initialised directly on `device` in `dtype`.

@@ -20,14 +20,14 @@ class RankingParseError(ValueError):
     """A judge reply that is not a valid ranking; it is recorded as such, never guessed."""
 
 
-def candidate_order(seed, key):
+def candidate_order(seed: int, key):
     """Return the roles in the order the judge sees them (as A, B, C): a shuffle seeded by job seed and item."""
     order = list(ROLES)
     random.Random(f"{seed}:{key}").shuffle(order)
     return order
 
 
-def parse_ranking(text):
+def parse_ranking(text: str):
     """Return {letter: rank} from a reply holding {"ranks": {"A": 1, "B": 2, "C": 3}}; ties share a rank."""
     text = FENCE.sub("", text or "")
     start = text.find("{")

@@ -1,5 +1,6 @@
 """REST endpoints (leads): training runs (create, metrics, cancel), trained models and merges."""
 
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -98,7 +99,7 @@ class TrainedModelViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=ServeSerializer, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
-    def serve(self, request, name=None):
+    def serve(self, request, name: str | None = None):
         """Serve the model over HTTP as endpoint <name>-http until the returned job is cancelled."""
         serializer = ServeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -8,5 +8,5 @@ class TrainingConfig(AppConfig):
     verbose_name = "Training"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import runners  # noqa: F401  (registers the training_run and model_merge job kinds)

@@ -141,10 +141,10 @@ class LaunchedContext(JobContext):
     """Rank 0's view of the launching job: progress written under the job's attempt (so a cancel or a lost
     attempt stops it), log lines printed, which the launching job streams into the log."""
 
-    def note(self, message):
+    def note(self, message) -> None:
         print(message, flush=True)
 
-    def flush(self, force=False):
+    def flush(self, force: bool = False):
         now = time.monotonic()
         if not force and (not self._dirty or now - self._last_flush < PROGRESS_FLUSH_SECONDS):
             return

@@ -36,7 +36,7 @@ class RunFields(forms.Form):
 
     OWN_FIELDS = ("dataset_version", "base_model", "attributes", "pair_types", "name", "queue", "config_json")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["attributes"].choices = [(a.key, a.name) for a in Attribute.objects.order_by("order")]
 

@@ -54,7 +54,7 @@ class TrainingRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_method_display()} run {self.pk} ({self.model_name})"
 
     def get_absolute_url(self):
@@ -107,7 +107,7 @@ class TrainingMetric(models.Model):
             models.UniqueConstraint(fields=["run", "split", "step"], name="training_metric_unique_step"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"run {self.run_id} {self.split} step {self.step}"
 
 
@@ -136,7 +136,7 @@ class TrainedModel(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self):
@@ -181,5 +181,5 @@ class ModelParent(models.Model):
         ordering = ["child", "position"]
         constraints = [models.UniqueConstraint(fields=["child", "parent"], name="model_parent_unique")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.parent} → {self.child} ({self.weight:g})"

@@ -66,7 +66,7 @@ def train_run(run: TrainingRun, ctx: JobContext, callbacks=()) -> TrainedModel:
     return train_here(run, ctx, train, validation, callbacks)
 
 
-def train_here(run: TrainingRun, ctx: JobContext | None, train, validation, callbacks=(), rank: int = 0,
+def train_here(run: TrainingRun, ctx: JobContext | None, train: bool, validation, callbacks=(), rank: int = 0,
                world_size: int = 1) -> TrainedModel | None:
     """Train in this process (one rank of `world_size`); rank 0 reports, saves and registers, and returns the model."""
     from .callbacks import JobProgressCallback

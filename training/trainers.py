@@ -63,7 +63,7 @@ def peft_config(run: TrainingRun):
     )
 
 
-def build_trainer(run: TrainingRun, train, validation, output_dir: Path, callbacks: list[TrainerCallback],
+def build_trainer(run: TrainingRun, train: bool, validation, output_dir: Path, callbacks: list[TrainerCallback],
                   processes: int = 1):
     """Return the TRL trainer of the run (one of `processes` ranks), loading its base model and tokenizer."""
     from transformers import AutoTokenizer

@@ -127,7 +127,7 @@ def model_list(request):
 
 
 @lead_required
-def model_detail(request, name):
+def model_detail(request, name: str):
     model = get_object_or_404(TrainedModel.objects.select_related("run__job", "dataset_version__dataset",
                                                                   "endpoint"), name=name)
     return render(request, "training/model_detail.html", {
@@ -138,7 +138,7 @@ def model_detail(request, name):
 
 @lead_required
 @require_POST
-def model_serve(request, name):
+def model_serve(request, name: str):
     """Queue a job serving the model over HTTP (an OpenAI-compatible endpoint) until it is cancelled."""
     model = get_object_or_404(TrainedModel, name=name)
     form = ServeForm(request.POST)

@@ -25,7 +25,7 @@ def estimate(value):
 
 
 @register.filter
-def share(value, digits=1):
+def share(value, digits: int = 1) -> str:
     """Format a 0..1 share as a percentage ('—' when None)."""
     if value is None:
         return "—"

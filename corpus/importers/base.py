@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -24,7 +25,7 @@ PSEUDONYM_PATTERN = re.compile(r"^u_[0-9a-f]{12}$")
 class FileRejected(Exception):
     """The whole file cannot be read as records of its format (empty, wrong format, not JSON Lines)."""
 
-    def __init__(self, line, field, reason):
+    def __init__(self, line, field, reason: str) -> None:
         super().__init__(reason)
         self.line, self.field, self.reason = line, field, reason
 
@@ -55,22 +56,22 @@ class Report:
     stats: Counter = field(default_factory=Counter)
     notes: list = field(default_factory=list)
 
-    def error(self, line, field_name, reason):
+    def error(self, line, field_name: str, reason: str) -> None:
         self.error_count += 1
         if len(self.errors) < ERRORS_KEPT:
             self.errors.append({"file": self.file, "line": line, "field": field_name, "reason": reason})
 
-    def reject(self, line, errors):
+    def reject(self, line, errors) -> None:
         """Count one rejected record and report each of its problems."""
         self.rejected += 1
         for problem in errors:
             self.error(line, problem.field, problem.reason)
 
-    def warn(self, line, field_name, reason):
+    def warn(self, line, field_name: str, reason: str) -> None:
         if len(self.warnings) < ERRORS_KEPT:
             self.warnings.append({"file": self.file, "line": line, "field": field_name, "reason": reason})
 
-    def skip_duplicate(self, line, key_field, key, first_line):
+    def skip_duplicate(self, line, key_field, key, first_line) -> None:
         self.skipped += 1
         self.warn(line, key_field, f"skipped: identical duplicate of line {first_line} ({key_field} {key!r})")
 
@@ -96,7 +97,7 @@ def json_type(value):
     return type(value).__name__
 
 
-def _is_str(value):
+def _is_str(value) -> bool:
     return type(value) is str
 
 
@@ -104,11 +105,11 @@ def _is_int(value):
     return type(value) is int or (type(value) is float and value.is_integer())
 
 
-def _is_number(value):
+def _is_number(value) -> bool:
     return type(value) is int or type(value) is float
 
 
-def _is_flag(value):
+def _is_flag(value) -> bool:
     return type(value) is bool or (type(value) in (int, float) and value in (0, 1))
 
 
@@ -116,15 +117,15 @@ def _is_str_list(value):
     return type(value) is list and all(type(item) is str for item in value)
 
 
-def _is_list(value):
+def _is_list(value) -> bool:
     return type(value) is list
 
 
-def _is_dict(value):
+def _is_dict(value) -> bool:
     return type(value) is dict
 
 
-def _is_id(value):
+def _is_id(value) -> bool:
     return type(value) is str or type(value) is int
 
 
@@ -202,7 +203,7 @@ def compile_fields(fields):
         for f in fields
     ]
 
-    def check(record, prefix=""):
+    def check(record, prefix: str = ""):
         if valid(record):
             return []
         problems = []
@@ -251,7 +252,7 @@ def field_type(f):
     return types[f.kind]
 
 
-def compile_decoder(name, fields):
+def compile_decoder(name: str, fields):
     """Return decode(line bytes) -> dict: JSON parsing and the fields' rules in one pass, in C (msgspec).
 
     The dict has every field, absent optional ones as None. It raises msgspec.MsgspecError for anything the rules
@@ -275,11 +276,11 @@ def compile_decoder(name, fields):
 DECODE_ERRORS = (msgspec.MsgspecError, ValueError)  # ValueError: bytes that are not UTF-8
 
 
-def too_long(value, max_length):
+def too_long(value, max_length) -> str:
     return f"{len(value):,} characters, over the {max_length:,}-character limit for this field"
 
 
-def check_id_pattern(value, pattern, field_name, what):
+def check_id_pattern(value, pattern: str, field_name: str, what):
     if pattern.match(value):
         return None
     return RecordError(field_name, f"{value!r} is not a valid {what}")
@@ -296,7 +297,7 @@ def as_bool(value):
     return None if value is None else bool(value)
 
 
-def present(text):
+def present(text: str):
     """Return whether an optional text field carries content (null and blank count as absent)."""
     return bool(text and text.strip())
 
@@ -312,11 +313,11 @@ def content_hash(values):
 class Pseudonymizer:
     """Keyed hash of forum usernames: HMAC-SHA256 with settings.PSEUDONYM_KEY, "u_" + 12 hex digits."""
 
-    def __init__(self, key=None):
+    def __init__(self, key=None) -> None:
         self.key = (key or settings.PSEUDONYM_KEY).encode()
         self.cache = {}
 
-    def __call__(self, name):
+    def __call__(self, name: str):
         if not name:
             return ""
         if name in TOMBSTONE_AUTHORS:
@@ -338,11 +339,11 @@ class NameScrubber:
     # Skipping a match that follows such a character loses nothing: every position inside it follows one too.
     NAME_CHARACTER = re.compile(r"[\w-]")
 
-    def __init__(self, pseudonymize):
+    def __init__(self, pseudonymize) -> None:
         self.pseudonymize = pseudonymize
         self.patterns = {}
 
-    def pattern(self, names):
+    def pattern(self, names: Sequence[str]):
         key = frozenset(names)
         compiled = self.patterns.get(key)
         if compiled is None:
@@ -352,7 +353,7 @@ class NameScrubber:
                 self.patterns.clear()
         return compiled
 
-    def __call__(self, text, names):
+    def __call__(self, text: str, names: Sequence[str]):
         """Return (text with every whole-word mention of `names` pseudonymized, number of mentions replaced)."""
         if not text or not names:
             return text, 0
@@ -373,7 +374,7 @@ class NameScrubber:
         return self.pattern(names).sub(replace, text), count
 
 
-def real_names(*names):
+def real_names(*names: Sequence[str]):
     """Return the usernames worth scrubbing from text: not empty, not a tombstone, at least 3 characters."""
     return {name for name in names if name and len(name) >= 3 and name not in TOMBSTONE_AUTHORS}
 

@@ -60,7 +60,7 @@ class McqParser:
     decoder = None  # no typed decoder: every record is parsed by orjson and checked in Python
 
     @staticmethod
-    def is_fresh(payload):
+    def is_fresh(payload) -> bool:
         """MCQ chunks are always written by the general path."""
         return False
 
@@ -68,7 +68,7 @@ class McqParser:
     check = None
     has_posts = False
 
-    def __init__(self, context):
+    def __init__(self, context) -> None:
         self.ctx = context
         self.report = context.report
         self.state = context.state
@@ -153,7 +153,7 @@ class McqParser:
             report.stats["mcqs stored unlinked (thread not imported yet)"] += len(rows) - new_links
         return report
 
-    def update(self, changed, threads, report):
+    def update(self, changed, threads, report) -> None:
         if not changed:
             return
         objects, changes = [], []
@@ -174,7 +174,7 @@ class McqParser:
             report.updated["mcq"] += len(changes)
         report.unchanged += len(objects) - len(changes)
 
-    def finish(self):
+    def finish(self) -> None:
         pass
 
 
@@ -186,7 +186,7 @@ class AskDocsMcqParser(McqParser):
     signature = frozenset({"id", "question", "options", "answer_idx", "atomic_facts", "original_post"})
 
     @staticmethod
-    def looks_like(record):
+    def looks_like(record) -> bool:
         return True
 
     def extra_checks(self, record):

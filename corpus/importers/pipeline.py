@@ -4,6 +4,7 @@ import hashlib
 import queue
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -28,7 +29,7 @@ SPLIT_WORDS = {
 WORD = re.compile(r"[a-z]+")
 
 
-def infer_split(name):
+def infer_split(name: str):
     """Return the split a file name names (train_q.jsonl -> train, eval_q -> validation, test_q -> test), else None."""
     found = {SPLIT_WORDS[word] for word in WORD.findall(Path(name).name.lower()) if word in SPLIT_WORDS}
     return found.pop() if len(found) == 1 else None
@@ -37,7 +38,7 @@ def infer_split(name):
 class ImportContext:
     """Everything one file's import shares: its run, report, per-file state, split and the pseudonymizer."""
 
-    def __init__(self, run, report, split, split_explicit=False):
+    def __init__(self, run, report, split, split_explicit: bool = False) -> None:
         self.run, self.report, self.split = run, report, split
         self.split_explicit = split_explicit  # named by the caller, not inferred from the file name
         self.format = ""
@@ -45,7 +46,7 @@ class ImportContext:
         self.pseudonymize = Pseudonymizer()
         self.scrubber = NameScrubber(self.pseudonymize)
 
-    def scrub(self, text, names):
+    def scrub(self, text: str, names: Sequence[str]):
         """Return text with whole-word mentions of the given forum usernames replaced by their pseudonyms."""
         if not text or not names:
             return text
@@ -59,7 +60,7 @@ class ImportContext:
             self.report.normalizations["usernames mentioned in text: pseudonymized"] += count
         return text
 
-    def merge(self, result):
+    def merge(self, result) -> None:
         """Add a committed chunk's outcome to the report."""
         report = self.report
         report.created.update(result.created)
@@ -70,8 +71,8 @@ class ImportContext:
             report.reject(line, problems)
 
 
-def import_path(path, *, format=None, split=None, user=None, ctx=None, name=None, job=None,  # noqa: A002
-                on_progress=None, progress_offset=0):
+def import_path(path, *, format=None, split=None, user=None, ctx=None, name: str | None = None, job=None,  # noqa: A002
+                on_progress=None, progress_offset: int = 0):
     """Import one JSONL file (plain or gzip) and return its ImportRun with counts, errors and normalizations.
 
     format: one of FORMATS (None or "auto" detects it from the first record's keys); split: the posts' split
@@ -132,7 +133,7 @@ def read_records(stream, context, named, detect_format, ctx, on_progress, progre
     parser, group, accepted = None, None, []
     sink = ChunkSink(context)
 
-    def flush():
+    def flush() -> None:
         payload, position = parser.prepare(accepted), stream.position
         accepted.clear()
 
@@ -195,7 +196,7 @@ def read_records(stream, context, named, detect_format, ctx, on_progress, progre
 # GIL, and they are written inline (docs/corpus-import.md).
 
 
-def use_writer_thread(fresh=True):
+def use_writer_thread(fresh: bool = True):
     """Return whether an import whose first chunk is (or is not) fresh writes its chunks on a second thread with
     its own connection: as the setting or the database says, and only when this thread has no transaction open,
     since the writer could not see uncommitted rows (tests, callers inside atomic())."""
@@ -212,7 +213,7 @@ class ChunkSink:
     checking the next chunk. At most two chunks wait, so memory stays flat.
     """
 
-    def __init__(self, context):
+    def __init__(self, context) -> None:
         self.context = context
         self.results = queue.Queue()
         self.error = None
@@ -239,17 +240,17 @@ class ChunkSink:
             self.queue.put(job)
         return self.merge()
 
-    def tune(self):
+    def tune(self) -> None:
         """On the connection that writes (called there, before its first chunk): bulk-import settings."""
         if self.restore is None:
             self.restore = tune_connection()
 
-    def untune(self):
+    def untune(self) -> None:
         if self.restore is not None:
             restore, self.restore = self.restore, None
             restore()
 
-    def work(self):
+    def work(self) -> None:
         try:
             while True:
                 job = self.queue.get()
@@ -275,7 +276,7 @@ class ChunkSink:
             positions.append(position)
         return positions
 
-    def close(self, quiet=False):
+    def close(self, quiet: bool = False):
         """Wait for every submitted chunk; re-raise a writer error unless quiet; return the last positions."""
         if self.queue is not None:
             self.queue.put(None)
@@ -305,7 +306,7 @@ def tune_connection():
         for name, value in SQLITE_IMPORT_PRAGMAS.items():
             cursor.execute(f"PRAGMA {name} = {int(value)}")
 
-    def restore():
+    def restore() -> None:
         if connection.connection is None or connection.in_atomic_block:
             return
         with connection.cursor() as cursor:
@@ -316,7 +317,7 @@ def tune_connection():
     return restore
 
 
-def optimize_database():
+def optimize_database() -> None:
     """Refresh the query planner's statistics after an import wrote rows: PRAGMA optimize (SQLite, which
     analyzes only tables whose statistics are stale) or ANALYZE of the corpus tables (PostgreSQL)."""
     with connection.cursor() as cursor:
@@ -363,7 +364,7 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def finish(run, report, status, error=""):
+def finish(run, report, status, error: str = "") -> None:
     run.status = status
     run.error = error
     run.finished_at = timezone.now()

@@ -2,6 +2,7 @@
 
 import html
 import re
+from collections.abc import Sequence
 from operator import itemgetter
 
 from .base import (
@@ -121,7 +122,7 @@ FLAIRS_AT = SHARED_THREAD.index("verified_author_flairs")
 ABSENT = dict.fromkeys(KNOWN_FIELDS)
 
 
-def unescape(text, normalizations):
+def unescape(text: str, normalizations):
     """Return flair text with HTML entities decoded ("A&amp;E" -> "A&E"), counting the fix."""
     if text and "&" in text:
         fixed = html.unescape(text)
@@ -141,14 +142,14 @@ class QuestionRecordParser(UnitParser):
     signature = SIGNATURE
     has_posts = True
 
-    def __init__(self, context):
+    def __init__(self, context) -> None:
         self.ctx = context
         self.report = context.report
         self.state = context.state
         self.unknown_fields = set()
 
     @staticmethod
-    def looks_like(record):
+    def looks_like(record) -> bool:
         return True
 
     @staticmethod
@@ -251,7 +252,7 @@ class QuestionRecordParser(UnitParser):
         names.update(real_names(record["author_post"], record["comment_author"]))
         return None
 
-    def count_normalizations(self, record):
+    def count_normalizations(self, record) -> None:
         normalizations = self.report.normalizations
         flag = record.get("has_final_diagnosis")
         if flag is not None and bool(flag) != present(record.get("final_diagnosis")):
@@ -280,7 +281,7 @@ class QuestionRecordParser(UnitParser):
             units.append(Unit(line, post, thread, [comment], [self.build_question(record, names)]))
         return units
 
-    def build_post(self, record, names):
+    def build_post(self, record, names: Sequence[str]):
         scrub = self.ctx.scrub
         year = record.get("year")
         created = record.get("created_utc")
@@ -294,7 +295,7 @@ class QuestionRecordParser(UnitParser):
             "split": self.ctx.split,
         }, POST_FIELDS)
 
-    def build_thread(self, record, names):
+    def build_thread(self, record, names: Sequence[str]):
         normalizations = self.report.normalizations
         final_diagnosis = self.ctx.scrub(record.get("final_diagnosis") or "", names)
         conclusion = self.ctx.scrub(record.get("conclusion") or "", names)
@@ -316,7 +317,7 @@ class QuestionRecordParser(UnitParser):
             "derived": {name: record.get(name) for name in THREAD_DERIVED},
         }, THREAD_FIELDS)
 
-    def build_comment(self, record, names):
+    def build_comment(self, record, names: Sequence[str]):
         pseudonymize, scrub = self.ctx.pseudonymize, self.ctx.scrub
         author, post_author = record.get("comment_author"), record.get("author_post")
         flair = unescape(record.get("comment_author_flair_text") or "", self.report.normalizations)
@@ -338,7 +339,7 @@ class QuestionRecordParser(UnitParser):
             "derived": derived,
         }, COMMENT_FIELDS)
 
-    def build_question(self, record, names):
+    def build_question(self, record, names: Sequence[str]):
         scrub = self.ctx.scrub
         match = QID.match(record["qid"])
         question_type, raw_type = normalize_question_type(record["question_type"], self.report.normalizations)
@@ -366,6 +367,6 @@ class QuestionRecordParser(UnitParser):
             "derived": derived,
         }, QUESTION_FIELDS)
 
-    def finish(self):
+    def finish(self) -> None:
         if self.unknown_fields:
             self.report.notes.append(f"fields not imported (unknown to this format): {sorted(self.unknown_fields)}")

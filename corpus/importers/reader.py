@@ -1,6 +1,7 @@
 """Stream a JSON Lines file record by record: gzip, UTF-8, size limits and JSON errors are found per line."""
 
 import os
+from collections.abc import Iterator
 
 import orjson
 
@@ -19,7 +20,7 @@ class Line:
 
     __slots__ = ("decoded", "error", "number", "record")
 
-    def __init__(self, number, record=None, error=None, decoded=False):
+    def __init__(self, number: int, record=None, error=None, decoded: bool = False) -> None:
         self.number, self.record, self.error, self.decoded = number, record, error, decoded
 
 
@@ -31,7 +32,7 @@ class RecordStream:
     a FileRejected naming the line it stopped at.
     """
 
-    def __init__(self, path):
+    def __init__(self, path) -> None:
         self.path = path
         self.size = os.path.getsize(path)
         self.raw = open(path, "rb")
@@ -49,14 +50,14 @@ class RecordStream:
     def position(self):
         return self.raw.tell()
 
-    def close(self):
+    def close(self) -> None:
         self.stream.close()
         self.raw.close()
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.close()
 
     def read_line(self):
@@ -73,7 +74,7 @@ class RecordStream:
         except GzipLimitExceeded as exc:
             raise FileRejected(self.lines_read + 1, "-", str(exc)) from exc
 
-    def check_first_line(self, text):
+    def check_first_line(self, text: str):
         """Reject a whole JSON document (an array, or one pretty-printed object) on its first line."""
         if self.records_seen > 1:
             return
@@ -83,7 +84,7 @@ class RecordStream:
         if text.strip() == "{":
             raise FileRejected(self.lines_read, "-", "the file is a pretty-printed JSON document, not JSON Lines")
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator:
         loads = orjson.loads
         while True:
             data = self.read_line()

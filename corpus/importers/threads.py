@@ -1,6 +1,7 @@
 """Thread records: one whole thread per line (post, turns, their questions), and the exporter that writes them."""
 
 import re
+from collections.abc import Sequence
 
 import orjson
 
@@ -92,13 +93,13 @@ class ThreadRecordParser(UnitParser):
     has_posts = True
     signature = frozenset({"thread_id", "id_post", "title", "post", "convo"})
 
-    def __init__(self, context):
+    def __init__(self, context) -> None:
         self.ctx = context
         self.report = context.report
         self.state = context.state
 
     @staticmethod
-    def looks_like(record):
+    def looks_like(record) -> bool:
         return True
 
     @staticmethod
@@ -193,7 +194,7 @@ class ThreadRecordParser(UnitParser):
     def build_units(self, accepted):
         return [self.build(line, record) for line, record in accepted]
 
-    def finish(self):
+    def finish(self) -> None:
         pass
 
     # --- building rows ----------------------------------------------------------------------------------------------
@@ -278,7 +279,7 @@ class ThreadRecordParser(UnitParser):
         }, THREAD_FIELDS)
         return Unit(line, post, thread, comments, questions)
 
-    def build_question(self, thread_id, comment_id, turn, index, item, earlier, names):
+    def build_question(self, thread_id, comment_id, turn, index, item, earlier, names: Sequence[str]):
         scrub = self.ctx.scrub
         question_type, raw_type = normalize_question_type(item["question_type"], self.report.normalizations)
         derived = dict(item.get("derived") or {})

@@ -1,5 +1,7 @@
 """The shape every AskDocs importer produces: one Unit per source record, written completely or not at all."""
 
+from collections.abc import Sequence
+
 import orjson
 
 from ..models import QuestionType, Split
@@ -36,7 +38,7 @@ class Unit:
 
     __slots__ = ("comments", "line", "post", "questions", "thread")
 
-    def __init__(self, line, post, thread, comments, questions):
+    def __init__(self, line, post, thread, comments: Sequence[str], questions) -> None:
         self.line, self.post, self.thread, self.comments, self.questions = line, post, thread, comments, questions
 
     @property
@@ -73,7 +75,7 @@ class FileState:
     a post, thread or comment that several records share must agree in every record, field by field.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.keys = {}
         self.shared = {}
         # Question records: first sightings of shared rows by key, (line, fingerprint, per-field fingerprints).
@@ -82,7 +84,7 @@ class FileState:
         self.written = set()  # (model, key) of rows this import already wrote: later chunks never rewrite them
         self.planned_posts = set()  # post keys of every chunk handed to the writer so far (see ChunkWriter.plan_fresh)
 
-    def check_shared(self, kind, key, field_names, values):
+    def check_shared(self, kind, key, field_names: Sequence[str], values):
         """Return (fingerprint, conflict): conflict is (field, first line) where this record disagrees with an
         earlier record on a row they share, else None."""
         fingerprint = hash(values)
@@ -94,7 +96,7 @@ class FileState:
                 return fingerprint, (name, seen[0])
         return fingerprint, ("-", seen[0])
 
-    def remember_shared(self, kind, key, line, values, fingerprint):
+    def remember_shared(self, kind, key, line, values, fingerprint) -> None:
         """Keep the first sighting of a shared row: its line, fingerprint and per-field fingerprints."""
         if (kind, key) not in self.shared:
             self.shared[(kind, key)] = (line, fingerprint, tuple(map(hash, values)))
@@ -111,7 +113,7 @@ def hashable(value):
     return value
 
 
-def shared_values(record, names, nested=()):
+def shared_values(record, names: Sequence[str], nested=()):
     """Return the record's values of `names` as a hashable tuple (`nested` names may hold lists or objects)."""
     get = record.get
     if not nested:

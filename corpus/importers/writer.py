@@ -1,6 +1,7 @@
 """Write chunks of Units set-based: one query per model finds what exists, then bulk inserts and bulk updates."""
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from operator import itemgetter
 
 import orjson
@@ -20,7 +21,7 @@ FOREIGN_KEYS = {"post_key": ("post_id", "post__post_id"), "comment_key": ("comme
 class ChunkResult:
     """What one chunk did; merged into the report only once its transaction committed."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.created = Counter()
         self.updated = Counter()
         self.stats = Counter()
@@ -62,7 +63,7 @@ class UnitParser:
         return ChunkWriter(self.ctx).write(*payload)
 
     @staticmethod
-    def is_fresh(payload):
+    def is_fresh(payload) -> bool:
         """Whether the prepared chunk is a FreshChunk plan (all rows new), which a writer thread writes best."""
         return payload[1] is not None
 
@@ -70,7 +71,7 @@ class UnitParser:
 class ChunkWriter:
     """Write Units of the AskDocs formats (question records, thread records) for one import run."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx) -> None:
         self.ctx = ctx
 
     def write(self, units, fresh=None):
@@ -212,7 +213,7 @@ class ChunkWriter:
             fetch_pks=lambda keys: dict(select_in(Post, "post_id", keys, ("post_id", "id"))),
         )
 
-    def upsert_comments(self, comments, existing_threads, thread_pks, res):
+    def upsert_comments(self, comments: Sequence[str], existing_threads, thread_pks, res):
         key_of = {pk: thread_id for thread_id, (pk, _) in existing_threads.items()}
         existing = {}
         if key_of:
@@ -258,7 +259,7 @@ class ChunkWriter:
             self.update(model, kind, changed, fields, res, parents or {})
         return pks
 
-    def update(self, model, kind, changed, fields, res, parents):
+    def update(self, model, kind, changed, fields, res, parents) -> None:
         """Update changed rows in place and record each field's old and new value as a RecordChange."""
         lookups = [FOREIGN_KEYS[name][1] if name in FOREIGN_KEYS else name for name in fields]
         objects, names = [], {"content_hash"}
@@ -290,7 +291,7 @@ class ChunkWriter:
     # --- thread aggregates ------------------------------------------------------------------------------------------
 
     @staticmethod
-    def new_thread_aggregates(threads, existing_threads, posts, comments, questions):
+    def new_thread_aggregates(threads, existing_threads, posts, comments: Sequence[str], questions):
         """Return search text, question count and credential flag of the new threads, from the chunk alone."""
         texts = defaultdict(list)
         for thread_key, row in questions.values():
@@ -311,7 +312,7 @@ class ChunkWriter:
         return aggregates
 
     @staticmethod
-    def refresh_existing_threads(threads, existing_threads, comments, questions, thread_pks, res):
+    def refresh_existing_threads(threads, existing_threads, comments: Sequence[str], questions, thread_pks, res) -> None:
         """Recompute the aggregates of existing threads whose questions, comments or post text changed."""
         touched = res.touched
         stale = {
@@ -328,7 +329,7 @@ class ChunkWriter:
             res.stats["thread search texts refreshed"] += refresh_threads(stale)
 
     @staticmethod
-    def link_waiting_mcqs(new_thread_keys, res):
+    def link_waiting_mcqs(new_thread_keys, res) -> None:
         """Link MediQ-AskDocs MCQs imported before their thread (stored unlinked) to the threads now created."""
         if not new_thread_keys:
             return
@@ -362,7 +363,7 @@ def gather(units):
     return posts, threads, comments, questions
 
 
-def fresh_result(posts, threads, comments, questions):
+def fresh_result(posts, threads, comments: Sequence[str], questions):
     """Return what writing a fresh chunk does: every row created, every record a change."""
     result = ChunkResult()
     for kind, keys in (("post", posts), ("thread", threads), ("comment", comments), ("question", questions)):
@@ -395,7 +396,7 @@ class FreshChunk:
     """A chunk of rows none of which exist yet, with their INSERT values ready: built on the reading thread,
     inserted by the writer inside its transaction (ChunkWriter.plan_fresh)."""
 
-    def __init__(self, posts, threads, comments, questions, result):
+    def __init__(self, posts, threads, comments: Sequence[str], questions, result) -> None:
         joins = parent_joins()
         self.inserts = [
             (inserter, inserter.params(rows))
@@ -422,7 +423,7 @@ class Inserter:
 
     cache = {}
 
-    def __init__(self, model, joins=None):
+    def __init__(self, model, joins=None) -> None:
         """joins: foreign-key columns filled from the parents' natural keys by SQL (see parent_joins; SQLite
         only, as COPY takes plain values); the rows then carry those keys instead of the pks."""
         joins = joins or []
@@ -461,7 +462,7 @@ class Inserter:
             self.sql[rows] = self.head + ", ".join([self.placeholder] * rows) + self.tail
         return self.sql[rows]
 
-    def insert(self, rows):
+    def insert(self, rows) -> None:
         """Insert rows (dicts holding every column by attname)."""
         self.execute(self.params(rows))
 
@@ -478,7 +479,7 @@ class Inserter:
             params.extend(values)
         return params
 
-    def execute(self, params):
+    def execute(self, params) -> None:
         """Insert the rows whose flat values params holds (see params())."""
         if connection.vendor == "postgresql":
             self.copy(params)
@@ -490,7 +491,7 @@ class Inserter:
                 rows = min(step, count - start)
                 cursor.execute(self.statement(rows), params[start * width:(start + rows) * width])
 
-    def copy(self, params):
+    def copy(self, params) -> None:
         """PostgreSQL: stream the rows with COPY, several times faster than INSERT for bulk data."""
         width = len(self.columns)
         with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
@@ -526,7 +527,7 @@ def select_in(model, key_column, keys, columns):
     return rows
 
 
-def insert_rows(model, rows):
+def insert_rows(model, rows) -> None:
     Inserter.for_model(model).insert(rows)
 
 

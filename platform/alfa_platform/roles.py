@@ -1,5 +1,6 @@
 """Roles (Django groups) and the checks every view and API endpoint uses."""
 
+from collections.abc import Sequence
 from functools import wraps
 
 from django.contrib.auth.mixins import AccessMixin
@@ -28,7 +29,7 @@ ROLE_IMPLIES = {
 ROLE_NAMES = frozenset(Role.values)
 
 
-def role_names(group_names, is_superuser=False):
+def role_names(group_names: Sequence[str], is_superuser: bool = False):
     """Return the roles among a user's group names: only the groups named after a role count, any other grants none."""
     held = set(ROLE_NAMES.intersection(group_names))
     return held | {Role.ADMIN} if is_superuser else held

@@ -14,11 +14,11 @@ VAR_DIR = Path(os.environ.get("ALFA_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def env_bool(name, default=False):
+def env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_list(name, default):
+def env_list(name: str, default):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 

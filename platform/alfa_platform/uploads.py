@@ -32,7 +32,7 @@ class BoundedGzipReader:
     """
 
     def __init__(self, raw: BinaryIO, *, max_bytes: int | None = None, max_ratio: int | None = None,
-                 ratio_after: int | None = None):
+                 ratio_after: int | None = None) -> None:
         self.raw = raw
         self.start = raw.tell()
         self.stream = gzip.GzipFile(fileobj=raw, mode="rb")
@@ -91,7 +91,7 @@ class UploadLimitMiddleware:
     WSGI servers read no more than Content-Length, so a body without one is empty: the header is the whole check.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

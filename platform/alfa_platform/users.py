@@ -1,12 +1,13 @@
 """Create platform users with a role (used by the demo loader, the CLI and tests)."""
 
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from .roles import Role
 
 
-def create_user_with_role(username, role, password=None, **fields):
+def create_user_with_role(username: str, role, password: str | None = None, **fields):
     """Create (or return) a user in the role's group; admins are also Django superusers."""
     user, created = get_user_model().objects.get_or_create(username=username, defaults=fields)
     if created:

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-def backend_class(name):
+def backend_class(name: str):
     if name not in BACKENDS:
         raise BackendError(f"Unknown backend {name!r}; known: {', '.join(BACKENDS)}.")
     module, _, cls = BACKENDS[name].rpartition(".")
@@ -45,7 +45,7 @@ def get_backend(settings: EndpointSettings) -> GenerationBackend:
     return backend
 
 
-def release_backends():
+def release_backends() -> None:
     for backend in _loaded.values():
         backend.close()
     _loaded.clear()

@@ -53,7 +53,7 @@ class GenerationRequest:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     prefill: str = ""  # the start of the assistant reply, which the model continues
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(dict(message) for message in self.messages))
 
     @property
@@ -78,7 +78,7 @@ class GenerationResult:
         self.text = self.text.replace("\x00", "")
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.error
 
     def to_dict(self):
@@ -91,7 +91,7 @@ class GenerationBackend(ABC):
     name = ""
     supports_prefill = True
 
-    def __init__(self, settings: EndpointSettings):
+    def __init__(self, settings: EndpointSettings) -> None:
         self.settings = settings
 
     @property
@@ -102,7 +102,7 @@ class GenerationBackend(ABC):
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
         """Return one result per request, in order."""
 
-    def close(self):  # noqa: B027 - optional hook; most backends hold nothing to release
+    def close(self) -> None:  # noqa: B027 - optional hook; most backends hold nothing to release
         """Release connections or memory; the backend is not used afterwards."""
 
     def identity(self, sampling: SamplingConfig):

@@ -19,7 +19,7 @@ RETRY_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
 class RetryableError(Exception):
     """A failure worth another try: a timeout, a dropped connection, a 5xx or 429, a malformed body."""
 
-    def __init__(self, message, retry_after=None):
+    def __init__(self, message, retry_after=None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -27,12 +27,12 @@ class RetryableError(Exception):
 class RateLimiter:
     """Space requests at least 60/rpm seconds apart across threads (0 rpm: no limit)."""
 
-    def __init__(self, requests_per_minute):
+    def __init__(self, requests_per_minute) -> None:
         self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
         self.next_slot = 0.0
         self.lock = threading.Lock()
 
-    def wait(self):
+    def wait(self) -> None:
         if not self.interval:
             return
         with self.lock:
@@ -47,7 +47,7 @@ class OpenAIHTTPBackend(GenerationBackend):
 
     name = "openai_http"
 
-    def __init__(self, settings):
+    def __init__(self, settings) -> None:
         super().__init__(settings)
         if not settings.base_url:
             raise BackendError("An HTTP endpoint needs a base URL.")
@@ -152,7 +152,7 @@ class OpenAIHTTPBackend(GenerationBackend):
                                 finish_reason=choice.get("finish_reason") or "",
                                 raw={"id": data.get("id", ""), "usage": usage})
 
-    def close(self):
+    def close(self) -> None:
         self.client.close()
 
 

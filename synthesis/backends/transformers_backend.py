@@ -48,7 +48,7 @@ def split_group(ids, group):
     return split_group(ids, left) + split_group(ids, right)
 
 
-def grouped_query_sdpa(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None,
+def grouped_query_sdpa(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None, is_causal: bool | None = None,
                        **_kwargs):
     """PyTorch's SDPA with the key/value heads left grouped (`enable_gqa`). transformers repeats them to the query
     heads whenever a padding mask is present; on a CPU that copy costs ten times the attention itself in batched
@@ -63,7 +63,7 @@ def grouped_query_sdpa(module, query, key, value, attention_mask, dropout=0.0, s
     return output.transpose(1, 2).contiguous(), None
 
 
-def use_grouped_query_sdpa(model):
+def use_grouped_query_sdpa(model) -> None:
     """Switch a CPU model to `grouped_query_sdpa` (on CUDA, a masked GQA call would leave the fused kernels)."""
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
@@ -99,7 +99,7 @@ def growing_layer_class():
             self.keys, self.values = keys[:, :, :needed], values[:, :, :needed]
             return self.keys, self.values
 
-        def _reallocate(self, key_states, value_states, length, capacity):
+        def _reallocate(self, key_states, value_states, length: int, capacity) -> None:
             keys = key_states.new_empty((*key_states.shape[:2], capacity, key_states.shape[-1]))
             values = value_states.new_empty((*value_states.shape[:2], capacity, value_states.shape[-1]))
             if length:  # after batch_select_indices, or when the room ran out
@@ -133,7 +133,7 @@ class TransformersBackend(GenerationBackend):
 
     name = "transformers"
 
-    def __init__(self, settings, model=None, tokenizer=None):
+    def __init__(self, settings, model=None, tokenizer=None) -> None:
         super().__init__(settings)
         self.device = resolve_device(settings.device)
         if model is None:
@@ -155,7 +155,7 @@ class TransformersBackend(GenerationBackend):
             raise BackendError(f"Cannot load a model from {path!r}: {exc}") from exc
         return model.to(self.device).eval(), tokenizer
 
-    def _prepare_tokenizer(self):
+    def _prepare_tokenizer(self) -> None:
         tok = self.tokenizer
         tok.padding_side = "left"  # decoder-only models continue from the right edge
         if tok.pad_token_id is None:
@@ -258,7 +258,7 @@ class TransformersBackend(GenerationBackend):
             return ids, mask, new_cache(self.model.config)
         return ids, mask, self._prefix_cache(rows, prefixes, ids, mask, common, common + group_width)
 
-    def _prefix_cache(self, rows, prefixes, ids, mask, common, width):
+    def _prefix_cache(self, rows, prefixes, ids, mask, common, width: int):
         """Compute the shared columns once ([common]), then one row per group ([padding][rest of its prefix])."""
         import torch
 
@@ -327,7 +327,7 @@ class TransformersBackend(GenerationBackend):
         elapsed = time.perf_counter() - started
         return [self._result(tokens, len(row), elapsed) for tokens, row in zip(generated, rows, strict=True)]
 
-    def _generator(self, seed):
+    def _generator(self, seed: int):
         import torch
 
         generator = torch.Generator(device=self.device)
@@ -335,7 +335,7 @@ class TransformersBackend(GenerationBackend):
         return generator
 
     @staticmethod
-    def _pick(logits, sampling, generators, active):
+    def _pick(logits, sampling, generators, active: bool):
         """Return the next token of every active row: the argmax, or a draw from the row's own generator after
         temperature and nucleus (top_p) filtering, as generate() samples."""
         import torch
@@ -363,7 +363,7 @@ class TransformersBackend(GenerationBackend):
             latency_s=elapsed, finish_reason="stop" if stop is not None else "length",
         )
 
-    def close(self):
+    def close(self) -> None:
         import torch
 
         self.model = None

@@ -24,7 +24,7 @@ class VLLMBackend(GenerationBackend):
 
     name = "vllm"
 
-    def __init__(self, settings):
+    def __init__(self, settings) -> None:
         super().__init__(settings)
         vllm = import_vllm()
         try:
@@ -72,5 +72,5 @@ class VLLMBackend(GenerationBackend):
             tokens_out=len(completion.token_ids), latency_s=elapsed, finish_reason=completion.finish_reason or "",
         )
 
-    def close(self):
+    def close(self) -> None:
         self.llm = None

@@ -2,6 +2,7 @@
 
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -22,7 +23,7 @@ PLACEHOLDER_RULES = {
 ATTRIBUTE_KINDS = {"enhance", "enhance_hindsight", "corrupt"}
 
 
-def used_placeholders(text):
+def used_placeholders(text: str):
     """Return the placeholder names a text uses; raise ValidationError on malformed or non-plain fields."""
     names = set()
     try:
@@ -59,7 +60,7 @@ def check_template(template):
         raise ValidationError(errors)
 
 
-def _names(names):
+def _names(names: Sequence[str]):
     return ", ".join("{" + name + "}" for name in sorted(names))
 
 
@@ -92,11 +93,11 @@ def _term_pattern(term):
     return r"\b" + r"\s+".join(re.escape(word) for word in term.lower().split()) + r"\w*"
 
 
-def _mentions(text, terms):
+def _mentions(text: str, terms):
     return sorted({term for term in terms if term and re.search(_term_pattern(term), text)})
 
 
-def _pushes(text, verb, terms):
+def _pushes(text: str, verb, terms):
     """Return the terms that the text asks to push in the verb's direction (verb within three words before)."""
     return sorted({
         term for term in terms

@@ -10,9 +10,9 @@ from annotation.assignment import do_expire_stale_assignments
 class Command(BaseCommand):
     help = "Expire assignments served more than --hours ago and never submitted or skipped."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--hours", type=float, default=12.0)
 
-    def handle(self, hours, **options):
+    def handle(self, hours, **options) -> None:
         expired = do_expire_stale_assignments(timedelta(hours=hours))
         self.stdout.write(f"Expired {expired} assignment(s) older than {hours:g} h.")

@@ -11,7 +11,7 @@ from annotation.models import Campaign
 class Command(BaseCommand):
     help = "Import comparison items from a JSONL file (plain or gzip) into a campaign; any bad row rejects the file."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("campaign", help="Campaign id or name.")
         parser.add_argument("path", type=Path)
 

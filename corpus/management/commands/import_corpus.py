@@ -15,7 +15,7 @@ class Command(BaseCommand):
         "any record was rejected."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--format", default="auto", choices=[value for value, _ in FORMATS],
                             help="the files' format (default: detect it from the first record)")
@@ -46,13 +46,13 @@ class Command(BaseCommand):
 
         with tqdm(desc=str(path), unit="B", unit_scale=True, leave=False, file=sys.stderr) as bar:
 
-            def progress(done, total):
+            def progress(done, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
             return import_path(path, format=file_format, split=split, on_progress=progress)
 
-    def print_report(self, run):
+    def print_report(self, run) -> None:
         write = self.stdout.write
         where = f"format {run.format or '?'}, split {run.split or '-'}"
         write(f"{run.file_name}: {where}; {run.records_read:,} records read")

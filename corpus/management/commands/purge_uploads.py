@@ -12,13 +12,13 @@ class Command(BaseCommand):
         "ALFA_UPLOAD_RETENTION_DAYS ago (beat runs this daily); import reports keep the files' sha256."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--days", type=int, default=None,
             help=f"retention in days (default: ALFA_UPLOAD_RETENTION_DAYS, {settings.ALFA_UPLOAD_RETENTION_DAYS})",
         )
 
-    def handle(self, *args, days, **options):
+    def handle(self, *args, days, **options) -> None:
         report = purge_uploads(retention_days=days)
         for name in report.deleted:
             self.stdout.write(f"deleted {name}")

@@ -12,7 +12,7 @@ from jobs.runner import run_job_here
 class Command(BaseCommand):
     help = "Create a version of a dataset from a saved filter (frozen in this process; prints the version id last)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--name", required=True, help="Dataset name (a slug); created when new.")
         parser.add_argument("--description", default="", help="Shown on the dataset card; only for a new dataset.")
         parser.add_argument("--queue", action="store_true", help="Queue the freeze for a worker instead.")

@@ -16,7 +16,7 @@ from jobs.runner import run_job_here
 class Command(BaseCommand):
     help = "Export a dataset version: trl, trl-conversational, sft, judgments, mediq or authors; jsonl, parquet, hf."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("version", help="Version id, or NAME@vN.")
         parser.add_argument("--format", required=True)
         parser.add_argument("--files", default="jsonl", choices=FILE_TYPES)

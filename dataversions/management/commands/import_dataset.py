@@ -9,11 +9,11 @@ from dataversions.imports import do_import_dataset
 class Command(BaseCommand):
     help = "Import a TRL-format preference dataset (a datasets folder, Parquet or JSONL) as an external version."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("path", help="A file, a folder of train/validation/test files, or a datasets folder.")
         parser.add_argument("--name", required=True)
 
-    def handle(self, path, name, **options):
+    def handle(self, path, name: str, **options):
         try:
             version = do_import_dataset(path, name)
         except DatasetError as exc:

@@ -50,12 +50,12 @@ class Command(BaseCommand):
             "campaign from two generation runs); `--task TASK --help` lists that task's options. With --inline the "
             "job runs in this process and the run's metrics are printed as one JSON object on the last line.")
 
-    def create_parser(self, prog_name, subcommand, **kwargs):
+    def create_parser(self, prog_name: str, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.__class__ = TaskParser  # BaseCommand builds a CommandParser; this one adds the task's options
         return parser
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--task", required=True, choices=list(CONFIGS))
         parser.add_argument("--inline", action="store_true", help="Run the job here, through the worker's function.")
 

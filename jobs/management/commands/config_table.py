@@ -20,7 +20,7 @@ def options_section():
     return "\n\n".join(parts)
 
 
-def render_readme(text):
+def render_readme(text: str) -> str:
     """Return `text` with the part between the option markers replaced by the generated section."""
     if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
         raise ValueError(f"README.md needs one {START} line and one {END} line after it.")
@@ -32,7 +32,7 @@ def render_readme(text):
 class Command(BaseCommand):
     help = "Print the README's tables of job options, or rewrite them in README.md (--write) or check them (--check)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--write", action="store_true", help="Rewrite the section of README.md in place.")
         parser.add_argument("--check", action="store_true", help="Exit non-zero if README.md's section is stale.")
 

@@ -7,7 +7,7 @@ from jobs.configs import ConfigError, config_from_options
 from synthesis.actions import SynthesisError, default_endpoint
 
 
-def add_run_arguments(parser):
+def add_run_arguments(parser) -> None:
     parser.add_argument("--queue", default="", help="default or gpu (default: by the endpoint's backend).")
     parser.add_argument("--inline", action="store_true", help="Run in this process instead of a worker.")
 

@@ -12,9 +12,9 @@ from ._common import build_config
 class Command(BaseCommand):
     help = "Create the three pairs per question x attribute (and refresh verdicts); overrides are kept."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         add_config_arguments(parser, PairConfig)
 
-    def handle(self, **options):
+    def handle(self, **options) -> None:
         counts = do_build_pairs(build_config(PairConfig, options))
         self.stdout.write(f"{counts['created']} pairs created, {counts['updated']} refreshed.")

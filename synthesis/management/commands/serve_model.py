@@ -9,7 +9,7 @@ from synthesis.serving import serve_folder
 class Command(BaseCommand):
     help = "Serve PATH (a transformers model folder) on /v1/chat/completions, batching concurrent requests."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("path")
         parser.add_argument("--port", type=int, default=8001)
         parser.add_argument("--host", default="127.0.0.1")
@@ -21,8 +21,8 @@ class Command(BaseCommand):
                             help="While serving, register it as this OpenAI-compatible endpoint (synthesis and "
                                  "evaluation can use it); deactivated when serving stops.")
 
-    def handle(self, path, port, host, device, max_batch, batch_wait_ms, name, register, **options):
-        def ready(server):
+    def handle(self, path, port: int, host: str, device, max_batch, batch_wait_ms, name: str, register, **options):
+        def ready(server) -> None:
             also = f"; endpoint {register}" if register else ""
             self.stdout.write(f"Serving {path} at {server.base_url}/chat/completions (batches of up to {max_batch}, "
                               f"{server.generator.backend.device}{also}); Ctrl-C stops.")

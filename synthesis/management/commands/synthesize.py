@@ -12,10 +12,10 @@ from ._common import add_run_arguments, build_config, submit
 class Command(BaseCommand):
     help = "Normalize the selected questions and rewrite them along attributes, as a job."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         add_config_arguments(parser, SynthesisConfig)
         add_run_arguments(parser)
 
-    def handle(self, **options):
+    def handle(self, **options) -> None:
         config = build_config(SynthesisConfig, options, role="generator")
         submit(self, lambda: do_enqueue_synthesis(config, queue=options["queue"] or None), options["inline"])

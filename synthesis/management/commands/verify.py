@@ -12,10 +12,10 @@ from ._common import add_run_arguments, build_config, submit
 class Command(BaseCommand):
     help = "Judge every complete triple in the selection and turn the rankings into pair verdicts."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         add_config_arguments(parser, VerificationConfig)
         add_run_arguments(parser)
 
-    def handle(self, **options):
+    def handle(self, **options) -> None:
         config = build_config(VerificationConfig, options, role="judge")
         submit(self, lambda: do_enqueue_verification(config, queue=options["queue"] or None), options["inline"])

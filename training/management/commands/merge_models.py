@@ -11,7 +11,7 @@ from training.models import TrainedModel
 class Command(BaseCommand):
     help = "Merge models by a weighted average of their weights; optionally every leave-one-out average too."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("models", nargs="+", help="Registered model names or model folders.")
         parser.add_argument("--name", required=True, help="Name of the merged model.")
         parser.add_argument("--weights", nargs="+", type=float, help="One weight per model (default: equal).")

@@ -36,13 +36,13 @@ class MethodOptionsParser(CommandParser):
 class Command(BaseCommand):
     help = "Train DPO, SFT or a reward model from a dataset version with TRL, as a job on the gpu or default queue."
 
-    def create_parser(self, prog_name, subcommand, **kwargs):
+    def create_parser(self, prog_name: str, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, epilog="Each method's options (TRL's names, the "
                                        "method's preset as default): train --method dpo|sft|rm --help.", **kwargs)
         parser.__class__ = MethodOptionsParser  # BaseCommand builds a CommandParser; this one adds options late
         return parser
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--method", required=True, choices=TrainingMethod.values)
         parser.add_argument("--dataset", required=True, help="Dataset version: its id or NAME@vN.")
         parser.add_argument("--base-model", required=True, help="A model folder, or a registered model's name.")

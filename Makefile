@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint browser demo-model
+.PHONY: install run test lint typecheck browser demo-model
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,6 +32,10 @@ test: install browser demo-model
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# mypy with django-stubs and djangorestframework-stubs over the apps ([tool.mypy] in pyproject.toml)
+typecheck: install
+	$(VENV)/bin/mypy
 
 run: install
 	scripts/run.sh

@@ -5,6 +5,7 @@ Formats: question records (askdocs/test_q.jsonl), MediQ-AskDocs MCQs, MedQA inte
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from .mcq import AskDocsMcqParser, MedQAParser
 from .pipeline import import_path, infer_split
@@ -16,10 +17,10 @@ from .threads import ThreadRecordParser, export_threads
 class Format:
     value: str
     label: str
-    parser: type
+    parser: type[Any]  # the format's parser class (QuestionRecordParser, ThreadRecordParser, an McqParser)
     signature: frozenset  # keys every record of the format has; detection picks the first format they match
 
-    def score(self, record):
+    def score(self, record: dict[str, Any]) -> float:
         """Return the share of the signature keys the record has (0 when its shape rules this format out)."""
         if not self.parser.looks_like(record):
             return 0.0
@@ -38,7 +39,7 @@ FORMATS_BY_NAME = {fmt.value: fmt for fmt in FORMAT_LIST}
 FORMATS = [("auto", "Detect from the first record"), *((fmt.value, fmt.label) for fmt in FORMAT_LIST)]
 
 
-def detect_format(record):
+def detect_format(record: dict[str, Any]) -> str | None:
     """Return the name of the format whose signature keys the record has most of (at least 60%), or None.
 
     A first record that lacks a field or two is still recognised, and then rejected with its own errors.

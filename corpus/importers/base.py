@@ -4,9 +4,9 @@ import hashlib
 import hmac
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 import orjson
@@ -25,7 +25,7 @@ PSEUDONYM_PATTERN = re.compile(r"^u_[0-9a-f]{12}$")
 class FileRejected(Exception):
     """The whole file cannot be read as records of its format (empty, wrong format, not JSON Lines)."""
 
-    def __init__(self, line, field, reason: str) -> None:
+    def __init__(self, line: int, field: str, reason: str) -> None:
         super().__init__(reason)
         self.line, self.field, self.reason = line, field, reason
 
@@ -56,22 +56,22 @@ class Report:
     stats: Counter = field(default_factory=Counter)
     notes: list = field(default_factory=list)
 
-    def error(self, line, field_name: str, reason: str) -> None:
+    def error(self, line: int, field_name: str, reason: str) -> None:
         self.error_count += 1
         if len(self.errors) < ERRORS_KEPT:
             self.errors.append({"file": self.file, "line": line, "field": field_name, "reason": reason})
 
-    def reject(self, line, errors) -> None:
+    def reject(self, line: int, errors: Iterable[RecordError]) -> None:
         """Count one rejected record and report each of its problems."""
         self.rejected += 1
         for problem in errors:
             self.error(line, problem.field, problem.reason)
 
-    def warn(self, line, field_name: str, reason: str) -> None:
+    def warn(self, line: int, field_name: str, reason: str) -> None:
         if len(self.warnings) < ERRORS_KEPT:
             self.warnings.append({"file": self.file, "line": line, "field": field_name, "reason": reason})
 
-    def skip_duplicate(self, line, key_field, key, first_line) -> None:
+    def skip_duplicate(self, line: int, key_field: str, key: object, first_line: int) -> None:
         self.skipped += 1
         self.warn(line, key_field, f"skipped: identical duplicate of line {first_line} ({key_field} {key!r})")
 
@@ -81,7 +81,7 @@ class Report:
 MISSING = object()
 
 
-def json_type(value):
+def json_type(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -97,35 +97,35 @@ def json_type(value):
     return type(value).__name__
 
 
-def _is_str(value) -> bool:
+def _is_str(value: object) -> bool:
     return type(value) is str
 
 
-def _is_int(value):
+def _is_int(value: object) -> bool:
     return type(value) is int or (type(value) is float and value.is_integer())
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> bool:
     return type(value) is int or type(value) is float
 
 
-def _is_flag(value) -> bool:
+def _is_flag(value: object) -> bool:
     return type(value) is bool or (type(value) in (int, float) and value in (0, 1))
 
 
-def _is_str_list(value):
+def _is_str_list(value: object) -> bool:
     return type(value) is list and all(type(item) is str for item in value)
 
 
-def _is_list(value) -> bool:
+def _is_list(value: object) -> bool:
     return type(value) is list
 
 
-def _is_dict(value) -> bool:
+def _is_dict(value: object) -> bool:
     return type(value) is dict
 
 
-def _is_id(value) -> bool:
+def _is_id(value: object) -> bool:
     return type(value) is str or type(value) is int
 
 
@@ -170,7 +170,13 @@ FAST_TESTS = {
 }
 
 
-def compile_fast_check(fields):
+class Checker(Protocol):
+    """check(record, prefix="") -> list of RecordError, as compile_fields returns it."""
+
+    def __call__(self, record: dict[str, Any], prefix: str = "") -> list[RecordError]: ...
+
+
+def compile_fast_check(fields: Iterable[Field]) -> Callable[[dict[str, Any]], bool]:
     """Return valid(record) -> bool: the same rules as the full checker as straight-line code, for the common case."""
     lines = ["def valid(record):", "    get = record.get"]
     for f in fields:
@@ -187,12 +193,12 @@ def compile_fast_check(fields):
             lines.append(f"    if v is None and {f.name!r} in record: return False")
         lines.append(f"    if v is not None and ({test}): return False")
     lines.append("    return True")
-    namespace = {"NUMBERS": (int, float)}
+    namespace: dict[str, Any] = {"NUMBERS": (int, float)}
     exec("\n".join(lines), namespace)  # noqa: S102 - code built from this module's own Field specs
     return namespace["valid"]
 
 
-def compile_fields(fields):
+def compile_fields(fields: Collection[Field]) -> Checker:
     """Return a checker: check(record, prefix="") -> list of RecordError (empty when the record is valid).
 
     Valid records (nearly all) pass one fast test; only a failing record is checked field by field for its errors.
@@ -203,10 +209,10 @@ def compile_fields(fields):
         for f in fields
     ]
 
-    def check(record, prefix: str = ""):
+    def check(record: dict[str, Any], prefix: str = "") -> list[RecordError]:
         if valid(record):
             return []
-        problems = []
+        problems: list[RecordError] = []
         for name, test, label, required, nullable, max_length, kind, bounds in plan:
             value = record.get(name, MISSING)
             if value is MISSING:
@@ -234,7 +240,7 @@ def compile_fields(fields):
     return check
 
 
-def field_type(f):
+def field_type(f: Field) -> Any:
     """Return the msgspec type that accepts the values the Field's fast check accepts, or fewer (integral floats
     such as 1.0 for an integer, 0.0/1.0 for a flag): those records are then checked in Python."""
     bounded = msgspec.Meta(ge=f.bounds[0], le=f.bounds[1]) if f.bounds else None
@@ -252,14 +258,14 @@ def field_type(f):
     return types[f.kind]
 
 
-def compile_decoder(name: str, fields):
+def compile_decoder(name: str, fields: Iterable[Field]) -> Callable[[bytes], dict[str, Any]]:
     """Return decode(line bytes) -> dict: JSON parsing and the fields' rules in one pass, in C (msgspec).
 
     The dict has every field, absent optional ones as None. It raises msgspec.MsgspecError for anything the rules
     do not accept as is (a wrong type, a long text, an unknown key, even an integral float such as 1.0 that the
     Python rules take): the caller then parses and checks the line the slow way, which names the problems.
     """
-    spec = []
+    spec: list[tuple[str, Any] | tuple[str, Any, None]] = []
     for f in fields:
         kind = field_type(f)
         kind = kind | None if f.nullable else kind
@@ -267,7 +273,7 @@ def compile_decoder(name: str, fields):
     struct = msgspec.defstruct(name, spec, kw_only=True, forbid_unknown_fields=True)
     decode, asdict = msgspec.json.Decoder(struct).decode, msgspec.structs.asdict
 
-    def decoder(data):
+    def decoder(data: bytes) -> dict[str, Any]:
         return asdict(decode(data))
 
     return decoder
@@ -276,11 +282,11 @@ def compile_decoder(name: str, fields):
 DECODE_ERRORS = (msgspec.MsgspecError, ValueError)  # ValueError: bytes that are not UTF-8
 
 
-def too_long(value, max_length) -> str:
+def too_long(value: str, max_length: int) -> str:
     return f"{len(value):,} characters, over the {max_length:,}-character limit for this field"
 
 
-def check_id_pattern(value, pattern: str, field_name: str, what):
+def check_id_pattern(value: str, pattern: re.Pattern[str], field_name: str, what: str) -> RecordError | None:
     if pattern.match(value):
         return None
     return RecordError(field_name, f"{value!r} is not a valid {what}")
@@ -289,15 +295,15 @@ def check_id_pattern(value, pattern: str, field_name: str, what):
 # --- normalizers ----------------------------------------------------------------------------------------------------
 
 
-def as_int(value):
+def as_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def as_bool(value):
+def as_bool(value: object) -> bool | None:
     return None if value is None else bool(value)
 
 
-def present(text: str):
+def present(text: str | None) -> bool:
     """Return whether an optional text field carries content (null and blank count as absent)."""
     return bool(text and text.strip())
 
@@ -305,7 +311,7 @@ def present(text: str):
 # --- hashes and pseudonyms ------------------------------------------------------------------------------------------
 
 
-def content_hash(values):
+def content_hash(values: list[Any]) -> str:
     """Return a 32-hex-digit digest of a list of JSON-able values (the stored fields of one row, in order)."""
     return hashlib.blake2b(orjson.dumps(values, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
@@ -313,11 +319,11 @@ def content_hash(values):
 class Pseudonymizer:
     """Keyed hash of forum usernames: HMAC-SHA256 with settings.PSEUDONYM_KEY, "u_" + 12 hex digits."""
 
-    def __init__(self, key=None) -> None:
+    def __init__(self, key: str | None = None) -> None:
         self.key = (key or settings.PSEUDONYM_KEY).encode()
-        self.cache = {}
+        self.cache: dict[str, str] = {}
 
-    def __call__(self, name: str):
+    def __call__(self, name: str | None) -> str:
         if not name:
             return ""
         if name in TOMBSTONE_AUTHORS:
@@ -339,11 +345,11 @@ class NameScrubber:
     # Skipping a match that follows such a character loses nothing: every position inside it follows one too.
     NAME_CHARACTER = re.compile(r"[\w-]")
 
-    def __init__(self, pseudonymize) -> None:
+    def __init__(self, pseudonymize: Callable[[str], str]) -> None:
         self.pseudonymize = pseudonymize
-        self.patterns = {}
+        self.patterns: dict[frozenset[str], re.Pattern[str]] = {}
 
-    def pattern(self, names: Sequence[str]):
+    def pattern(self, names: Iterable[str]) -> re.Pattern[str]:
         key = frozenset(names)
         compiled = self.patterns.get(key)
         if compiled is None:
@@ -353,7 +359,7 @@ class NameScrubber:
                 self.patterns.clear()
         return compiled
 
-    def __call__(self, text: str, names: Sequence[str]):
+    def __call__(self, text: str, names: Collection[str]) -> tuple[str, int]:
         """Return (text with every whole-word mention of `names` pseudonymized, number of mentions replaced)."""
         if not text or not names:
             return text, 0
@@ -363,7 +369,7 @@ class NameScrubber:
         count = 0
         inside_word = self.NAME_CHARACTER.match
 
-        def replace(match):
+        def replace(match: re.Match[str]) -> str:
             nonlocal count
             start = match.start()
             if start and inside_word(text, start - 1):
@@ -374,11 +380,11 @@ class NameScrubber:
         return self.pattern(names).sub(replace, text), count
 
 
-def real_names(*names: Sequence[str]):
+def real_names(*names: str | None) -> set[str]:
     """Return the usernames worth scrubbing from text: not empty, not a tombstone, at least 3 characters."""
     return {name for name in names if name and len(name) >= 3 and name not in TOMBSTONE_AUTHORS}
 
 
-def is_credentialed(flair):
+def is_credentialed(flair: str) -> bool:
     """Return whether a flair marks a credentialed commenter: present and without "not" (method.md §2.1)."""
     return bool(flair) and "not" not in flair

@@ -1,9 +1,15 @@
 """Multiple-choice cases: MediQ-AskDocs (linked to its thread by id) and MedQA in the MediQ interactive format."""
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
 from ..models import MultipleChoiceCase, RecordChange, Thread
 from .base import Field, RecordError, compile_fields, content_hash
-from .units import fingerprint_of
+from .units import Key, Record, Row, fingerprint_of
 from .writer import ChunkResult, write_in_transactions
+
+if TYPE_CHECKING:
+    from .pipeline import ImportContext
 
 BATCH = 500
 MCQ_FIELDS = (
@@ -38,10 +44,10 @@ CHECK_MEDQA = compile_fields([
 ])
 
 
-def check_options(record):
+def check_options(record: Record) -> list[RecordError]:
     """Return problems with options/answer: letters to non-empty text, answer_idx among them, answer its text."""
     options = record["options"]
-    problems = []
+    problems: list[RecordError] = []
     for letter, text in options.items():
         if len(letter) != 1 or type(text) is not str:
             problems.append(RecordError(f"options.{letter}", "expected a one-letter key with a string option"))
@@ -60,24 +66,24 @@ class McqParser:
     decoder = None  # no typed decoder: every record is parsed by orjson and checked in Python
 
     @staticmethod
-    def is_fresh(payload) -> bool:
+    def is_fresh(payload: list[tuple[int, Row]]) -> bool:
         """MCQ chunks are always written by the general path."""
         return False
 
-    source = None
-    check = None
+    source: MultipleChoiceCase.Source  # set by each subclass
+    check: Callable[[Record], list[RecordError]]  # likewise: the record's field checks
     has_posts = False
 
-    def __init__(self, context) -> None:
+    def __init__(self, context: "ImportContext") -> None:
         self.ctx = context
         self.report = context.report
         self.state = context.state
 
     @staticmethod
-    def group_key(record):
+    def group_key(record: Record) -> None:
         return None
 
-    def accept(self, line, record):
+    def accept(self, line: int, record: Record) -> Record | None:
         problems = self.check(record) or check_options(record) or self.extra_checks(record)
         if problems:
             self.report.reject(line, problems)
@@ -95,10 +101,14 @@ class McqParser:
         self.state.keys[case_id] = (line, fingerprint)
         return record
 
-    def extra_checks(self, record):
+    def extra_checks(self, record: Record) -> list[RecordError]:
         return []
 
-    def prepare(self, accepted):
+    def build(self, record: Record) -> Row:
+        """Return the case's row (column values by field name) from its record."""
+        raise NotImplementedError
+
+    def prepare(self, accepted: list[tuple[int, Record]]) -> list[tuple[int, Row]]:
         """Return the chunk's rows: [(line, row)] with their content hashes."""
         rows = []
         for line, record in accepted:
@@ -107,13 +117,13 @@ class McqParser:
             rows.append((line, row))
         return rows
 
-    def write(self, rows):
+    def write(self, rows: list[tuple[int, Row]]) -> list[ChunkResult]:
         return write_in_transactions(rows, self.write_rows, lambda item: item[0], self.state.written)
 
-    def thread_pks(self, case_ids):
+    def thread_pks(self, case_ids: list[Key]) -> dict[Key, int]:
         return {}
 
-    def write_rows(self, items):
+    def write_rows(self, items: Sequence[tuple[int, Row]]) -> ChunkResult:
         """Write one chunk's cases; return a ChunkResult for the caller to merge once the transaction commits."""
         rows = {row["case_id"]: (line, row) for line, row in items}
         report = ChunkResult()
@@ -124,7 +134,9 @@ class McqParser:
             ).values_list("case_id", "id", "content_hash", "thread_id")
         }
         threads = self.thread_pks(list(rows))
-        created, changed, linked = [], {}, []
+        created: list[MultipleChoiceCase] = []
+        changed: dict[int, tuple[Key, Row]] = {}
+        linked: list[MultipleChoiceCase] = []
         for case_id, (_, row) in rows.items():
             found = existing.get(case_id)
             if found is None:
@@ -153,10 +165,11 @@ class McqParser:
             report.stats["mcqs stored unlinked (thread not imported yet)"] += len(rows) - new_links
         return report
 
-    def update(self, changed, threads, report) -> None:
+    def update(self, changed: dict[int, tuple[Key, Row]], threads: dict[Key, int], report: ChunkResult) -> None:
         if not changed:
             return
-        objects, changes = [], []
+        objects: list[MultipleChoiceCase] = []
+        changes: list[RecordChange] = []
         for old in MultipleChoiceCase.objects.filter(pk__in=list(changed)).values("pk", "thread_id", *MCQ_FIELDS):
             case_id, row = changed[old["pk"]]
             diff = {name: [old[name], row[name]] for name in MCQ_FIELDS if old[name] != row[name]}
@@ -186,10 +199,10 @@ class AskDocsMcqParser(McqParser):
     signature = frozenset({"id", "question", "options", "answer_idx", "atomic_facts", "original_post"})
 
     @staticmethod
-    def looks_like(record) -> bool:
+    def looks_like(record: Record) -> bool:
         return True
 
-    def extra_checks(self, record):
+    def extra_checks(self, record: Record) -> list[RecordError]:
         context = record.get("context")
         if context is not None and type(context) is not str and not (
             type(context) is list and all(type(item) is str for item in context)
@@ -197,11 +210,11 @@ class AskDocsMcqParser(McqParser):
             return [RecordError("context", "expected a string or an array of strings")]
         return []
 
-    def thread_pks(self, case_ids):
+    def thread_pks(self, case_ids: list[Key]) -> dict[Key, int]:
         return dict(Thread.objects.filter(thread_id__in=case_ids).values_list("thread_id", "id"))
 
     @staticmethod
-    def build(record):
+    def build(record: Record) -> Row:
         context = record.get("context")
         return {
             "case_id": record["id"],
@@ -225,10 +238,10 @@ class MedQAParser(McqParser):
     signature = frozenset({"id", "question", "options", "answer_idx", "context", "atomic_facts"})
 
     @staticmethod
-    def looks_like(record):
+    def looks_like(record: Record) -> bool:
         return isinstance(record.get("context"), list)
 
-    def build(self, record):
+    def build(self, record: Record) -> Row:
         context = record["context"]
         if record.get("context_len") is not None and record["context_len"] != len(context):
             self.report.normalizations["context_len: disagrees with context (ignored)"] += 1

@@ -4,8 +4,9 @@ import hashlib
 import queue
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -13,8 +14,20 @@ from django.utils import timezone
 
 from ..models import ImportRun, Split
 from .base import CHUNK_RECORDS, FileRejected, NameScrubber, Pseudonymizer, Report
-from .reader import RecordStream
-from .units import FileState
+from .reader import Line, RecordStream
+from .units import FileState, Record
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from jobs.models import Job
+    from jobs.runner import JobContext
+
+    from .writer import ChunkResult
+
+Text = TypeVar("Text", str, str | None)
+Progress = Callable[[int, int], object]  # on_progress(bytes_done, bytes_total)
+Job_ = Callable[[], "tuple[list[ChunkResult], int]"]  # a chunk's write: job() -> (results, position)
 
 SPLIT_WORDS = {
     "train": Split.TRAIN,
@@ -29,7 +42,7 @@ SPLIT_WORDS = {
 WORD = re.compile(r"[a-z]+")
 
 
-def infer_split(name: str):
+def infer_split(name: str) -> str | None:
     """Return the split a file name names (train_q.jsonl -> train, eval_q -> validation, test_q -> test), else None."""
     found = {SPLIT_WORDS[word] for word in WORD.findall(Path(name).name.lower()) if word in SPLIT_WORDS}
     return found.pop() if len(found) == 1 else None
@@ -38,7 +51,7 @@ def infer_split(name: str):
 class ImportContext:
     """Everything one file's import shares: its run, report, per-file state, split and the pseudonymizer."""
 
-    def __init__(self, run, report, split, split_explicit: bool = False) -> None:
+    def __init__(self, run: ImportRun, report: Report, split: str, split_explicit: bool = False) -> None:
         self.run, self.report, self.split = run, report, split
         self.split_explicit = split_explicit  # named by the caller, not inferred from the file name
         self.format = ""
@@ -46,7 +59,7 @@ class ImportContext:
         self.pseudonymize = Pseudonymizer()
         self.scrubber = NameScrubber(self.pseudonymize)
 
-    def scrub(self, text: str, names: Sequence[str]):
+    def scrub(self, text: Text, names: Collection[str]) -> Text:
         """Return text with whole-word mentions of the given forum usernames replaced by their pseudonyms."""
         if not text or not names:
             return text
@@ -60,7 +73,7 @@ class ImportContext:
             self.report.normalizations["usernames mentioned in text: pseudonymized"] += count
         return text
 
-    def merge(self, result) -> None:
+    def merge(self, result: "ChunkResult") -> None:
         """Add a committed chunk's outcome to the report."""
         report = self.report
         report.created.update(result.created)
@@ -71,8 +84,11 @@ class ImportContext:
             report.reject(line, problems)
 
 
-def import_path(path, *, format=None, split=None, user=None, ctx=None, name: str | None = None, job=None,  # noqa: A002
-                on_progress=None, progress_offset: int = 0):
+def import_path(
+    path: str | Path, *, format: str | None = None, split: str | None = None,  # noqa: A002
+    user: "User | None" = None, ctx: "JobContext | None" = None, name: str | None = None,
+    job: "Job | None" = None, on_progress: Progress | None = None, progress_offset: int = 0,
+) -> ImportRun:
     """Import one JSONL file (plain or gzip) and return its ImportRun with counts, errors and normalizations.
 
     format: one of FORMATS (None or "auto" detects it from the first record's keys); split: the posts' split
@@ -125,19 +141,24 @@ def import_path(path, *, format=None, split=None, user=None, ctx=None, name: str
     return run
 
 
-def read_records(stream, context, named, detect_format, ctx, on_progress, progress_offset):
+def read_records(
+    stream: RecordStream, context: ImportContext, named: str | None, detect_format: Callable[[Record], str | None],
+    ctx: "JobContext | None", on_progress: Progress | None, progress_offset: int,
+) -> str:
     """Feed the stream's records to the format's parser in chunks; return the format used."""
     from . import FORMATS_BY_NAME
 
     report = context.report
-    parser, group, accepted = None, None, []
+    parser: Any = None  # an instance of the format's parser class, once the first record named the format
+    group: Any = None
+    accepted: list[tuple[int, Record]] = []
     sink = ChunkSink(context)
 
     def flush() -> None:
         payload, position = parser.prepare(accepted), stream.position
         accepted.clear()
 
-        def write():
+        def write() -> "tuple[list[ChunkResult], int]":
             sink.tune()
             results = parser.write(payload)
             if ctx is not None:  # on the writer's connection: no lock wait behind our own transaction
@@ -196,7 +217,7 @@ def read_records(stream, context, named, detect_format, ctx, on_progress, progre
 # GIL, and they are written inline (docs/corpus-import.md).
 
 
-def use_writer_thread(fresh: bool = True):
+def use_writer_thread(fresh: bool = True) -> bool:
     """Return whether an import whose first chunk is (or is not) fresh writes its chunks on a second thread with
     its own connection: as the setting or the database says, and only when this thread has no transaction open,
     since the writer could not see uncommitted rows (tests, callers inside atomic())."""
@@ -213,15 +234,15 @@ class ChunkSink:
     checking the next chunk. At most two chunks wait, so memory stays flat.
     """
 
-    def __init__(self, context) -> None:
+    def __init__(self, context: ImportContext) -> None:
         self.context = context
-        self.results = queue.Queue()
-        self.error = None
-        self.restore = None  # undoes tune() on the writing connection
+        self.results: queue.Queue[tuple[list[ChunkResult], int]] = queue.Queue()
+        self.error: BaseException | None = None
+        self.restore: Callable[[], None] | None = None  # undoes tune() on the writing connection
         self.started = False
-        self.queue = None  # the writer thread's, when there is one
+        self.queue: queue.Queue[Job_ | None] | None = None  # the writer thread's, when there is one
 
-    def submit(self, job, threaded):
+    def submit(self, job: Job_, threaded: bool) -> list[int]:
         """Write a chunk (job() -> (results, position)); return the positions of the chunks merged meanwhile.
 
         threaded: whether to write on a writer thread; the first chunk decides for the whole import.
@@ -251,6 +272,7 @@ class ChunkSink:
             restore()
 
     def work(self) -> None:
+        assert self.queue is not None  # submit() made it before starting this thread
         try:
             while True:
                 job = self.queue.get()
@@ -267,7 +289,7 @@ class ChunkSink:
             finally:
                 connection.close()
 
-    def merge(self):
+    def merge(self) -> list[int]:
         positions = []
         while not self.results.empty():
             results, position = self.results.get()
@@ -276,7 +298,7 @@ class ChunkSink:
             positions.append(position)
         return positions
 
-    def close(self, quiet: bool = False):
+    def close(self, quiet: bool = False) -> list[int]:
         """Wait for every submitted chunk; re-raise a writer error unless quiet; return the last positions."""
         if self.queue is not None:
             self.queue.put(None)
@@ -297,7 +319,7 @@ class ChunkSink:
 SQLITE_IMPORT_PRAGMAS = {"cache_size": -65_536, "temp_store": 2, "wal_autocheckpoint": 16_384}
 
 
-def tune_connection():
+def tune_connection() -> Callable[[], None]:
     """Apply SQLITE_IMPORT_PRAGMAS to this thread's connection; return a function that restores the settings."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:  # temp_store cannot change in a transaction
         return lambda: None
@@ -327,8 +349,9 @@ def optimize_database() -> None:
             cursor.execute("ANALYZE corpus_post, corpus_thread, corpus_comment, corpus_question")
 
 
-def check_format(line, named, detect_format):
+def check_format(line: Line, named: str | None, detect_format: Callable[[Record], str | None]) -> str:
     """Return the format of the first record, or reject the file when it is not the named one (or none)."""
+    assert line.record is not None  # the caller passes a line that was read (line.error is None)
     detected = detect_format(line.record)
     if named is None:
         if detected is None:
@@ -356,7 +379,7 @@ def check_format(line, named, detect_format):
     raise FileRejected(line.number, "-", reason)
 
 
-def file_sha256(path):
+def file_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -364,7 +387,7 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def finish(run, report, status, error: str = "") -> None:
+def finish(run: ImportRun, report: Report, status: str, error: str = "") -> None:
     run.status = status
     run.error = error
     run.finished_at = timezone.now()

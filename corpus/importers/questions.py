@@ -2,8 +2,10 @@
 
 import html
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from .base import (
     BIG_INTEGER,
@@ -23,12 +25,18 @@ from .units import (
     POST_FIELDS,
     QUESTION_FIELDS,
     THREAD_FIELDS,
+    Key,
+    Record,
+    Row,
     Unit,
     fingerprint_of,
     normalize_question_type,
     seal,
 )
 from .writer import UnitParser
+
+if TYPE_CHECKING:
+    from .pipeline import ImportContext
 
 QID = re.compile(r"^(?P<thread>.+)-c(?P<turn>\d{1,4})-q(?P<index>\d{1,4})$")
 
@@ -122,7 +130,7 @@ FLAIRS_AT = SHARED_THREAD.index("verified_author_flairs")
 ABSENT = dict.fromkeys(KNOWN_FIELDS)
 
 
-def unescape(text: str, normalizations):
+def unescape(text: str, normalizations: Counter[str]) -> str:
     """Return flair text with HTML entities decoded ("A&amp;E" -> "A&E"), counting the fix."""
     if text and "&" in text:
         fixed = html.unescape(text)
@@ -142,23 +150,23 @@ class QuestionRecordParser(UnitParser):
     signature = SIGNATURE
     has_posts = True
 
-    def __init__(self, context) -> None:
+    def __init__(self, context: "ImportContext") -> None:
         self.ctx = context
         self.report = context.report
         self.state = context.state
-        self.unknown_fields = set()
+        self.unknown_fields: set[str] = set()
 
     @staticmethod
-    def looks_like(record) -> bool:
+    def looks_like(record: Record) -> bool:
         return True
 
     @staticmethod
-    def group_key(record):
+    def group_key(record: Record) -> Key:
         """Return what keeps records together in one chunk: a post's records are written in one transaction."""
         return record.get("id_post")
 
 
-    def accept(self, line, record):
+    def accept(self, line: int, record: Record) -> Record | None:
         """Return the record if it may be imported; otherwise report it (rejected or skipped) and return None.
 
         The record returned has every known field: absent optional fields read as null (as record.get would).
@@ -173,7 +181,7 @@ class QuestionRecordParser(UnitParser):
             record = ABSENT | record
         return self.admit(line, record)
 
-    def accept_decoded(self, line, record):
+    def accept_decoded(self, line: int, record: Record) -> Record | None:
         """accept() for a record from `decoder`, whose fields are checked already: all known, none missing."""
         problems = self.check_ids(record)
         if problems:
@@ -181,7 +189,7 @@ class QuestionRecordParser(UnitParser):
             return None
         return self.admit(line, record)
 
-    def admit(self, line, record):
+    def admit(self, line: int, record: Record) -> Record | None:
         """Return the checked record unless it repeats a qid or disagrees with an earlier record on a shared row."""
         qid = record["qid"]
         fingerprint = fingerprint_of(record)
@@ -202,7 +210,7 @@ class QuestionRecordParser(UnitParser):
         return record
 
     @staticmethod
-    def check_ids(record):
+    def check_ids(record: Record) -> list[RecordError]:
         match = QID.match(record["qid"])
         if match is None:
             return [RecordError("qid", f"{record['qid']!r} is not <thread_id>-c<turn>-q<index>")]
@@ -216,7 +224,7 @@ class QuestionRecordParser(UnitParser):
                 return problems
         return []
 
-    def check_shared(self, line, record):
+    def check_shared(self, line: int, record: Record) -> RecordError | None:
         """Return an error if the record disagrees with an earlier one on its post, thread or comment; else
         remember this record's versions of them (the first sighting of each is the reference).
 
@@ -236,10 +244,12 @@ class QuestionRecordParser(UnitParser):
             (state.shared_threads, thread_id, thread_values, SHARED_THREAD, "thread", thread_id),
             (state.shared_comments, comment_key, comment_values, SHARED_COMMENT, "comment", record["comment_id"]),
         )
-        for seen_rows, key, values, names, kind, shown in rows:
+        for seen_rows, key, values, field_names, kind, shown in rows:
             seen = seen_rows.get(key)
             if seen is not None and seen[1] != hash(values):
-                differing = [n for n, old, value in zip(names, seen[2], values, strict=True) if old != hash(value)]
+                differing = [
+                    n for n, old, value in zip(field_names, seen[2], values, strict=True) if old != hash(value)
+                ]
                 field_name = differing[0] if differing else "-"
                 reason = f"differs from line {seen[0]}, which has the same {kind} {shown!r}"
                 return RecordError(field_name, reason)
@@ -252,7 +262,7 @@ class QuestionRecordParser(UnitParser):
         names.update(real_names(record["author_post"], record["comment_author"]))
         return None
 
-    def count_normalizations(self, record) -> None:
+    def count_normalizations(self, record: Record) -> None:
         normalizations = self.report.normalizations
         flag = record.get("has_final_diagnosis")
         if flag is not None and bool(flag) != present(record.get("final_diagnosis")):
@@ -263,11 +273,14 @@ class QuestionRecordParser(UnitParser):
 
     # --- building rows ----------------------------------------------------------------------------------------------
 
-    def build_units(self, accepted):
+    def build_units(self, accepted: list[tuple[int, Record]]) -> list[Unit]:
         """Return one Unit per accepted (line, record); rows shared by several records are built once per chunk."""
-        posts, threads, comments, units = {}, {}, {}, []
+        posts: dict[Key, Row] = {}
+        threads: dict[Key, Row] = {}
+        comments: dict[Key, Row] = {}
+        units: list[Unit] = []
         for line, record in accepted:
-            names = self.state.names.get(record["id_post"], ())
+            names: Collection[str] = self.state.names.get(record["id_post"], ())
             post = posts.get(record["id_post"])
             if post is None:
                 post = posts[record["id_post"]] = self.build_post(record, names)
@@ -281,7 +294,7 @@ class QuestionRecordParser(UnitParser):
             units.append(Unit(line, post, thread, [comment], [self.build_question(record, names)]))
         return units
 
-    def build_post(self, record, names: Sequence[str]):
+    def build_post(self, record: Record, names: Collection[str]) -> Row:
         scrub = self.ctx.scrub
         year = record.get("year")
         created = record.get("created_utc")
@@ -295,7 +308,7 @@ class QuestionRecordParser(UnitParser):
             "split": self.ctx.split,
         }, POST_FIELDS)
 
-    def build_thread(self, record, names: Sequence[str]):
+    def build_thread(self, record: Record, names: Collection[str]) -> Row:
         normalizations = self.report.normalizations
         final_diagnosis = self.ctx.scrub(record.get("final_diagnosis") or "", names)
         conclusion = self.ctx.scrub(record.get("conclusion") or "", names)
@@ -317,7 +330,7 @@ class QuestionRecordParser(UnitParser):
             "derived": {name: record.get(name) for name in THREAD_DERIVED},
         }, THREAD_FIELDS)
 
-    def build_comment(self, record, names: Sequence[str]):
+    def build_comment(self, record: Record, names: Collection[str]) -> Row:
         pseudonymize, scrub = self.ctx.pseudonymize, self.ctx.scrub
         author, post_author = record.get("comment_author"), record.get("author_post")
         flair = unescape(record.get("comment_author_flair_text") or "", self.report.normalizations)
@@ -339,9 +352,10 @@ class QuestionRecordParser(UnitParser):
             "derived": derived,
         }, COMMENT_FIELDS)
 
-    def build_question(self, record, names: Sequence[str]):
+    def build_question(self, record: Record, names: Collection[str]) -> Row:
         scrub = self.ctx.scrub
         match = QID.match(record["qid"])
+        assert match is not None  # accept() checked the qid against QID
         question_type, raw_type = normalize_question_type(record["question_type"], self.report.normalizations)
         answer = record.get("patient_answer")
         previous = record.get("prev_additional_contexts") or []

@@ -1,7 +1,9 @@
 """Stream a JSON Lines file record by record: gzip, UTF-8, size limits and JSON errors are found per line."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -20,7 +22,10 @@ class Line:
 
     __slots__ = ("decoded", "error", "number", "record")
 
-    def __init__(self, number: int, record=None, error=None, decoded: bool = False) -> None:
+    def __init__(
+        self, number: int, record: dict[str, Any] | None = None, error: RecordError | None = None,
+        decoded: bool = False,
+    ) -> None:
         self.number, self.record, self.error, self.decoded = number, record, error, decoded
 
 
@@ -32,7 +37,7 @@ class RecordStream:
     a FileRejected naming the line it stopped at.
     """
 
-    def __init__(self, path) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = path
         self.size = os.path.getsize(path)
         self.raw = open(path, "rb")
@@ -44,23 +49,23 @@ class RecordStream:
         self.records_seen = 0  # non-blank lines, read so far
         # The format's typed decoder (bytes -> checked dict), once the format is known; a line it refuses is parsed
         # by orjson and checked field by field, which names the problems.
-        self.decoder = None
+        self.decoder: Callable[[bytes], dict[str, Any]] | None = None
 
     @property
-    def position(self):
+    def position(self) -> int:
         return self.raw.tell()
 
     def close(self) -> None:
         self.stream.close()
         self.raw.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "RecordStream":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def read_line(self):
+    def read_line(self) -> bytes | None:
         """Return the next line's bytes (b"" at the end); a line over MAX_LINE_BYTES is returned as None, skipped."""
         try:
             data = self.stream.readline(MAX_LINE_BYTES + 1)
@@ -74,7 +79,7 @@ class RecordStream:
         except GzipLimitExceeded as exc:
             raise FileRejected(self.lines_read + 1, "-", str(exc)) from exc
 
-    def check_first_line(self, text: str):
+    def check_first_line(self, text: str) -> None:
         """Reject a whole JSON document (an array, or one pretty-printed object) on its first line."""
         if self.records_seen > 1:
             return
@@ -84,7 +89,7 @@ class RecordStream:
         if text.strip() == "{":
             raise FileRejected(self.lines_read, "-", "the file is a pretty-printed JSON document, not JSON Lines")
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[Line]:
         loads = orjson.loads
         while True:
             data = self.read_line()

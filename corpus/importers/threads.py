@@ -1,11 +1,13 @@
 """Thread records: one whole thread per line (post, turns, their questions), and the exporter that writes them."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection
+from typing import IO, TYPE_CHECKING
 
 import orjson
+from django.db.models import QuerySet
 
-from ..models import Split, Thread
+from ..models import Question, Split, Thread
 from .base import (
     BIG_INTEGER,
     INTEGER,
@@ -25,6 +27,9 @@ from .units import (
     POST_FIELDS,
     QUESTION_FIELDS,
     THREAD_FIELDS,
+    Key,
+    Record,
+    Row,
     Unit,
     fingerprint_of,
     normalize_question_type,
@@ -32,6 +37,9 @@ from .units import (
     shared_values,
 )
 from .writer import UnitParser
+
+if TYPE_CHECKING:
+    from .pipeline import ImportContext
 
 ROLES = ("doctor", "patient")
 THREAD_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -93,20 +101,20 @@ class ThreadRecordParser(UnitParser):
     has_posts = True
     signature = frozenset({"thread_id", "id_post", "title", "post", "convo"})
 
-    def __init__(self, context) -> None:
+    def __init__(self, context: "ImportContext") -> None:
         self.ctx = context
         self.report = context.report
         self.state = context.state
 
     @staticmethod
-    def looks_like(record) -> bool:
+    def looks_like(record: Record) -> bool:
         return True
 
     @staticmethod
-    def group_key(record):
+    def group_key(record: Record) -> Key:
         return record.get("id_post")
 
-    def accept(self, line, record):
+    def accept(self, line: int, record: Record) -> Record | None:
         problems = CHECK_THREAD(record) or self.check_record(record)
         if problems:
             self.report.reject(line, problems)
@@ -134,7 +142,7 @@ class ThreadRecordParser(UnitParser):
         names.update(real_names(record.get("author"), *(turn.get("author") for turn in record["convo"])))
         return record
 
-    def check_record(self, record):
+    def check_record(self, record: Record) -> list[RecordError]:
         """Check what field types alone cannot: ids, the split, roles, turn order and each question."""
         if not THREAD_ID.match(record["thread_id"]):
             return [RecordError("thread_id", "use letters, digits and _ . : - only")]
@@ -171,7 +179,7 @@ class ThreadRecordParser(UnitParser):
         return problems
 
     @staticmethod
-    def check_author(row, where):
+    def check_author(row: Record, where: str) -> list[RecordError]:
         pseudonym = row.get("author_pseudonym")
         if pseudonym and not (PSEUDONYM_PATTERN.match(pseudonym) or pseudonym in TOMBSTONE_AUTHORS):
             return [RecordError(where + "author_pseudonym", "expected u_ and 12 hex digits (or [deleted])")]
@@ -180,7 +188,7 @@ class ThreadRecordParser(UnitParser):
         return []
 
     @staticmethod
-    def check_question(question, where):
+    def check_question(question: object, where: str) -> list[RecordError]:
         if type(question) is not dict:
             return [RecordError(where, "expected an object")]
         problems = CHECK_QUESTION(question, where + ".")
@@ -191,7 +199,7 @@ class ThreadRecordParser(UnitParser):
                 problems.extend(CHECK_PREVIOUS(previous, f"{where}.previous_turns[{k}]."))
         return problems
 
-    def build_units(self, accepted):
+    def build_units(self, accepted: list[tuple[int, Record]]) -> list[Unit]:
         return [self.build(line, record) for line, record in accepted]
 
     def finish(self) -> None:
@@ -199,14 +207,14 @@ class ThreadRecordParser(UnitParser):
 
     # --- building rows ----------------------------------------------------------------------------------------------
 
-    def author_of(self, row):
+    def author_of(self, row: Record) -> tuple[str, str | None]:
         """Return (pseudonym, raw name or None): a raw name is hashed here and never kept."""
         if row.get("author_pseudonym"):
             return row["author_pseudonym"], None
         return self.ctx.pseudonymize(row.get("author")), row.get("author")
 
-    def build(self, line, record):
-        names = self.state.names.get(record["id_post"], ())
+    def build(self, line: int, record: Record) -> Unit:
+        names: Collection[str] = self.state.names.get(record["id_post"], ())
         scrub, normalizations = self.ctx.scrub, self.report.normalizations
         thread_id = record["thread_id"]
         post_pseudonym, _ = self.author_of(record)
@@ -220,7 +228,11 @@ class ThreadRecordParser(UnitParser):
             "year": int(year) if year is not None else None,
             "split": record.get("split") or self.ctx.split,
         }, POST_FIELDS)
-        comments, questions, earlier, flairs, authors, total_score = [], [], [], [], {post_pseudonym}, 0
+        comments: list[Row] = []
+        questions: list[Row] = []
+        earlier: list[Row] = []
+        flairs: list[str] = []
+        authors, total_score = {post_pseudonym}, 0
         previous_comment = None
         for i, turn in enumerate(record["convo"]):
             number = i if turn.get("turn") is None else int(turn["turn"])
@@ -249,7 +261,7 @@ class ThreadRecordParser(UnitParser):
                 "created_utc": None if turn.get("created_utc") is None else int(turn["created_utc"]),
                 "derived": turn.get("derived") or {},
             }, COMMENT_FIELDS))
-            this_turn = []
+            this_turn: list[Row] = []
             for j, item in enumerate(turn.get("questions") or ()):
                 question = self.build_question(thread_id, turn["comment_id"], number, j, item, earlier, names)
                 questions.append(question)
@@ -279,7 +291,10 @@ class ThreadRecordParser(UnitParser):
         }, THREAD_FIELDS)
         return Unit(line, post, thread, comments, questions)
 
-    def build_question(self, thread_id, comment_id, turn, index, item, earlier, names: Sequence[str]):
+    def build_question(
+        self, thread_id: str, comment_id: str, turn: int, index: int, item: Record, earlier: list[Row],
+        names: Collection[str],
+    ) -> Row:
         scrub = self.ctx.scrub
         question_type, raw_type = normalize_question_type(item["question_type"], self.report.normalizations)
         derived = dict(item.get("derived") or {})
@@ -308,15 +323,15 @@ class ThreadRecordParser(UnitParser):
         }, QUESTION_FIELDS)
 
 
-def thread_record(thread):
+def thread_record(thread: Thread) -> Record:
     """Return one thread (with post, comments and questions prefetched) as a thread-format record."""
     post = thread.post
-    questions_by_comment = {}
+    questions_by_comment: dict[int | None, list[Question]] = {}
     for question in thread.questions.all():
         questions_by_comment.setdefault(question.comment_id, []).append(question)
-    convo = []
+    convo: list[Record] = []
     for comment in thread.comments.all():
-        items = []
+        items: list[Record] = []
         for question in sorted(questions_by_comment.get(comment.pk, []), key=lambda q: q.question_index):
             derived = dict(question.derived)
             item = {
@@ -361,7 +376,7 @@ def thread_record(thread):
     }
 
 
-def export_threads(out, threads=None):
+def export_threads(out: IO[bytes], threads: QuerySet[Thread] | None = None) -> int:
     """Write threads (default: all) to a binary file object as thread-format JSONL; return how many were written."""
     threads = (threads if threads is not None else Thread.objects.all()).order_by("thread_id")
     written = 0

@@ -1,6 +1,8 @@
 """The shape every AskDocs importer produces: one Unit per source record, written completely or not at all."""
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import orjson
 
@@ -32,27 +34,31 @@ QUESTION_TYPE_ALIASES = {
 }
 SPLITS = {value for value in Split.values}
 
+Record = dict[str, Any]  # one source record, parsed JSON
+Row = dict[str, Any]  # one row's column values by field name (or attname)
+Key = Any  # a row's natural key: its id, or (thread key, comment id) for a comment
+
 
 class Unit:
     """One record's rows: a post, a thread, its comments and questions (dicts keyed by the model's fields)."""
 
     __slots__ = ("comments", "line", "post", "questions", "thread")
 
-    def __init__(self, line, post, thread, comments: Sequence[str], questions) -> None:
+    def __init__(self, line: int, post: Row, thread: Row, comments: list[Row], questions: list[Row]) -> None:
         self.line, self.post, self.thread, self.comments, self.questions = line, post, thread, comments, questions
 
     @property
-    def thread_id(self):
+    def thread_id(self) -> Key:
         return self.thread["thread_id"]
 
 
-def seal(row, fields):
+def seal(row: Row, fields: Sequence[str]) -> Row:
     """Set row["content_hash"] from its stored fields and return the row."""
     row["content_hash"] = content_hash([row[name] for name in fields])
     return row
 
 
-def normalize_question_type(raw, normalizations):
+def normalize_question_type(raw: str, normalizations: Counter[str]) -> tuple[str, str | None]:
     """Return (QuestionType value, raw value to keep in derived or None); count what was normalized."""
     key = raw.strip().lower()
     value = QUESTION_TYPES.get(key)
@@ -68,6 +74,9 @@ def normalize_question_type(raw, normalizations):
     return QuestionType.OTHER, raw
 
 
+Sighting = tuple[int, int, tuple[int, ...]]  # a shared row's first line, fingerprint and per-field fingerprints
+
+
 class FileState:
     """What an import has seen so far in one file: record ids and the shared rows' fingerprints, with lines.
 
@@ -76,15 +85,22 @@ class FileState:
     """
 
     def __init__(self) -> None:
-        self.keys = {}
-        self.shared = {}
+        self.keys: dict[Key, tuple[int, int]] = {}  # record id -> (line, fingerprint)
+        self.shared: dict[tuple[str, Key], Sighting] = {}
         # Question records: first sightings of shared rows by key, (line, fingerprint, per-field fingerprints).
-        self.shared_posts, self.shared_threads, self.shared_comments = {}, {}, {}
-        self.names = {}  # post_id -> forum usernames seen in its records (for scrubbing mentions); never stored
-        self.written = set()  # (model, key) of rows this import already wrote: later chunks never rewrite them
-        self.planned_posts = set()  # post keys of every chunk handed to the writer so far (see ChunkWriter.plan_fresh)
+        self.shared_posts: dict[Key, Sighting] = {}
+        self.shared_threads: dict[Key, Sighting] = {}
+        self.shared_comments: dict[Key, Sighting] = {}
+        # post_id -> forum usernames seen in its records (for scrubbing mentions); never stored
+        self.names: dict[Key, set[str]] = {}
+        # (model, key) of rows this import already wrote: later chunks never rewrite them
+        self.written: set[tuple[str, Key]] = set()
+        # post keys of every chunk handed to the writer so far (see ChunkWriter.plan_fresh)
+        self.planned_posts: set[Key] = set()
 
-    def check_shared(self, kind, key, field_names: Sequence[str], values):
+    def check_shared(
+        self, kind: str, key: Key, field_names: Sequence[str], values: tuple[Any, ...]
+    ) -> tuple[int, tuple[str, int] | None]:
         """Return (fingerprint, conflict): conflict is (field, first line) where this record disagrees with an
         earlier record on a row they share, else None."""
         fingerprint = hash(values)
@@ -96,13 +112,13 @@ class FileState:
                 return fingerprint, (name, seen[0])
         return fingerprint, ("-", seen[0])
 
-    def remember_shared(self, kind, key, line, values, fingerprint) -> None:
+    def remember_shared(self, kind: str, key: Key, line: int, values: tuple[Any, ...], fingerprint: int) -> None:
         """Keep the first sighting of a shared row: its line, fingerprint and per-field fingerprints."""
         if (kind, key) not in self.shared:
             self.shared[(kind, key)] = (line, fingerprint, tuple(map(hash, values)))
 
 
-def hashable(value):
+def hashable(value: Any) -> Any:
     """Return a hashable stand-in for a JSON value (lists and objects become tuples)."""
     if type(value) is list:
         if all(type(item) is str for item in value):
@@ -113,7 +129,7 @@ def hashable(value):
     return value
 
 
-def shared_values(record, names: Sequence[str], nested=()):
+def shared_values(record: Record, names: Sequence[str], nested: Collection[str] = ()) -> tuple[Any, ...]:
     """Return the record's values of `names` as a hashable tuple (`nested` names may hold lists or objects)."""
     get = record.get
     if not nested:
@@ -121,10 +137,10 @@ def shared_values(record, names: Sequence[str], nested=()):
     return tuple([hashable(get(name)) if name in nested else get(name) for name in names])
 
 
-def dumps(value):
+def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def fingerprint_of(record):
+def fingerprint_of(record: Record) -> int:
     """Return an in-process fingerprint of a JSON record, independent of key order (compared within one import)."""
     return hash(dumps(record))

@@ -1,16 +1,24 @@
 """Write chunks of Units set-based: one query per model finds what exists, then bulk inserts and bulk updates."""
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from operator import itemgetter
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 from django.db import DatabaseError, connection, transaction
-from django.db.models import JSONField
+from django.db.models import JSONField, Model
 
 from ..models import Comment, MultipleChoiceCase, Post, Question, RecordChange, Split, Thread
 from .base import RecordError
-from .units import COMMENT_FIELDS, POST_FIELDS, QUESTION_FIELDS, THREAD_FIELDS
+from .units import COMMENT_FIELDS, POST_FIELDS, QUESTION_FIELDS, THREAD_FIELDS, Key, Record, Row, Unit
+
+if TYPE_CHECKING:
+    from .pipeline import ImportContext
+
+T = TypeVar("T")
+CorpusModel = type[Post] | type[Thread] | type[Comment] | type[Question]
+Joins = list[tuple[str, str, str, str]]  # see parent_joins
 
 BATCH = 500  # rows per INSERT/UPDATE statement (SQLite lowers it to fit its 999 parameters)
 
@@ -22,18 +30,22 @@ class ChunkResult:
     """What one chunk did; merged into the report only once its transaction committed."""
 
     def __init__(self) -> None:
-        self.created = Counter()
-        self.updated = Counter()
-        self.stats = Counter()
-        self.touched = set()  # (model, key) created or updated
-        self.written = set()  # (model, key) now in the database from this import
-        self.changes = []
-        self.rejected = []  # (line, [RecordError])
-        self.retitled_posts = set()  # pks of posts whose title or body changed: their threads' search text is stale
+        self.created: Counter[str] = Counter()
+        self.updated: Counter[str] = Counter()
+        self.stats: Counter[str] = Counter()
+        self.touched: set[tuple[str, Key]] = set()  # (model, key) created or updated
+        self.written: set[tuple[str, Key]] = set()  # (model, key) now in the database from this import
+        self.changes: list[RecordChange] = []
+        self.rejected: list[tuple[int, list[RecordError]]] = []  # (line, [RecordError])
+        # pks of posts whose title or body changed: their threads' search text is stale
+        self.retitled_posts: set[int] = set()
         self.unchanged = 0
 
 
-def write_in_transactions(items, write, line_of, written):
+def write_in_transactions(
+    items: Sequence[T], write: Callable[[Sequence[T]], ChunkResult], line_of: Callable[[T], int],
+    written: set[tuple[str, Key]],
+) -> list[ChunkResult]:
     """Write items in one transaction; if the database refuses, retry them one per transaction to isolate the
     record it refuses. Each record is written completely or not at all. Return the ChunkResults."""
     if not items:
@@ -55,15 +67,21 @@ class UnitParser:
     """What the AskDocs parsers (question records, thread records) share: a chunk becomes Units, planned as a
     FreshChunk when all its rows are new, and is written by a ChunkWriter. Subclasses define build_units()."""
 
-    def prepare(self, accepted):
+    ctx: "ImportContext"
+
+    def build_units(self, accepted: list[tuple[int, Record]]) -> list[Unit]:
+        """Return one Unit per accepted (line, record)."""
+        raise NotImplementedError
+
+    def prepare(self, accepted: list[tuple[int, Record]]) -> tuple[list[Unit], "FreshChunk | None"]:
         units = self.build_units(accepted)
         return units, ChunkWriter(self.ctx).plan_fresh(units)
 
-    def write(self, payload):
+    def write(self, payload: tuple[list[Unit], "FreshChunk | None"]) -> list[ChunkResult]:
         return ChunkWriter(self.ctx).write(*payload)
 
     @staticmethod
-    def is_fresh(payload) -> bool:
+    def is_fresh(payload: tuple[list[Unit], "FreshChunk | None"]) -> bool:
         """Whether the prepared chunk is a FreshChunk plan (all rows new), which a writer thread writes best."""
         return payload[1] is not None
 
@@ -71,10 +89,10 @@ class UnitParser:
 class ChunkWriter:
     """Write Units of the AskDocs formats (question records, thread records) for one import run."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: "ImportContext") -> None:
         self.ctx = ctx
 
-    def write(self, units, fresh=None):
+    def write(self, units: list[Unit], fresh: "FreshChunk | None" = None) -> list[ChunkResult]:
         """Write the units (with their FreshChunk plan, if any); return the ChunkResults to merge into the report."""
         written = self.ctx.state.written
         if fresh is not None:
@@ -88,7 +106,7 @@ class ChunkWriter:
                 return [result]
         return write_in_transactions(units, self.write_units, lambda unit: unit.line, written)
 
-    def plan_fresh(self, units):
+    def plan_fresh(self, units: list[Unit]) -> "FreshChunk | None":
         """Return a FreshChunk when none of the chunk's rows exist yet, else None; called on the reading thread.
 
         A fresh chunk needs no key lookups, pk fetches or comparisons in the writer's transaction: its INSERTs are
@@ -121,7 +139,7 @@ class ChunkWriter:
 
     # --- one chunk --------------------------------------------------------------------------------------------------
 
-    def write_units(self, units):
+    def write_units(self, units: Sequence[Unit]) -> ChunkResult:
         res = ChunkResult()
         existing_posts = {
             post_id: (pk, content_hash, split)
@@ -164,9 +182,11 @@ class ChunkWriter:
         res.unchanged = sum(1 for unit in units if not self.unit_touched(unit, res.touched))
         return res
 
-    def drop_split_conflicts(self, units, existing_posts, res):
+    def drop_split_conflicts(
+        self, units: Iterable[Unit], existing_posts: dict[Key, tuple[int, str, str]], res: ChunkResult
+    ) -> list[Unit]:
         """Reject units whose post already sits in another split: a post is never in two splits."""
-        kept = []
+        kept: list[Unit] = []
         for unit in units:
             found = existing_posts.get(unit.post["post_id"])
             new = unit.post["split"]
@@ -181,7 +201,7 @@ class ChunkWriter:
         return kept
 
     @staticmethod
-    def unit_touched(unit, touched):
+    def unit_touched(unit: Unit, touched: set[tuple[str, Key]]) -> bool:
         if ("post", unit.post["post_id"]) in touched or ("thread", unit.thread["thread_id"]) in touched:
             return True
         thread_key = unit.thread["thread_id"]
@@ -192,15 +212,17 @@ class ChunkWriter:
     # --- per model --------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def existing(model, key_field, keys):
+    def existing(model: type[Model], key_field: str, keys: Iterable[Key]) -> dict[Key, tuple[int, str]]:
         return {
             key: (pk, content_hash)
             for key, pk, content_hash in select_in(model, key_field, keys, (key_field, "id", "content_hash"))
         }
 
-    def upsert_posts(self, posts, existing_posts, res):
+    def upsert_posts(
+        self, posts: dict[Key, Row], existing_posts: dict[Key, tuple[int, str, str]], res: ChunkResult
+    ) -> dict[Key, int | None]:
         # The split is not part of the content hash: a post gains one (unassigned -> test) but never changes it.
-        existing = {}
+        existing: dict[Key, tuple[int, str]] = {}
         for post_id, (pk, content_hash, split) in existing_posts.items():
             wanted = posts[post_id]["split"]
             gains_split = split == Split.UNASSIGNED and wanted != Split.UNASSIGNED
@@ -213,9 +235,12 @@ class ChunkWriter:
             fetch_pks=lambda keys: dict(select_in(Post, "post_id", keys, ("post_id", "id"))),
         )
 
-    def upsert_comments(self, comments: Sequence[str], existing_threads, thread_pks, res):
+    def upsert_comments(
+        self, comments: dict[Key, Row], existing_threads: dict[Key, tuple[int, str]],
+        thread_pks: dict[Key, int | None], res: ChunkResult,
+    ) -> dict[Key, int | None]:
         key_of = {pk: thread_id for thread_id, (pk, _) in existing_threads.items()}
-        existing = {}
+        existing: dict[Key, tuple[int, str]] = {}
         if key_of:
             rows = select_in(Comment, "thread_id", key_of, ("thread_id", "comment_id", "id", "content_hash"))
             existing = {(key_of[thread_pk], comment_id): (pk, h) for thread_pk, comment_id, pk, h in rows}
@@ -226,17 +251,24 @@ class ChunkWriter:
         )
 
     @staticmethod
-    def comment_pks(keys, thread_pks):
+    def comment_pks(keys: Iterable[Key], thread_pks: dict[Key, int | None]) -> dict[Key, int]:
         thread_key = {thread_pks[thread_id]: thread_id for thread_id, _ in keys}
         rows = select_in(Comment, "thread_id", thread_key, ("thread_id", "comment_id", "id"))
         return {(thread_key[thread_pk], comment_id): pk for thread_pk, comment_id, pk in rows}
 
-    def upsert(self, model, kind, rows, existing, fields, res, build, fetch_pks, parents=None):
+    def upsert(
+        self, model: CorpusModel, kind: str, rows: dict[Key, Row], existing: dict[Key, tuple[int, str]],
+        fields: Sequence[str], res: ChunkResult, build: Callable[[Key, Row], Row],
+        fetch_pks: Callable[[list[Key]], dict[Key, int]],
+        parents: dict[str, Callable[[Key, Row], int | None]] | None = None,
+    ) -> dict[Key, int | None]:
         """Create the rows not in `existing`, update those whose content hash differs; return {key: pk}.
 
         build(key, row) returns the new row's column values by attname; fetch_pks(keys) their primary keys.
         """
-        pks, created, changed = {}, [], {}
+        pks: dict[Key, int | None] = {}
+        created: list[tuple[Key, Row]] = []
+        changed: dict[int, tuple[Key, Row]] = {}
         written = self.ctx.state.written
         for key, row in rows.items():
             found = existing.get(key)
@@ -259,13 +291,17 @@ class ChunkWriter:
             self.update(model, kind, changed, fields, res, parents or {})
         return pks
 
-    def update(self, model, kind, changed, fields, res, parents) -> None:
+    def update(
+        self, model: CorpusModel, kind: str, changed: dict[int, tuple[Key, Row]], fields: Sequence[str],
+        res: ChunkResult, parents: dict[str, Callable[[Key, Row], int | None]],
+    ) -> None:
         """Update changed rows in place and record each field's old and new value as a RecordChange."""
         lookups = [FOREIGN_KEYS[name][1] if name in FOREIGN_KEYS else name for name in fields]
-        objects, names = [], {"content_hash"}
+        objects: list[Any] = []  # instances of model
+        names = {"content_hash"}
         for old in model.objects.filter(pk__in=list(changed)).values("pk", *lookups):
             key, row = changed[old["pk"]]
-            diff = {}
+            diff: dict[str, list[Any]] = {}
             for name, lookup in zip(fields, lookups, strict=True):
                 if old[lookup] != row[name]:
                     diff[name] = [old[lookup], row[name]]
@@ -291,14 +327,17 @@ class ChunkWriter:
     # --- thread aggregates ------------------------------------------------------------------------------------------
 
     @staticmethod
-    def new_thread_aggregates(threads, existing_threads, posts, comments: Sequence[str], questions):
+    def new_thread_aggregates(
+        threads: dict[Key, Row], existing_threads: Collection[Key], posts: dict[Key, Row],
+        comments: dict[Key, Row], questions: dict[Key, tuple[Key, Row]],
+    ) -> dict[Key, Row]:
         """Return search text, question count and credential flag of the new threads, from the chunk alone."""
-        texts = defaultdict(list)
+        texts: defaultdict[Key, list[tuple[int, int, str]]] = defaultdict(list)
         for thread_key, row in questions.values():
             if thread_key not in existing_threads:
                 texts[thread_key].append((row["turn_index"], row["question_index"], row["text"]))
         credentialed = {key for (key, _), row in comments.items() if row["is_credentialed"]}
-        aggregates = {}
+        aggregates: dict[Key, Row] = {}
         for key, row in threads.items():
             if key in existing_threads:
                 continue
@@ -312,7 +351,10 @@ class ChunkWriter:
         return aggregates
 
     @staticmethod
-    def refresh_existing_threads(threads, existing_threads, comments: Sequence[str], questions, thread_pks, res) -> None:
+    def refresh_existing_threads(
+        threads: dict[Key, Row], existing_threads: Collection[Key], comments: dict[Key, Row],
+        questions: dict[Key, tuple[Key, Row]], thread_pks: dict[Key, int | None], res: ChunkResult,
+    ) -> None:
         """Recompute the aggregates of existing threads whose questions, comments or post text changed."""
         touched = res.touched
         stale = {
@@ -326,10 +368,11 @@ class ChunkWriter:
         if res.retitled_posts:
             stale.update(Thread.objects.filter(post_id__in=res.retitled_posts).values_list("id", flat=True))
         if stale:
-            res.stats["thread search texts refreshed"] += refresh_threads(stale)
+            # every pk is known: the new threads' pks were read back right after their insert
+            res.stats["thread search texts refreshed"] += refresh_threads(cast("set[int]", stale))
 
     @staticmethod
-    def link_waiting_mcqs(new_thread_keys, res) -> None:
+    def link_waiting_mcqs(new_thread_keys: list[Key], res: ChunkResult) -> None:
         """Link MediQ-AskDocs MCQs imported before their thread (stored unlinked) to the threads now created."""
         if not new_thread_keys:
             return
@@ -348,10 +391,15 @@ class ChunkWriter:
         res.stats["mcqs linked to threads that arrived later"] += len(waiting)
 
 
-def gather(units):
+def gather(
+    units: Iterable[Unit],
+) -> tuple[dict[Key, Row], dict[Key, Row], dict[Key, Row], dict[Key, tuple[Key, Row]]]:
     """Return the chunk's distinct rows: {post key: row}, {thread key: row}, {(thread key, comment id): row} and
     {qid: (thread key, row)}, each row as its first unit has it."""
-    posts, threads, comments, questions = {}, {}, {}, {}
+    posts: dict[Key, Row] = {}
+    threads: dict[Key, Row] = {}
+    comments: dict[Key, Row] = {}
+    questions: dict[Key, tuple[Key, Row]] = {}
     for unit in units:
         posts.setdefault(unit.post["post_id"], unit.post)
         thread_key = unit.thread["thread_id"]
@@ -363,9 +411,12 @@ def gather(units):
     return posts, threads, comments, questions
 
 
-def fresh_result(posts, threads, comments: Sequence[str], questions):
+def fresh_result(
+    posts: dict[Key, Row], threads: dict[Key, Row], comments: dict[Key, Row], questions: dict[Key, tuple[Key, Row]],
+) -> ChunkResult:
     """Return what writing a fresh chunk does: every row created, every record a change."""
     result = ChunkResult()
+    keys: dict[Key, Any]
     for kind, keys in (("post", posts), ("thread", threads), ("comment", comments), ("question", questions)):
         if keys:
             result.created[kind] += len(keys)
@@ -373,7 +424,7 @@ def fresh_result(posts, threads, comments: Sequence[str], questions):
     return result
 
 
-def parent_joins():
+def parent_joins() -> dict[type[Model], Joins]:
     """Return, per model, how a fresh row's foreign keys are found from its parents' natural keys: a list of
     (column attname, table alias, LEFT JOIN clause with {} for the key's VALUES column, the row's key name).
 
@@ -396,7 +447,9 @@ class FreshChunk:
     """A chunk of rows none of which exist yet, with their INSERT values ready: built on the reading thread,
     inserted by the writer inside its transaction (ChunkWriter.plan_fresh)."""
 
-    def __init__(self, posts, threads, comments: Sequence[str], questions, result) -> None:
+    def __init__(
+        self, posts: list[Row], threads: list[Row], comments: list[Row], questions: list[Row], result: ChunkResult
+    ) -> None:
         joins = parent_joins()
         self.inserts = [
             (inserter, inserter.params(rows))
@@ -407,7 +460,7 @@ class FreshChunk:
         self.new_thread_keys = [row["thread_id"] for row in threads]
         self.result = result
 
-    def execute(self):
+    def execute(self) -> ChunkResult:
         for inserter, params in self.inserts:
             inserter.execute(params)
         ChunkWriter.link_waiting_mcqs(self.new_thread_keys, self.result)
@@ -421,9 +474,9 @@ class Inserter:
     per statement instead of once per row.
     """
 
-    cache = {}
+    cache: dict[tuple[type[Model], str, bool], "Inserter"] = {}
 
-    def __init__(self, model, joins=None) -> None:
+    def __init__(self, model: type[Model], joins: Joins | None = None) -> None:
         """joins: foreign-key columns filled from the parents' natural keys by SQL (see parent_joins; SQLite
         only, as COPY takes plain values); the rows then carry those keys instead of the pks."""
         joins = joins or []
@@ -433,7 +486,7 @@ class Inserter:
         plain = [f for f in fields if f.attname not in joined]
         self.columns = [f.attname for f in plain] + [key_name for *_, key_name in joins]
         self.json_positions = [i for i, f in enumerate(plain) if isinstance(f, JSONField)]
-        columns = ", ".join(quote(f.column) for f in fields)
+        columns = ", ".join(quote(cast(str, f.column)) for f in fields)  # a concrete field has its column
         table = quote(model._meta.db_table)
         self.placeholder = "(" + ", ".join(["%s"] * len(self.columns)) + ")"
         if joins:
@@ -447,29 +500,29 @@ class Inserter:
         else:
             self.head, self.tail = f"INSERT INTO {table} ({columns}) VALUES ", ""  # noqa: S608 - names from the model
         self.per_statement = max(1, min(500, max_parameters() // len(self.columns)))
-        self.sql = {}
+        self.sql: dict[int, str] = {}
         self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
 
     @classmethod
-    def for_model(cls, model, joins=None):
+    def for_model(cls, model: type[Model], joins: Joins | None = None) -> "Inserter":
         key = (model, connection.vendor, bool(joins))
         if key not in cls.cache:
             cls.cache[key] = cls(model, joins)
         return cls.cache[key]
 
-    def statement(self, rows):
+    def statement(self, rows: int) -> str:
         if rows not in self.sql:
             self.sql[rows] = self.head + ", ".join([self.placeholder] * rows) + self.tail
         return self.sql[rows]
 
-    def insert(self, rows) -> None:
+    def insert(self, rows: Iterable[Row]) -> None:
         """Insert rows (dicts holding every column by attname)."""
         self.execute(self.params(rows))
 
-    def params(self, rows):
+    def params(self, rows: Iterable[Row]) -> list[Any]:
         """Return the rows' values, flat, in statement order, JSON dumped: all that insert needs of them."""
         getter, json_positions, dumps = itemgetter(*self.columns), self.json_positions, orjson.dumps
-        params = []
+        params: list[Any] = []
         for row in rows:
             values = getter(row)
             if json_positions:
@@ -479,7 +532,7 @@ class Inserter:
             params.extend(values)
         return params
 
-    def execute(self, params) -> None:
+    def execute(self, params: list[Any]) -> None:
         """Insert the rows whose flat values params holds (see params())."""
         if connection.vendor == "postgresql":
             self.copy(params)
@@ -491,7 +544,7 @@ class Inserter:
                 rows = min(step, count - start)
                 cursor.execute(self.statement(rows), params[start * width:(start + rows) * width])
 
-    def copy(self, params) -> None:
+    def copy(self, params: list[Any]) -> None:
         """PostgreSQL: stream the rows with COPY, several times faster than INSERT for bulk data."""
         width = len(self.columns)
         with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
@@ -499,7 +552,7 @@ class Inserter:
                 copy.write_row(params[start:start + width])
 
 
-def max_parameters():
+def max_parameters() -> int:
     """Return how many parameters one statement may carry on this database."""
     if connection.vendor == "sqlite":
         import sqlite3
@@ -509,7 +562,9 @@ def max_parameters():
     return 65_535 if connection.vendor == "postgresql" else 999
 
 
-def select_in(model, key_column, keys, columns):
+def select_in(
+    model: type[Model], key_column: str, keys: Iterable[Any], columns: Sequence[str]
+) -> list[tuple[Any, ...]]:
     """Return rows (tuples of `columns`) of model whose key_column is in keys: plain SQL, keys in batches."""
     keys = list(keys)
     if not keys:
@@ -517,7 +572,7 @@ def select_in(model, key_column, keys, columns):
     quote = connection.ops.quote_name
     selected = ", ".join(quote(c) for c in columns)
     head = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {quote(key_column)} IN "  # noqa: S608
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     step = max(1, min(10_000, max_parameters() - 1))
     with connection.cursor() as cursor:
         for start in range(0, len(keys), step):
@@ -527,14 +582,14 @@ def select_in(model, key_column, keys, columns):
     return rows
 
 
-def insert_rows(model, rows) -> None:
+def insert_rows(model: type[Model], rows: Iterable[Row]) -> None:
     Inserter.for_model(model).insert(rows)
 
 
-def refresh_threads(thread_pks):
+def refresh_threads(thread_pks: Iterable[int]) -> int:
     """Recompute threads' search_text, question_count and has_credentialed_author; return how many changed."""
     thread_pks = list(thread_pks)
-    texts = defaultdict(list)
+    texts: defaultdict[int, list[str]] = defaultdict(list)
     for thread_pk, text in (
         Question.objects.filter(thread_id__in=thread_pks)
         .order_by("thread_id", "turn_index", "question_index", "qid")

@@ -1,9 +1,10 @@
 """Thread search, filters and list loading shared by the corpus pages and the API (indexes: see migration 0002)."""
 
 import re
+from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import BigIntegerField, Exists, F, Func, OuterRef
+from django.db.models import BigIntegerField, Exists, F, Func, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 
 from .models import Post, Question, Thread
@@ -19,7 +20,7 @@ WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_WORDS = 12
 
 
-def unindexed(column):
+def unindexed(column: str) -> F | Func:
     """Return the column as `+column` on SQLite, which keeps the planner from driving the query by its index.
 
     The thread list wants its rows in thread_id order and only a page of them: walking the thread_id index and
@@ -32,12 +33,12 @@ def unindexed(column):
     return F(column)
 
 
-def search_words(query):
+def search_words(query: str | None) -> list[str]:
     """Return the lower-cased words of a search query; punctuation and query operators are dropped."""
     return WORD.findall((query or "").lower())[:MAX_WORDS]
 
 
-def search_threads(threads, query):
+def search_threads(threads: QuerySet[Thread], query: str | None) -> QuerySet[Thread]:
     """Filter a Thread queryset to those matching every word of `query` (prefix match on the last word)."""
     words = search_words(query)
     if not words:
@@ -65,7 +66,10 @@ def search_threads(threads, query):
     return threads
 
 
-def filter_threads(threads, *, q: str = "", split: str = "", question_type: str = "", diagnosis=None, credentialed=None):
+def filter_threads(
+    threads: QuerySet[Thread], *, q: str = "", split: str = "", question_type: str = "",
+    diagnosis: bool | None = None, credentialed: bool | None = None,
+) -> QuerySet[Thread]:
     """Apply the thread-list search and filters shared by the corpus pages and the API."""
     threads = search_threads(threads, q)
     if split:
@@ -84,7 +88,7 @@ def filter_threads(threads, *, q: str = "", split: str = "", question_type: str 
     return threads
 
 
-def thread_keys():
+def thread_keys() -> QuerySet[Thread]:
     """Return threads as (id, thread_id) only, in thread_id order: what filtering and paging need.
 
     The page's rows are loaded afterwards by id (load_list_rows), so the database never joins posts to every
@@ -93,7 +97,7 @@ def thread_keys():
     return Thread.objects.only("id", "thread_id").order_by("thread_id")
 
 
-def load_list_rows(keys):
+def load_list_rows(keys: Sequence[Thread]) -> list[Thread]:
     """Return the list columns of the given threads, in the order given."""
     rows = Thread.objects.select_related("post").only(*LIST_FIELDS).in_bulk([key.pk for key in keys])
     return [rows[key.pk] for key in keys if key.pk in rows]

@@ -5,12 +5,14 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from .models import ItemStatus, Job, JobItem, JobStatus, Queue, item_counts
@@ -47,25 +49,25 @@ class Attempt:
     number: int
 
     @classmethod
-    def of(cls, job):
+    def of(cls, job: Job) -> "Attempt":
         return cls(job.pk, job.version, job.attempts)
 
-    def job_row(self):
+    def job_row(self) -> QuerySet[Job]:
         """Return the job's row as a queryset that is empty unless this attempt is still the running one."""
         return Job.objects.filter(pk=self.job_id, version=self.version, attempts=self.number, status=JobStatus.RUNNING)
 
-    def item_rows(self, **filters):
+    def item_rows(self, **filters: Any) -> QuerySet[JobItem]:
         return JobItem.objects.filter(job_id=self.job_id, job__version=self.version, job__attempts=self.number,
                                       job__status=JobStatus.RUNNING, **filters)
 
-    def superseded(self):
+    def superseded(self) -> JobSuperseded:
         return JobSuperseded(f"Job {self.job_id} attempt {self.number} (v{self.version}) was superseded; stopping.")
 
 
 @dataclass(frozen=True)
 class JobKind:
     name: str
-    function: object
+    function: "Runner"
     queue: str = Queue.DEFAULT
     label: str = ""
 
@@ -73,10 +75,10 @@ class JobKind:
 JOB_KINDS: dict[str, JobKind] = {}
 
 
-def job_runner(name: str, queue=Queue.DEFAULT, label: str = ""):
+def job_runner(name: str, queue: str = Queue.DEFAULT, label: str = "") -> Callable[["Runner"], "Runner"]:
     """Register `function(ctx: JobContext) -> dict` as the runner for job kind `name`."""
 
-    def register(function):
+    def register(function: "Runner") -> "Runner":
         JOB_KINDS[name] = JobKind(name, function, queue, label or name.replace("_", " "))
         return function
 
@@ -86,7 +88,7 @@ def job_runner(name: str, queue=Queue.DEFAULT, label: str = ""):
 class JobContext:
     """What a runner sees: the job row, throttled progress and log writes, items, and cancellation."""
 
-    def __init__(self, job) -> None:
+    def __init__(self, job: Job) -> None:
         self.job = job
         self.attempt = Attempt.of(job)
         self._log = deque(job.log_tail.splitlines(), maxlen=LOG_TAIL_LINES)
@@ -94,14 +96,14 @@ class JobContext:
         self._dirty = False
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Any]:
         return self.job.params
 
     @property
-    def log_text(self):
+    def log_text(self) -> str:
         return "\n".join(self._log)
 
-    def set_total(self, total: int, unit=None) -> None:
+    def set_total(self, total: int, unit: str | None = None) -> None:
         self.job.progress_total = total
         self.job.progress_unit = unit or self.job.progress_unit
         self.flush(force=True)
@@ -111,16 +113,16 @@ class JobContext:
         self._dirty = True
         self.flush()
 
-    def set_done(self, done) -> None:
+    def set_done(self, done: int) -> None:
         self.job.progress_done = done
         self._dirty = True
         self.flush()
 
-    def log(self, message) -> None:
+    def log(self, message: object) -> None:
         self.note(message)
         self.flush()
 
-    def note(self, message) -> None:
+    def note(self, message: object) -> None:
         """Add the message to the log tail without writing the row; the next flush or the outcome carries it."""
         stamp = timezone.now().strftime("%H:%M:%S")
         for line in str(message).splitlines() or [""]:
@@ -128,7 +130,7 @@ class JobContext:
         logger.info("job %s: %s", self.job.pk, message)
         self._dirty = True
 
-    def flush(self, force: bool = False):
+    def flush(self, force: bool = False) -> None:
         """Write progress and log to the row at most every PROGRESS_FLUSH_SECONDS; raise if cancelled or superseded."""
         now = time.monotonic()
         if not force and (not self._dirty or now - self._last_flush < PROGRESS_FLUSH_SECONDS):
@@ -147,13 +149,13 @@ class JobContext:
             raise self.attempt.superseded()
         self.check_cancelled()
 
-    def set_result(self, result):
+    def set_result(self, result: dict[str, Any]) -> None:
         """Publish the running job's partial result now (fenced: a superseded attempt raises instead)."""
         self.job.result = result
         if not self.attempt.job_row().update(result=result, heartbeat_at=timezone.now()):
             raise self.attempt.superseded()
 
-    def check_cancelled(self):
+    def check_cancelled(self) -> None:
         """Raise JobCancelled if a cancel was requested, JobSuperseded if this attempt no longer owns the job."""
         cancel_requested = self.attempt.job_row().values_list("cancel_requested", flat=True).first()
         if cancel_requested is None:
@@ -162,7 +164,7 @@ class JobContext:
             raise JobCancelled("Cancelled on request.")
 
     # Items: a runner declares its units of work once, then does only those not yet succeeded.
-    def ensure_items(self, keys):
+    def ensure_items(self, keys: Iterable[str]) -> None:
         # An INSERT cannot carry the fence; creating missing items is idempotent, so checking first is enough.
         if not self.attempt.job_row().exists():
             raise self.attempt.superseded()
@@ -170,32 +172,35 @@ class JobContext:
             [JobItem(job=self.job, key=key) for key in keys], ignore_conflicts=True, batch_size=1000
         )
 
-    def pending_items(self):
+    def pending_items(self) -> QuerySet[JobItem]:
         return self.job.items.exclude(status=ItemStatus.SUCCEEDED).order_by("pk")
 
-    def item_succeeded(self, item, result=None) -> None:
+    def item_succeeded(self, item: JobItem, result: dict[str, Any] | None = None) -> None:
         self._update_item(item, status=ItemStatus.SUCCEEDED, error="", result=result or {})
 
-    def item_failed(self, item, error) -> None:
+    def item_failed(self, item: JobItem, error: object) -> None:
         self._update_item(item, status=ItemStatus.FAILED, error=str(error)[:10000])
         self.log(f"item {item.key} failed: {str(error).splitlines()[0] if str(error) else 'error'}")
 
-    def _update_item(self, item, **fields):
+    def _update_item(self, item: JobItem, **fields: Any) -> None:
         written = self.attempt.item_rows(pk=item.pk).update(
             **fields, attempts=F("attempts") + 1, updated_at=timezone.now()
         )
         if not written:
             raise self.attempt.superseded()
 
-    def item_counts(self):
+    def item_counts(self) -> dict[str, int]:
         return item_counts(self.job)
 
 
-def stale_cutoff():
+Runner = Callable[[JobContext], dict[str, Any] | None]  # a job kind's function: ctx -> result
+
+
+def stale_cutoff() -> datetime:
     return timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
 
 
-def claim_job(job_id, version):
+def claim_job(job_id: int, version: int) -> Job | None:
     """Atomically move the job to running; return it, or None if another delivery owns it or it is done.
 
     A redelivered message (worker died, late ack) may take over a running job only when its heartbeat is stale.
@@ -213,7 +218,7 @@ def claim_job(job_id, version):
 class Heartbeat(threading.Thread):
     """Touch the job's heartbeat while the runner works, so the watchdog can tell a live job from a lost one."""
 
-    def __init__(self, attempt) -> None:
+    def __init__(self, attempt: Attempt) -> None:
         super().__init__(daemon=True, name=f"job-{attempt.job_id}-heartbeat")
         self.attempt = attempt
         self.stopped = threading.Event()
@@ -229,7 +234,7 @@ class Heartbeat(threading.Thread):
         finally:
             connection.close()
 
-    def beat(self):
+    def beat(self) -> bool:
         """Touch the heartbeat; return False once this attempt no longer owns the job."""
         return bool(self.attempt.job_row().update(heartbeat_at=timezone.now()))
 
@@ -238,7 +243,9 @@ class Heartbeat(threading.Thread):
         self.join(timeout=HEARTBEAT_SECONDS + 5)
 
 
-def finish_job(ctx, status, result=None, error: str = "", trace: str = ""):
+def finish_job(
+    ctx: JobContext, status: str, result: dict[str, Any] | None = None, error: str = "", trace: str = ""
+) -> bool:
     """Write the attempt's outcome; return False (writing nothing) when the attempt was superseded meanwhile."""
     job = ctx.job
     written = ctx.attempt.job_row().update(
@@ -257,7 +264,7 @@ def finish_job(ctx, status, result=None, error: str = "", trace: str = ""):
     return bool(written)
 
 
-def execute_job(job_id, version):
+def execute_job(job_id: int, version: int) -> int | None:
     """Claim and run one job; every outcome, including a crash, is written to the job row by its current attempt."""
     job = claim_job(job_id, version)
     if job is None:
@@ -272,7 +279,7 @@ def execute_job(job_id, version):
     heartbeat.start()
     try:
         ctx.log(f"started (attempt {job.attempts})")
-        outcome = {"status": JobStatus.SUCCEEDED, "result": kind.function(ctx) or {}}
+        outcome: dict[str, Any] = {"status": JobStatus.SUCCEEDED, "result": kind.function(ctx) or {}}
         ctx.note("finished")
     except JobSuperseded as exc:
         logger.warning("%s", exc)  # the attempt that owns the job now writes its outcome

@@ -10,8 +10,8 @@ parse_json_text (forms and uploaded JSON Lines rows).
 
 import codecs
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import IO, Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.exceptions import ParseError
@@ -90,7 +90,9 @@ class JSONObjectParser(JSONParser):
     the top answers 400 here instead of AttributeError in a view; too deep a document and NUL characters too.
     """
 
-    def parse(self, stream, media_type=None, parser_context=None) -> dict:
+    def parse(
+        self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> dict:
         encoding = (parser_context or {}).get("encoding") or "utf-8"
         data = stream.read() if stream is not None else b""
         if nesting_exceeds(data):

@@ -4,9 +4,12 @@ settings.ALFA_API_TOKEN_TTL_DAYS, listed and revoked by their owner on /account/
 """
 
 from datetime import datetime
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -31,7 +34,7 @@ def lockout_message() -> str:
     )
 
 
-def issue_token(user) -> Token:
+def issue_token(user: User) -> Token:
     """Return the user's token, replacing an expired one with a fresh key."""
     token = Token.objects.filter(user=user).first()
     if token is not None and is_expired(token):
@@ -40,10 +43,11 @@ def issue_token(user) -> Token:
     return token or Token.objects.create(user=user)
 
 
-def visible_tokens(user):
+def visible_tokens(user: User | AnonymousUser) -> QuerySet[Token]:
     """The tokens a user may list and revoke: their own, or everyone's for an admin."""
     tokens = Token.objects.select_related("user").order_by("user__username")
-    return tokens if has_role(user, Role.ADMIN) else tokens.filter(user=user)
+    # callers admit only users with a role, so never an anonymous one
+    return tokens if has_role(user, Role.ADMIN) else tokens.filter(user=cast(User, user))
 
 
 class TokenSerializer(serializers.Serializer):
@@ -53,10 +57,10 @@ class TokenSerializer(serializers.Serializer):
     expires_at = serializers.SerializerMethodField()
     expired = serializers.SerializerMethodField()
 
-    def get_expires_at(self, token) -> datetime:
+    def get_expires_at(self, token: Token) -> datetime:
         return expires_at(token)
 
-    def get_expired(self, token) -> bool:
+    def get_expired(self, token: Token) -> bool:
         return is_expired(token)
 
 
@@ -64,7 +68,8 @@ class ObtainExpiringAuthToken(ObtainAuthToken):
     """DRF's token endpoint, answering 429 once django-axes locks the account or address, with an expiry date."""
 
     # The project's parsers (ObtainAuthToken names its own): the same body checks as every other endpoint.
-    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
+    # api_settings imports the classes; its stub types the setting as their dotted paths
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # type: ignore[assignment]
 
     @extend_schema(
         request=ObtainAuthToken.serializer_class,
@@ -81,7 +86,7 @@ class ObtainExpiringAuthToken(ObtainAuthToken):
             429: inline_serializer("TokenLockedOut", {"detail": serializers.CharField()}),
         },
     )
-    def post(self, request: Request, *args, **kwargs) -> Response:
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         try:
             serializer.is_valid(raise_exception=True)
@@ -104,11 +109,13 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
     lookup_value_regex = r"\d+"
     pagination_class = None
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Token]:
         return visible_tokens(self.request.user)
 
 
-def lockout_response(request: HttpRequest, original_response, credentials=None) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
     """AXES_LOCKOUT_CALLABLE: the login page with the lockout message (429), or JSON under /api/."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": lockout_message()}, status=429)

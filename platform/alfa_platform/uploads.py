@@ -6,6 +6,7 @@ stops with GzipLimitExceeded past settings.ALFA_GZIP_MAX_BYTES or a compression 
 
 import gzip
 import zlib
+from collections.abc import Callable
 from typing import BinaryIO
 
 from django.conf import settings
@@ -91,7 +92,7 @@ class UploadLimitMiddleware:
     WSGI servers read no more than Content-Length, so a body without one is empty: the header is the whole check.
     """
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

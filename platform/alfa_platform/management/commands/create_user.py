@@ -1,6 +1,8 @@
 """Create a platform user in a role, optionally printing an API token for scripts and CLI clients."""
 
 import getpass
+from argparse import ArgumentParser
+from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -14,14 +16,16 @@ from alfa_platform.users import create_user_with_role
 class Command(BaseCommand):
     help = "Create (or add a role to) a user; --token prints the user's API token."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--email", default="")
         parser.add_argument("--no-password", action="store_true", help="API-only user: no interactive login")
         parser.add_argument("--token", action="store_true", help="print an API token (Authorization: Token …)")
 
-    def handle(self, *args, username: str, role, email: str, no_password, token, **options):
+    def handle(
+        self, *args: Any, username: str, role: str, email: str, no_password: bool, token: bool, **options: Any
+    ) -> None:
         password = None
         if not no_password:
             password = getpass.getpass(f"Password for {username}: ")

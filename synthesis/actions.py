@@ -1,5 +1,10 @@
 """State changes of synthesis: enqueue jobs, build pairs, override verdicts, edit the catalogue and endpoints."""
 
+from collections.abc import Iterable, Sequence
+from os import PathLike
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -7,6 +12,7 @@ from django.utils import timezone
 
 from corpus.models import Question
 from jobs.actions import do_enqueue_job
+from jobs.models import Job
 
 from .configs import ConfigError, PairConfig, SynthesisConfig, VerificationConfig
 from .contexts import pair_context
@@ -24,10 +30,18 @@ from .models import (
     Verification,
     VerificationStatus,
 )
-from .pairs import select_triples
-from .prompts import lint_template
+from .pairs import Triple, select_triples
+from .prompts import LintIssue, lint_template
 from .secrets import url_origin
 from .verification import pair_verdict
+
+C = TypeVar("C", SynthesisConfig, VerificationConfig, PairConfig)
+AnyUser = User | AnonymousUser  # what a request holds
+
+
+def as_user(user: AnyUser) -> User:
+    """Return a request's user as the User it is: the pages and the API that change data admit signed-in users only."""
+    return cast(User, user)
 
 
 class SynthesisError(Exception):
@@ -36,7 +50,7 @@ class SynthesisError(Exception):
 
 # Selection ------------------------------------------------------------------------------------------------------
 
-def select_questions(config):
+def select_questions(config: SynthesisConfig) -> list[Question]:
     """Return the questions a synthesis config selects, in qid order."""
     questions = Question.objects.select_related("thread__post").order_by("qid")
     if config.qids:
@@ -53,14 +67,14 @@ def select_questions(config):
     return list(questions)
 
 
-def get_endpoint(name: str):
+def get_endpoint(name: str) -> ModelEndpoint:
     try:
         return ModelEndpoint.objects.get(name=name, is_active=True)
     except ModelEndpoint.DoesNotExist as exc:
         raise SynthesisError(f"No active model endpoint named {name!r}.") from exc
 
 
-def active_template(kind, attribute=None):
+def active_template(kind: str, attribute: Attribute | None = None) -> PromptTemplate:
     template = PromptTemplate.objects.filter(kind=kind, attribute=attribute, status=TemplateStatus.ACTIVE).first()
     if template is None:
         scope = attribute.key if attribute else "all attributes"
@@ -68,14 +82,14 @@ def active_template(kind, attribute=None):
     return template
 
 
-def get_attributes(keys):
+def get_attributes(keys: Sequence[str]) -> list[Attribute]:
     found = {a.key: a for a in Attribute.objects.filter(key__in=keys)}
     if missing := [key for key in keys if key not in found]:
         raise SynthesisError(f"Unknown attribute(s): {', '.join(missing)}.")
     return [found[key] for key in keys]
 
 
-def pin_templates(attributes, directions):
+def pin_templates(attributes: Iterable[Attribute], directions: Sequence[str]) -> dict[str, int]:
     """Return {slot: template id}: the versions a job uses, fixed at enqueue so a resume uses the same ones."""
     pinned = {"normalize": active_template(TemplateKind.NORMALIZE).pk}
     for attribute in attributes:
@@ -86,7 +100,7 @@ def pin_templates(attributes, directions):
 
 # Jobs -----------------------------------------------------------------------------------------------------------
 
-def do_enqueue_synthesis(config: SynthesisConfig, owner=None, queue=None):
+def do_enqueue_synthesis(config: SynthesisConfig, owner: User | None = None, queue: str | None = None) -> Job:
     """Queue a synthesis job: one item per question to normalize and one per question x attribute x direction."""
     endpoint = get_endpoint(config.endpoint)
     attributes = get_attributes(config.attributes)
@@ -99,7 +113,8 @@ def do_enqueue_synthesis(config: SynthesisConfig, owner=None, queue=None):
     return do_enqueue_job("synthesize", params, owner=owner, queue=queue or endpoint.default_queue, items=items)
 
 
-def do_enqueue_verification(config: VerificationConfig, owner=None, queue=None):
+def do_enqueue_verification(config: VerificationConfig, owner: User | None = None,
+                            queue: str | None = None) -> Job:
     """Queue a verification job: one item per (enhanced, original, corrupted) triple not judged yet."""
     endpoint = get_endpoint(config.endpoint)
     template = active_template(TemplateKind.JUDGE)
@@ -111,21 +126,21 @@ def do_enqueue_verification(config: VerificationConfig, owner=None, queue=None):
         triples = triples[: config.limit]
     if not triples:
         raise SynthesisError("No complete (enhanced, original, corrupted) triples to verify in this selection.")
-    items = [f"v:{t.enhanced.pk}:{t.original.pk}:{t.corrupted.pk}" for t in triples]
+    items = [f"v:{t.enhanced.pk}:{t.original.pk}:{t.corrupted.pk}" for t in triples if t.enhanced and t.corrupted]
     params = {"config": config.to_dict(), "template": template.pk}
     return do_enqueue_job("verify", params, owner=owner, queue=queue or endpoint.default_queue, items=items)
 
 
-def do_enqueue_pair_build(config: PairConfig, owner=None):
+def do_enqueue_pair_build(config: PairConfig, owner: User | None = None) -> Job:
     return do_enqueue_job("build_pairs", {"config": config.to_dict()}, owner=owner)
 
 
 # Pairs ----------------------------------------------------------------------------------------------------------
 
-def verifications_by_triple(triples):
+def verifications_by_triple(triples: list[Triple]) -> dict[tuple[int | None, ...], Verification]:
     """Return {(E, O, C) ids: verification}, preferring the newest ranked one, in one query."""
-    enhanced_ids = [t.enhanced.pk for t in triples if t.is_complete]
-    best = {}
+    enhanced_ids = [t.enhanced.pk for t in triples if t.enhanced is not None and t.is_complete]
+    best: dict[tuple[int | None, ...], Verification] = {}
     rows = Verification.objects.filter(enhanced_id__in=enhanced_ids).order_by("created_at", "pk")
     for verification in rows:
         key = (verification.enhanced_id, verification.original_id, verification.corrupted_id)
@@ -134,12 +149,12 @@ def verifications_by_triple(triples):
     return best
 
 
-def do_build_pairs(config: PairConfig, job=None):
+def do_build_pairs(config: PairConfig, job: Job | None = None) -> dict[str, int]:
     """Create or refresh the pairs of every triple in the selection; a lead's override is never overwritten."""
     triples = select_triples(config)
     verifications = verifications_by_triple(triples)
     counts = {"created": 0, "updated": 0}
-    contexts = {}
+    contexts: dict[int, list[dict[str, str]]] = {}
     with transaction.atomic():
         for triple in triples:
             key = (getattr(triple.enhanced, "pk", None), triple.original.pk, getattr(triple.corrupted, "pk", None))
@@ -153,13 +168,15 @@ def do_build_pairs(config: PairConfig, job=None):
     return counts
 
 
-ROLE_NAMES = {Direction.ORIGINAL: "original", Direction.CORRUPT: "corrupted"}
+ROLE_NAMES: dict[str, str] = {Direction.ORIGINAL: "original", Direction.CORRUPT: "corrupted"}
 
 
-def upsert_pair(pair_type, chosen, rejected, verification, context, job):
+def upsert_pair(pair_type: str, chosen: Rewrite, rejected: Rewrite, verification: Verification | None,
+                context: list[dict[str, str]], job: Job | None) -> bool:
     ranks = verification.ranks if verification and verification.status == VerificationStatus.RANKED else {}
     judge_verdict = pair_verdict(ranks, pair_type)
     attribute = chosen.attribute or rejected.attribute
+    assert attribute is not None  # a pair's rewrites are rewrites of an attribute
     winner = ROLE_NAMES.get(chosen.direction, "enhanced")
     loser = ROLE_NAMES.get(rejected.direction, "enhanced")
     pair, created = PreferencePair.objects.get_or_create(
@@ -176,7 +193,7 @@ def upsert_pair(pair_type, chosen, rejected, verification, context, job):
     return created
 
 
-def do_override_verdict(pair, verdict, user, reason: str):
+def do_override_verdict(pair: PreferencePair, verdict: str, user: User, reason: str) -> PreferencePair:
     """Record a lead's verdict on a pair with who and why; an empty verdict returns the pair to the judge's."""
     reason = (reason or "").strip()
     if verdict and verdict not in Verdict.values:
@@ -195,7 +212,7 @@ def do_override_verdict(pair, verdict, user, reason: str):
 
 # Catalogue ------------------------------------------------------------------------------------------------------
 
-def do_update_attribute(attribute, user, **fields):
+def do_update_attribute(attribute: Attribute, user: User, **fields: Any) -> Attribute:
     for name, value in fields.items():
         setattr(attribute, name, value)
     attribute.updated_by = user
@@ -204,7 +221,8 @@ def do_update_attribute(attribute, user, **fields):
     return attribute
 
 
-def do_save_template(template, user, system_text, user_text, placeholders, notes: str = ""):
+def do_save_template(template: PromptTemplate, user: User, system_text: str, user_text: str, placeholders: list[str],
+                     notes: str = "") -> PromptTemplate:
     """Edit a template in place while it has produced nothing; otherwise supersede it with a new version."""
     if template.pk and not template.has_produced_data():
         template.system_text, template.user_text, template.placeholders = system_text, user_text, placeholders
@@ -215,7 +233,8 @@ def do_save_template(template, user, system_text, user_text, placeholders, notes
     return do_supersede_template(template, user, system_text, user_text, placeholders, notes)
 
 
-def do_supersede_template(template, user, system_text, user_text, placeholders, notes: str = ""):
+def do_supersede_template(template: PromptTemplate, user: User, system_text: str, user_text: str,
+                          placeholders: list[str], notes: str = "") -> PromptTemplate:
     """Create the next version of a template and make it the active one; the old one stays for provenance."""
     with transaction.atomic():
         latest = PromptTemplate.objects.filter(kind=template.kind, attribute=template.attribute).aggregate(
@@ -231,10 +250,10 @@ def do_supersede_template(template, user, system_text, user_text, placeholders, 
     return new
 
 
-def lint_all_templates():
+def lint_all_templates() -> dict[PromptTemplate, list[LintIssue]]:
     """Return {template: [LintIssue]} for the active templates that have issues."""
     attributes = list(Attribute.objects.all())
-    found = {}
+    found: dict[PromptTemplate, list[LintIssue]] = {}
     for template in PromptTemplate.objects.filter(status=TemplateStatus.ACTIVE).select_related("attribute"):
         if issues := lint_template(template, attributes):
             found[template] = issues
@@ -243,7 +262,7 @@ def lint_all_templates():
 
 # Endpoints ------------------------------------------------------------------------------------------------------
 
-def do_save_endpoint(endpoint, actor):
+def do_save_endpoint(endpoint: ModelEndpoint, actor: AnyUser | None) -> ModelEndpoint:
     """Validate and save an endpoint for `actor` (None: an operator at the command line); one default of each kind.
 
     The save registers the key's origin: the worker later sends the key to that scheme://host:port only.
@@ -261,7 +280,8 @@ def do_save_endpoint(endpoint, actor):
     return endpoint
 
 
-def do_register_local_model(name: str, path, default: bool = False, **fields):
+def do_register_local_model(name: str, path: "str | PathLike[str]", default: bool = False,
+                            **fields: Any) -> ModelEndpoint:
     """Create or update a transformers endpoint for a local model folder."""
     endpoint = ModelEndpoint.objects.filter(name=name).first() or ModelEndpoint(name=name)
     endpoint.backend = Backend.TRANSFORMERS
@@ -272,12 +292,12 @@ def do_register_local_model(name: str, path, default: bool = False, **fields):
     return do_save_endpoint(endpoint, actor=None)
 
 
-def default_endpoint(role: str = "generator"):
+def default_endpoint(role: str = "generator") -> ModelEndpoint | None:
     field = "is_default_judge" if role == "judge" else "is_default_generator"
     return ModelEndpoint.objects.filter(is_active=True, **{field: True}).first()
 
 
-def parse_config(cls, data):
+def parse_config(cls: type[C], data: dict[str, Any]) -> C:
     """Return a config dataclass from a plain dict, turning a bad value into SynthesisError."""
     try:
         return cls.from_dict(data)

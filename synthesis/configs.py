@@ -2,6 +2,7 @@
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 from jobs.configs import ConfigError, JobConfig, register_config
 
@@ -18,14 +19,14 @@ NORMALIZE_SAMPLING = {"temperature": 0.6}  # the authors' setting for the normal
 SAMPLING_OVERRIDES = ("temperature", "top_p", "max_tokens", "seed")  # min_tokens is for benchmarks only
 
 
-def split_choices():
+def split_choices() -> list[tuple[str, str]]:
     """Return the corpus splits, at call time: this module is imported where Django is not (GPU benchmarks)."""
     from corpus.models import Split
 
     return [("", "Any split"), *Split.choices]
 
 
-def question_type_choices():
+def question_type_choices() -> list[tuple[str, str]]:
     from corpus.models import QuestionType
 
     return QuestionType.choices
@@ -44,16 +45,16 @@ class SamplingConfig(JobConfig):
     min_tokens: int = field(default=0, metadata={"help": "Benchmarks only: generate at least this many tokens.",
                                                  "min": 0})
 
-    def check(self):
+    def check(self) -> None:
         if self.min_tokens > self.max_tokens:
             raise ConfigError("min_tokens cannot exceed max_tokens.", field="min_tokens")
 
     @property
-    def is_greedy(self):
+    def is_greedy(self) -> bool:
         return self.temperature == 0
 
 
-def sampling_overrides(help_text, fallback, prefix: str = ""):
+def sampling_overrides(help_text: str, fallback: str, prefix: str = "") -> dict[str, Any]:
     """Return the metadata of a field of SamplingConfig overrides; the worker lays them over the endpoint's."""
     return {"help": help_text, "overrides": SamplingConfig, "options": SAMPLING_OVERRIDES, "prefix": prefix,
             "fallback": fallback}
@@ -92,7 +93,7 @@ class SynthesisConfig(JobConfig):
                                                    "min": 1, "max": 10})
     build_pairs: bool = field(default=True, metadata={"help": "Build (unverified) pairs when the rewrites are done."})
 
-    def check(self):
+    def check(self) -> None:
         if not self.directions:
             raise ConfigError("Choose at least one direction.", field="directions")
         if not self.attributes:

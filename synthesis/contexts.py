@@ -1,6 +1,11 @@
 """What a prompt or a pair sees of a question: the post, earlier turns, the doctor's reply and the outcome."""
 
 import re
+from typing import Any
+
+from corpus.models import Question
+
+from .models import Attribute
 
 NOT_RECORDED = "Not recorded"
 PREAMBLE = re.compile(
@@ -10,7 +15,7 @@ PREAMBLE = re.compile(
 )
 
 
-def format_turns(previous_turns):
+def format_turns(previous_turns: list[dict[str, Any]] | None) -> str:
     lines = []
     for turn in previous_turns or []:
         lines.append(f"Doctor: {turn.get('question', '').strip()}")
@@ -19,7 +24,7 @@ def format_turns(previous_turns):
     return "\n".join(lines) or "(none)"
 
 
-def question_values(question):
+def question_values(question: Question) -> dict[str, str]:
     """Return the placeholder values a question supplies: post, earlier turns, reply, outcome."""
     thread = question.thread
     post = thread.post
@@ -27,13 +32,13 @@ def question_values(question):
         "title": post.title,
         "post": post.body,
         "previous_turns": format_turns(question.previous_turns),
-        "comment": question.comment.body if question.comment_id else question.text,
+        "comment": question.comment.body if question.comment is not None else question.text,
         "final_diagnosis": thread.final_diagnosis.strip() or NOT_RECORDED,
         "conclusion": thread.conclusion.strip() or NOT_RECORDED,
     }
 
 
-def attribute_values(attribute):
+def attribute_values(attribute: Attribute) -> dict[str, str]:
     return {
         "attribute_name": attribute.name,
         "definition": attribute.definition,
@@ -42,7 +47,7 @@ def attribute_values(attribute):
     }
 
 
-def clean_generated(text: str):
+def clean_generated(text: str) -> str:
     """Strip a leading "Here is the rewritten question:" style preamble, wrapping quotes and NUL bytes."""
     text = PREAMBLE.sub("", (text or "").replace("\x00", "")).strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
@@ -50,7 +55,7 @@ def clean_generated(text: str):
     return text
 
 
-def without_nul(value):
+def without_nul(value: Any) -> Any:
     """Return the value with NUL characters removed from every string (PostgreSQL text and jsonb refuse them)."""
     if isinstance(value, str):
         return value.replace("\x00", "")
@@ -61,6 +66,6 @@ def without_nul(value):
     return value
 
 
-def pair_context(question):
+def pair_context(question: Question) -> list[dict[str, str]]:
     """Return the conversation a pair continues (the one rendering in corpus.rendering, without a system prompt)."""
     return question.conversation()

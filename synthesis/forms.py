@@ -1,8 +1,11 @@
 """Forms leads use: run synthesis, verification or pair building, edit attributes, templates and endpoints."""
 
+from typing import Any
+
 from django import forms
 
 from jobs.configs import config_form_class
+from jobs.configs.forms import ConfigForm
 from jobs.models import Queue
 
 from .configs import PairConfig, SynthesisConfig, VerificationConfig
@@ -12,11 +15,11 @@ QUEUE_CHOICES = [("", "By backend (GPU endpoints on the gpu queue)"), *Queue.cho
 QUEUE_HELP = "Which workers run the job: default, or gpu (by default, the endpoint's backend decides)."
 
 
-def csv(value):
+def csv(value: str) -> list[str]:
     return [part.strip() for part in value.replace("\n", ",").split(",") if part.strip()]
 
 
-def offer_catalogue(form, role=None) -> None:
+def offer_catalogue(form: ConfigForm, role: str | None = None) -> None:
     """Offer the active endpoints (starting from the default of `role`) and the attribute catalogue as choices."""
     if role:
         endpoints = ModelEndpoint.objects.filter(is_active=True)
@@ -26,24 +29,24 @@ def offer_catalogue(form, role=None) -> None:
     form.offer_choices("attributes", [(a.key, f"{a.name} ({a.group})") for a in Attribute.objects.all()])
 
 
-class SynthesisForm(config_form_class(SynthesisConfig)):
+class SynthesisForm(config_form_class(SynthesisConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     queue = forms.ChoiceField(choices=QUEUE_CHOICES, required=False, help_text=QUEUE_HELP)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         offer_catalogue(self, "generator")
 
 
-class VerificationForm(config_form_class(VerificationConfig)):
+class VerificationForm(config_form_class(VerificationConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     queue = forms.ChoiceField(choices=QUEUE_CHOICES, required=False, help_text=QUEUE_HELP)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         offer_catalogue(self, "judge")
 
 
-class PairForm(config_form_class(PairConfig)):
-    def __init__(self, *args, **kwargs) -> None:
+class PairForm(config_form_class(PairConfig)):  # type: ignore[misc]  # a base class built from the config at import time
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         offer_catalogue(self)
 
@@ -57,11 +60,11 @@ class AttributeForm(forms.ModelForm):
         fields = ["name", "group", "definition", "guidance", "is_active"]
         widgets = {"definition": forms.Textarea(attrs={"rows": 3}), "guidance": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["scale_text"].initial = "\n".join(self.instance.scale)
 
-    def clean_scale_text(self):
+    def clean_scale_text(self) -> list[str]:
         levels = [line.strip() for line in self.cleaned_data["scale_text"].splitlines() if line.strip()]
         if len(levels) != SCALE_LEVELS:
             raise forms.ValidationError(f"Give exactly {SCALE_LEVELS} levels, one per line.")
@@ -74,7 +77,7 @@ class TemplateForm(forms.Form):
     placeholders = forms.CharField(help_text="Every {name} the texts use, comma-separated.")
     notes = forms.CharField(required=False, help_text="Why this version.")
 
-    def cleaned_placeholders(self):
+    def cleaned_placeholders(self) -> list[str]:
         return csv(self.cleaned_data["placeholders"])
 
 
@@ -92,8 +95,8 @@ class OverrideForm(forms.Form):
                                          (Verdict.REJECTED, "Reject")], required=False)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
-    def clean(self):
+    def clean(self) -> dict[str, Any] | None:
         data = super().clean()
-        if data.get("verdict") and not (data.get("reason") or "").strip():
+        if data is not None and data.get("verdict") and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why you override the judge.")
         return data

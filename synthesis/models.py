@@ -2,8 +2,10 @@
 
 import hashlib
 import json
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -20,7 +22,7 @@ from .secrets import is_allowed_host, key_env_problem, url_host
 SCALE_LEVELS = 5
 
 
-def stable_hash(value):
+def stable_hash(value: Any) -> str:
     """Return the sha256 hex digest of a JSON-serialisable value with sorted keys."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -56,17 +58,17 @@ class Attribute(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self):
+    def clean(self) -> None:
         if not isinstance(self.scale, list) or len(self.scale) != SCALE_LEVELS:
             raise ValidationError({"scale": f"The scale needs exactly {SCALE_LEVELS} levels, worst first."})
         if not all(isinstance(level, str) and level.strip() for level in self.scale):
             raise ValidationError({"scale": "Every scale level needs a description."})
 
     @property
-    def is_coarse(self):
+    def is_coarse(self) -> bool:
         return self.group == AttributeGroup.COARSE
 
-    def scale_text(self):
+    def scale_text(self) -> str:
         return "\n".join(f"{index}. {level}" for index, level in enumerate(self.scale, start=1))
 
 
@@ -132,10 +134,10 @@ class PromptTemplate(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.attribute.key if self.attribute_id else "all"
+        scope = self.attribute.key if self.attribute is not None else "all"
         return f"{self.kind}/{scope} v{self.version}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # The guard lives in save() too, so the admin, the API and scripts all respect the freeze.
         if self.pk and self.has_produced_data():
             stored = PromptTemplate.objects.filter(pk=self.pk).first()
@@ -143,21 +145,21 @@ class PromptTemplate(models.Model):
                 raise ValidationError("This version produced data and cannot be edited; supersede it instead.")
         super().save(*args, **kwargs)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("synthesis:template", args=[self.pk])
 
     @property
-    def label(self):
+    def label(self) -> str:
         return str(self)
 
     @property
-    def text_hash(self):
+    def text_hash(self) -> str:
         return stable_hash([self.system_text, self.user_text, sorted(self.placeholders)])[:16]
 
-    def has_produced_data(self):
+    def has_produced_data(self) -> bool:
         return self.rewrites.exists() or self.verifications.exists()
 
-    def clean(self):
+    def clean(self) -> None:
         from .prompts import check_template
 
         check_template(self)
@@ -220,13 +222,13 @@ class ModelEndpoint(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self):
+    def clean(self) -> None:
         if self.backend == Backend.OPENAI_HTTP and not self.base_url:
             raise ValidationError({"base_url": "An HTTP endpoint needs its base URL."})
         if self.api_key_env and (problem := key_env_problem(self.api_key_env)):
             raise ValidationError({"api_key_env": problem})
 
-    def check_editable_by(self, user) -> None:
+    def check_editable_by(self, user: User | AnonymousUser) -> None:
         """Refuse a change by a non-admin to an endpoint whose stored or new host is outside the allow-list."""
         if has_role(user, Role.ADMIN):
             return
@@ -238,11 +240,11 @@ class ModelEndpoint(models.Model):
                     f"{', '.join(settings.ENDPOINT_ALLOWED_HOSTS)}.")})
 
     @property
-    def sampling(self):
+    def sampling(self) -> SamplingConfig:
         return SamplingConfig.from_dict(self.default_sampling)
 
     @property
-    def default_queue(self):
+    def default_queue(self) -> str:
         """The endpoint's queue if set; else local backends on a GPU device go to the GPU queue, others to default."""
         if self.queue:
             return self.queue
@@ -302,11 +304,11 @@ class Rewrite(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.attribute.key if self.attribute_id else "-"
+        scope = self.attribute.key if self.attribute is not None else "-"
         return f"{self.question_id}/{scope}/{self.direction}"
 
     @property
-    def provenance(self):
+    def provenance(self) -> dict[str, Any]:
         return {
             "template": str(self.template), "template_id": self.template_id, "prompt_hash": self.prompt_hash,
             "model": self.model_name, "backend": self.backend, "endpoint": self.endpoint.name if self.endpoint else "",
@@ -367,7 +369,7 @@ class Verification(models.Model):
     def __str__(self) -> str:
         return f"{self.question_id}/{self.attribute.key}: {self.status}"
 
-    def prefers(self, winner, loser):
+    def prefers(self, winner: str, loser: str) -> bool:
         """Return whether the ranking puts `winner` strictly above `loser` (a tie is not a preference)."""
         return self.ranks[winner] < self.ranks[loser]
 
@@ -429,13 +431,13 @@ class PreferencePair(models.Model):
     def __str__(self) -> str:
         return self.pair_id
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("synthesis:pair", args=[self.pk])
 
     @property
-    def is_overridden(self):
+    def is_overridden(self) -> bool:
         return bool(self.override_verdict)
 
     @property
-    def generator_model(self):
+    def generator_model(self) -> str:
         return self.chosen.model_name if self.chosen.direction != Direction.ORIGINAL else self.rejected.model_name

@@ -1,20 +1,22 @@
 """Read-only summaries for leads: acceptance rates per attribute x pair type, and a synthesis job's output."""
 
 from collections import Counter
-from collections.abc import Sequence
+from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
+
+from jobs.models import Job
 
 from .models import Attribute, PairType, PreferencePair, Rewrite, Verdict
 
 
-def acceptance_table(pairs=None):
+def acceptance_table(pairs: QuerySet[PreferencePair] | None = None) -> list[dict[str, Any]]:
     """Return rows per attribute with, per pair type, accepted/rejected/unverified counts and the acceptance rate."""
     pairs = pairs if pairs is not None else PreferencePair.objects.all()
-    counts = Counter()
+    counts: Counter[tuple[int, str, str]] = Counter()
     for row in pairs.order_by().values("attribute_id", "pair_type", "verdict").annotate(n=Count("id")):
         counts[(row["attribute_id"], row["pair_type"], row["verdict"])] += row["n"]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for attribute in Attribute.objects.all():
         cells = [acceptance_cell(counts, attribute.pk, pair_type) for pair_type in PairType.values]
         if any(cell["total"] for cell in cells):
@@ -22,7 +24,7 @@ def acceptance_table(pairs=None):
     return rows
 
 
-def acceptance_cell(counts: Sequence[int], attribute_id, pair_type):
+def acceptance_cell(counts: Counter[tuple[int, str, str]], attribute_id: int, pair_type: str) -> dict[str, Any]:
     accepted = counts[(attribute_id, pair_type, Verdict.ACCEPTED)]
     rejected = counts[(attribute_id, pair_type, Verdict.REJECTED)]
     unverified = counts[(attribute_id, pair_type, Verdict.UNVERIFIED)]
@@ -31,14 +33,14 @@ def acceptance_cell(counts: Sequence[int], attribute_id, pair_type):
             "total": judged + unverified, "rate": round(100 * accepted / judged, 1) if judged else None}
 
 
-def merge_cells(cells):
+def merge_cells(cells: list[dict[str, Any]]) -> dict[str, Any]:
     accepted = sum(c["accepted"] for c in cells)
     judged = accepted + sum(c["rejected"] for c in cells)
     return {"accepted": accepted, "rejected": judged - accepted, "unverified": sum(c["unverified"] for c in cells),
             "rate": round(100 * accepted / judged, 1) if judged else None}
 
 
-def acceptance_chart(rows):
+def acceptance_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Return Chart.js data: attributes on the x axis, one dataset (acceptance %) per pair type."""
     return {
         "labels": [row["attribute"].name for row in rows],
@@ -49,7 +51,7 @@ def acceptance_chart(rows):
     }
 
 
-def synthesis_summary(job):
+def synthesis_summary(job: Job) -> dict[str, Any]:
     """Return what a synthesis job wrote: rewrites per attribute x direction, tokens and latency."""
     rewrites = Rewrite.objects.filter(job=job)
     grid = list(rewrites.order_by().values("attribute__key", "direction").annotate(

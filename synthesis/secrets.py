@@ -20,7 +20,7 @@ def key_env_problem(name: str) -> str:
     return ""
 
 
-def url_host(url: str) -> str:
+def url_host(url: str | None) -> str:
     """Return the lower-cased host of an http(s) URL ("" when there is none)."""
     try:
         return (urlsplit(url or "").hostname or "").lower()
@@ -38,7 +38,7 @@ def url_origin(url: str) -> str:
     return f"{parts.scheme}://{url_host(url)}:{port}" if parts.scheme else ""
 
 
-def is_allowed_host(url: str) -> bool:
+def is_allowed_host(url: str | None) -> bool:
     """Return whether a lead (not only an admin) may point an endpoint at this URL's host."""
     host = url_host(url)
     return not host or host in {h.lower() for h in settings.ENDPOINT_ALLOWED_HOSTS}

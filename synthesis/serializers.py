@@ -1,5 +1,8 @@
 """API representations of the catalogue, endpoints, rewrites, verifications, pairs and job requests."""
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from jobs.configs import config_serializer_class
@@ -34,8 +37,8 @@ class LintIssueSerializer(serializers.Serializer):
 
 
 class PromptTemplateSerializer(serializers.ModelSerializer):
-    attribute = serializers.SlugRelatedField(slug_field="key", queryset=Attribute.objects.all(), allow_null=True,
-                                             required=False)
+    attribute: "serializers.SlugRelatedField[Attribute]" = serializers.SlugRelatedField(
+        slug_field="key", queryset=Attribute.objects.all(), allow_null=True, required=False)
     placeholders = serializers.ListField(child=serializers.CharField())
 
     class Meta:
@@ -43,7 +46,8 @@ class PromptTemplateSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "attribute", "version", "status", "system_text", "user_text", "placeholders",
                   "supersedes", "notes", "created_at"]
         read_only_fields = ["id", "version", "status", "supersedes", "created_at"]
-        validators = []  # a new version is numbered by the action, so the (kind, attribute, version) check waits
+        # a new version is numbered by the action, so the (kind, attribute, version) check waits
+        validators: list[Any] = []
 
 
 class EndpointSerializer(serializers.ModelSerializer):
@@ -53,7 +57,7 @@ class EndpointSerializer(serializers.ModelSerializer):
                   "batch_size", "max_concurrency", "timeout_s", "max_retries", "backoff_base_s", "requests_per_minute",
                   "supports_prefill", "queue", "is_default_generator", "is_default_judge", "is_active", "notes"]
 
-    def validate_default_sampling(self, value):
+    def validate_default_sampling(self, value: dict[str, Any]) -> dict[str, Any]:
         try:
             SamplingConfig.from_dict(value)
         except (ValueError, TypeError) as exc:
@@ -63,8 +67,9 @@ class EndpointSerializer(serializers.ModelSerializer):
 
 class RewriteSerializer(serializers.ModelSerializer):
     qid = serializers.CharField(source="question.qid", read_only=True)
-    attribute = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    template = serializers.StringRelatedField()
+    attribute: "serializers.SlugRelatedField[Attribute]" = serializers.SlugRelatedField(slug_field="key",
+                                                                                      read_only=True)
+    template: "serializers.StringRelatedField[PromptTemplate]" = serializers.StringRelatedField()
 
     class Meta:
         model = Rewrite
@@ -76,7 +81,8 @@ class RewriteSerializer(serializers.ModelSerializer):
 
 class VerificationSerializer(serializers.ModelSerializer):
     qid = serializers.CharField(source="question.qid", read_only=True)
-    attribute = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    attribute: "serializers.SlugRelatedField[Attribute]" = serializers.SlugRelatedField(slug_field="key",
+                                                                                      read_only=True)
 
     class Meta:
         model = Verification
@@ -88,8 +94,10 @@ class VerificationSerializer(serializers.ModelSerializer):
 
 class PreferencePairSerializer(serializers.ModelSerializer):
     qid = serializers.CharField(source="question.qid", read_only=True)
-    attribute = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    overridden_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    attribute: "serializers.SlugRelatedField[Attribute]" = serializers.SlugRelatedField(slug_field="key",
+                                                                                      read_only=True)
+    overridden_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(slug_field="username",
+                                                                                       read_only=True)
     chosen = RewriteSerializer(read_only=True)
     rejected = RewriteSerializer(read_only=True)
     # Plain strings: the same choice set under three names makes drf-spectacular warn (see `verdict`'s enum).
@@ -113,21 +121,21 @@ class OverrideSerializer(serializers.Serializer):
 QUEUE_HELP = "Which workers run the job: default, or gpu (empty: the endpoint's backend decides)."
 
 
-class SynthesisRequestSerializer(config_serializer_class(SynthesisConfig)):
+class SynthesisRequestSerializer(config_serializer_class(SynthesisConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     """A synthesis job: SynthesisConfig's options, and the queue to run it on."""
 
     queue = serializers.ChoiceField(choices=Queue.choices, required=False, allow_blank=True, default="",
                                     help_text=QUEUE_HELP)
 
 
-class VerificationRequestSerializer(config_serializer_class(VerificationConfig)):
+class VerificationRequestSerializer(config_serializer_class(VerificationConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     """A verification job: VerificationConfig's options, and the queue to run it on."""
 
     queue = serializers.ChoiceField(choices=Queue.choices, required=False, allow_blank=True, default="",
                                     help_text=QUEUE_HELP)
 
 
-class PairBuildRequestSerializer(config_serializer_class(PairConfig)):
+class PairBuildRequestSerializer(config_serializer_class(PairConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     """A pair-building job: PairConfig's options."""
 
 

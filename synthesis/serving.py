@@ -6,11 +6,16 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
 
-from .backends import GenerationRequest
+from .backends import GenerationBackend, GenerationRequest, GenerationResult
 from .configs import ConfigError, SamplingConfig
+
+if TYPE_CHECKING:
+    from .models import ModelEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -22,15 +27,15 @@ class RequestError(ValueError):
 class BatchingGenerator:
     """One thread generates; requests arriving within `max_wait_s` of each other share a generate() call."""
 
-    def __init__(self, backend, max_batch: int = 16, max_wait_s: float = 0.02) -> None:
+    def __init__(self, backend: GenerationBackend, max_batch: int = 16, max_wait_s: float = 0.02) -> None:
         self.backend, self.max_batch, self.max_wait_s = backend, max_batch, max_wait_s
-        self.queue = queue.Queue()
-        self.batches = []  # sizes of the batches run, for tests and the log
+        self.queue: queue.Queue[tuple[GenerationRequest, Future[GenerationResult]] | None] = queue.Queue()
+        self.batches: list[int] = []  # sizes of the batches run, for tests and the log
         self.thread = threading.Thread(target=self._loop, daemon=True, name="serve-model-batcher")
         self.thread.start()
 
-    def submit(self, request):
-        future = Future()
+    def submit(self, request: GenerationRequest) -> GenerationResult:
+        future: Future[GenerationResult] = Future()
         self.queue.put((request, future))
         return future.result()
 
@@ -38,7 +43,7 @@ class BatchingGenerator:
         self.queue.put(None)
         self.thread.join(timeout=10)
 
-    def _collect(self):
+    def _collect(self) -> list[tuple[GenerationRequest, Future[GenerationResult]]] | None:
         first = self.queue.get()
         if first is None:
             return None
@@ -69,7 +74,7 @@ class BatchingGenerator:
                 future.set_result(result)
 
 
-def parse_chat_request(body):
+def parse_chat_request(body: dict[str, Any]) -> GenerationRequest:
     """Return a GenerationRequest from an OpenAI chat-completions body; raise RequestError when unusable."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages or not all(
@@ -92,7 +97,7 @@ def parse_chat_request(body):
     return GenerationRequest(messages=messages, sampling=sampling, prefill=prefill)
 
 
-def completion_body(model_name: str, result):
+def completion_body(model_name: str, result: GenerationResult) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
         "model": model_name,
@@ -105,8 +110,9 @@ def completion_body(model_name: str, result):
 
 class ModelServer(ThreadingHTTPServer):
     daemon_threads = True
+    server_address: tuple[str, int]
 
-    def __init__(self, address, generator, model_name: str) -> None:
+    def __init__(self, address: tuple[str, int], generator: BatchingGenerator, model_name: str) -> None:
         super().__init__(address, ChatHandler)
         self.generator, self.model_name = generator, model_name
 
@@ -118,11 +124,12 @@ class ModelServer(ThreadingHTTPServer):
 
 class ChatHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    server: ModelServer
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 - the stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib signature
         logger.debug("%s " + format, self.address_string(), *args)
 
-    def send_json(self, status, data) -> None:
+    def send_json(self, status: int, data: dict[str, Any]) -> None:
         payload = json.dumps(data).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -155,7 +162,8 @@ class ChatHandler(BaseHTTPRequestHandler):
         self.send_json(200, completion_body(self.server.model_name, result))
 
 
-def start_server(backend, host: str = "127.0.0.1", port: int = 0, max_batch: int = 16, max_wait_s: float = 0.02, model_name: str | None = None):
+def start_server(backend: GenerationBackend, host: str = "127.0.0.1", port: int = 0, max_batch: int = 16,
+                 max_wait_s: float = 0.02, model_name: str | None = None) -> ModelServer:
     """Start a server thread; return the server (`.base_url`, `.shutdown()`, `.generator.batches`)."""
     generator = BatchingGenerator(backend, max_batch=max_batch, max_wait_s=max_wait_s)
     server = ModelServer((host, port), generator, model_name or backend.model_name)
@@ -163,15 +171,15 @@ def start_server(backend, host: str = "127.0.0.1", port: int = 0, max_batch: int
     return server
 
 
-def stop_server(server) -> None:
+def stop_server(server: ModelServer) -> None:
     server.shutdown()
     server.server_close()
     server.generator.stop()
 
 
 def serve_folder(path: str, *, host: str, port: int, model_name: str, device: str = "auto", max_batch: int = 16,
-                 batch_wait_s: float = 0.02, endpoint_name: str = "", keep_serving=lambda: True,
-                 on_ready=lambda server: None, poll_s: float = 0.5) -> None:
+                 batch_wait_s: float = 0.02, endpoint_name: str = "", keep_serving: Callable[[], bool] = lambda: True,
+                 on_ready: Callable[[ModelServer], None] = lambda server: None, poll_s: float = 0.5) -> None:
     """Serve a transformers folder on /v1/chat/completions until `keep_serving()` is false or raises.
 
     While it serves, `endpoint_name` (when given) is an active OpenAI-compatible endpoint pointing at it, so
@@ -198,7 +206,7 @@ def serve_folder(path: str, *, host: str, port: int, model_name: str, device: st
             type(endpoint).objects.filter(pk=endpoint.pk).update(is_active=False)
 
 
-def register_served_endpoint(name: str, base_url: str, model_name: str):
+def register_served_endpoint(name: str, base_url: str, model_name: str) -> "ModelEndpoint":
     """Create or update the OpenAI-compatible endpoint of a model being served at `base_url`, active."""
     from .actions import do_save_endpoint
     from .models import Backend, ModelEndpoint

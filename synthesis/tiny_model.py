@@ -1,5 +1,12 @@
 """Build a tiny random causal LM with its own BPE tokenizer and chat template, entirely offline (tests, smoke runs)."""
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import os
+
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endfor %}"
@@ -17,7 +24,7 @@ CORPUS = [
 ]
 
 
-def build_tokenizer(texts: Sequence[str] = CORPUS):
+def build_tokenizer(texts: Sequence[str] = CORPUS) -> "PreTrainedTokenizerFast":
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -36,7 +43,7 @@ def build_tokenizer(texts: Sequence[str] = CORPUS):
     return hf_tok
 
 
-def llama_config(tokenizer, **shape):
+def llama_config(tokenizer: "PreTrainedTokenizerBase", **shape: Any) -> "LlamaConfig":
     from transformers import LlamaConfig
 
     defaults = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -46,7 +53,9 @@ def llama_config(tokenizer, **shape):
                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
 
 
-def build_tiny_model(out_dir=None, seed: int = 0, device: str = "cpu", dtype=None, **shape):
+def build_tiny_model(out_dir: "str | os.PathLike[str] | None" = None, seed: int = 0, device: str = "cpu",
+                     dtype: "torch.dtype | None" = None,
+                     **shape: Any) -> tuple["LlamaForCausalLM", "PreTrainedTokenizerFast"]:
     """Return (model, tokenizer); save both to out_dir when given. ~100k parameters by default.
 
     Larger shapes (a Llama-3.2-1B-shaped benchmark model) are initialised directly on `device` in `dtype`.

@@ -3,12 +3,13 @@
 import json
 import random
 import re
+from collections.abc import Mapping, Sequence
 
 from .models import PairType, Verdict
 
 ROLES = ("enhanced", "original", "corrupted")
 LETTERS = ("A", "B", "C")
-PAIR_ROLES = {
+PAIR_ROLES: dict[str, tuple[str, str]] = {
     PairType.ENHANCED_CORRUPTED: ("enhanced", "corrupted"),
     PairType.ENHANCED_ORIGINAL: ("enhanced", "original"),
     PairType.ORIGINAL_CORRUPTED: ("original", "corrupted"),
@@ -20,14 +21,14 @@ class RankingParseError(ValueError):
     """A judge reply that is not a valid ranking; it is recorded as such, never guessed."""
 
 
-def candidate_order(seed: int, key):
+def candidate_order(seed: int, key: object) -> list[str]:
     """Return the roles in the order the judge sees them (as A, B, C): a shuffle seeded by job seed and item."""
     order = list(ROLES)
     random.Random(f"{seed}:{key}").shuffle(order)
     return order
 
 
-def parse_ranking(text: str):
+def parse_ranking(text: str) -> dict[str, int]:
     """Return {letter: rank} from a reply holding {"ranks": {"A": 1, "B": 2, "C": 3}}; ties share a rank."""
     text = FENCE.sub("", text or "")
     start = text.find("{")
@@ -48,12 +49,12 @@ def parse_ranking(text: str):
     return {letter: ranks[letter] for letter in LETTERS}
 
 
-def ranks_by_role(letter_ranks, order):
+def ranks_by_role(letter_ranks: Mapping[str, int], order: Sequence[str]) -> dict[str, int]:
     """Map the judge's letter ranks back to roles (enhanced, original, corrupted)."""
     return {role: letter_ranks[letter] for letter, role in zip(LETTERS, order, strict=True)}
 
 
-def pair_verdict(ranks, pair_type):
+def pair_verdict(ranks: Mapping[str, int] | None, pair_type: str) -> Verdict:
     """Accept a directed pair when the intended winner ranks strictly above the loser; a tie rejects."""
     if not ranks:
         return Verdict.UNVERIFIED

@@ -1,9 +1,14 @@
 """Synthesis pages for leads: home, catalogue, templates, endpoints, run forms, job summary, variants and pairs."""
 
+from collections.abc import Callable
+from typing import Any, cast
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView
@@ -14,6 +19,7 @@ from jobs.models import Job
 
 from .actions import (
     SynthesisError,
+    as_user,
     do_enqueue_pair_build,
     do_enqueue_synthesis,
     do_enqueue_verification,
@@ -57,7 +63,7 @@ class LeadView(RoleRequiredMixin, TemplateView):
 class IndexView(LeadView):
     template_name = "synthesis/index.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         rows = acceptance_table()
         lint = lint_all_templates()
         templates = PromptTemplate.objects.filter(status=TemplateStatus.ACTIVE).select_related("attribute")
@@ -77,24 +83,25 @@ class AttributeEditView(RoleRequiredMixin, FormView):
     template_name = "synthesis/attribute_form.html"
     form_class = AttributeForm
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.attribute = get_object_or_404(Attribute, key=kwargs["key"])
         return super().dispatch(request, *args, **kwargs)
 
-    def get_form_kwargs(self):
+    def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "instance": self.attribute}
 
-    def form_valid(self, form):
+    def form_valid(self, form: AttributeForm) -> HttpResponse:
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
-            do_update_attribute(self.attribute, self.request.user, scale=form.cleaned_data["scale_text"], **fields)
+            do_update_attribute(self.attribute, as_user(self.request.user), scale=form.cleaned_data["scale_text"],
+                                **fields)
         except ValidationError as exc:
             form.add_error(None, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"{self.attribute.name} saved.")
         return redirect("synthesis:index")
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_context_data(**kwargs), "attribute": self.attribute}
 
 
@@ -104,18 +111,18 @@ class TemplateDetailView(RoleRequiredMixin, FormView):
     template_name = "synthesis/template_detail.html"
     form_class = TemplateForm
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.template = get_object_or_404(PromptTemplate.objects.select_related("attribute"), pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
-    def get_initial(self):
+    def get_initial(self) -> dict[str, Any]:
         t = self.template
         return {"system_text": t.system_text, "user_text": t.user_text, "placeholders": ", ".join(t.placeholders)}
 
-    def form_valid(self, form):
+    def form_valid(self, form: TemplateForm) -> HttpResponse:
         t = self.template
         try:
-            saved = do_save_template(t, self.request.user, form.cleaned_data["system_text"],
+            saved = do_save_template(t, as_user(self.request.user), form.cleaned_data["system_text"],
                                      form.cleaned_data["user_text"], form.cleaned_placeholders(),
                                      form.cleaned_data["notes"])
         except ValidationError as exc:
@@ -125,7 +132,7 @@ class TemplateDetailView(RoleRequiredMixin, FormView):
         messages.success(self.request, f"Template {verb}.")
         return redirect(saved)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         t = self.template
         history = PromptTemplate.objects.filter(kind=t.kind, attribute=t.attribute).annotate(
             n_rewrites=Count("rewrites", distinct=True), n_verifications=Count("verifications", distinct=True))
@@ -136,7 +143,7 @@ class TemplateDetailView(RoleRequiredMixin, FormView):
 class EndpointListView(LeadView):
     template_name = "synthesis/endpoint_list.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_context_data(**kwargs), "endpoints": ModelEndpoint.objects.all()}
 
 
@@ -144,12 +151,12 @@ class EndpointEditView(RoleRequiredMixin, FormView):
     template_name = "synthesis/endpoint_form.html"
     form_class = EndpointForm
 
-    def get_form_kwargs(self):
+    def get_form_kwargs(self) -> dict[str, Any]:
         pk = self.kwargs.get("pk")
         instance = get_object_or_404(ModelEndpoint, pk=pk) if pk else ModelEndpoint()
         return {**super().get_form_kwargs(), "instance": instance}
 
-    def form_valid(self, form):
+    def form_valid(self, form: EndpointForm) -> HttpResponse:
         try:
             endpoint = do_save_endpoint(form.instance, actor=self.request.user)
         except ValidationError as exc:
@@ -163,12 +170,14 @@ class EnqueueView(RoleRequiredMixin, FormView):
     """Shared by the job forms: build the config, enqueue, go to the job page."""
 
     template_name = "synthesis/run_form.html"
-    enqueue = None
+    enqueue: Callable[..., Job] | None = None
 
-    def form_valid(self, form):
+    def form_valid(self, form: Any) -> HttpResponse:
         queue = {"queue": form.cleaned_data["queue"] or None} if "queue" in form.fields else {}
         try:
-            job = type(self).enqueue(form.config(), owner=self.request.user, **queue)
+            enqueue = type(self).enqueue
+            assert enqueue is not None, "a subclass names its enqueue action"
+            job = enqueue(form.config(), owner=as_user(self.request.user), **queue)
         except (SynthesisError, ValueError) as exc:
             form.add_error(None, str(exc))
             return self.form_invalid(form)
@@ -197,14 +206,14 @@ class PairBuildRunView(EnqueueView):
 class JobSummaryView(LeadView):
     template_name = "synthesis/job_summary.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         job = get_object_or_404(Job, pk=kwargs["pk"], kind__in=SYNTHESIS_KINDS)
         rows = acceptance_table(PreferencePair.objects.filter(job=job))
         return {**super().get_context_data(**kwargs), "job": job, "summary": synthesis_summary(job),
                 "acceptance": rows, "chart": acceptance_chart(rows), "pair_types": PairType.choices}
 
 
-def filter_values(request):
+def filter_values(request: HttpRequest) -> dict[str, str]:
     return {name: request.GET.get(name, "") for name in ("attribute", "verdict", "model", "pair_type", "q")}
 
 
@@ -213,7 +222,7 @@ class VariantListView(LeadView):
 
     template_name = "synthesis/variant_list.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         f = filter_values(self.request)
         rewrites = Rewrite.objects.exclude(direction=Direction.ORIGINAL).select_related("attribute", "source")
         if f["attribute"]:
@@ -234,17 +243,19 @@ class VariantListView(LeadView):
                 "questions": [variant_rows(q) for q in shown.order_by("qid")], **filter_choices()}
 
 
-def variant_rows(question):
-    rows = []
-    for rewrite in question.shown_rewrites:
+def variant_rows(question: Question) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    shown: list[Rewrite] = question.shown_rewrites  # type: ignore[attr-defined]  # Prefetch(to_attr=...)
+    for rewrite in shown:
         verdicts = sorted({p.verdict for p in rewrite.chosen_in.all()} | {p.verdict for p in rewrite.rejected_in.all()})
-        rows.append({"rewrite": rewrite, "diff": word_diff(rewrite.source.text, rewrite.text),
-                     "changed": change_ratio(rewrite.source.text, rewrite.text), "verdicts": verdicts})
-    originals = {r.source for r in question.shown_rewrites}
+        source = cast(Rewrite, rewrite.source)  # shown rewrites are not originals: each has its source
+        rows.append({"rewrite": rewrite, "diff": word_diff(source.text, rewrite.text),
+                     "changed": change_ratio(source.text, rewrite.text), "verdicts": verdicts})
+    originals = {r.source for r in shown}
     return {"question": question, "originals": sorted(originals, key=lambda r: r.pk), "rows": rows}
 
 
-def filter_choices():
+def filter_choices() -> dict[str, Any]:
     return {
         "attribute_choices": [(a.key, a.name) for a in Attribute.objects.all()],
         "verdict_choices": Verdict.choices, "pair_type_choices": PairType.choices,
@@ -257,7 +268,7 @@ def filter_choices():
 class PairListView(LeadView):
     template_name = "synthesis/pair_list.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         f = filter_values(self.request)
         pairs = PreferencePair.objects.select_related("attribute", "question", "chosen", "rejected", "overridden_by")
         if f["attribute"]:
@@ -279,22 +290,23 @@ class PairDetailView(RoleRequiredMixin, FormView):
     template_name = "synthesis/pair_detail.html"
     form_class = OverrideForm
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.pair = get_object_or_404(
             PreferencePair.objects.select_related("attribute", "question__thread__post", "chosen__template",
                                                   "rejected__template", "verification", "overridden_by"),
             pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
-    def get_initial(self):
+    def get_initial(self) -> dict[str, Any]:
         return {"verdict": self.pair.override_verdict, "reason": self.pair.override_reason}
 
-    def form_valid(self, form):
-        do_override_verdict(self.pair, form.cleaned_data["verdict"], self.request.user, form.cleaned_data["reason"])
+    def form_valid(self, form: OverrideForm) -> HttpResponse:
+        do_override_verdict(self.pair, form.cleaned_data["verdict"], as_user(self.request.user),
+                            form.cleaned_data["reason"])
         messages.success(self.request, f"Verdict is now {self.pair.get_verdict_display().lower()}.")
         return redirect(reverse("synthesis:pair", args=[self.pair.pk]))
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         pair = self.pair
         return {**super().get_context_data(**kwargs), "pair": pair,
                 "diff": word_diff(pair.rejected_text, pair.chosen_text)}

@@ -2,9 +2,12 @@
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from dataversions.models import DatasetKind, DatasetVersion, VersionStatus
@@ -24,7 +27,7 @@ SERVE_JOB = "model_serving"
 # Models whose weights fit in this many bytes train on the default (CPU) queue unless a queue is named.
 CPU_SIZED_BYTES = 2 * 1024**3
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-METHOD_KINDS = {TrainingMethod.DPO: DatasetKind.PREFERENCE, TrainingMethod.RM: DatasetKind.PREFERENCE,
+METHOD_KINDS: dict[str, str] = {TrainingMethod.DPO: DatasetKind.PREFERENCE, TrainingMethod.RM: DatasetKind.PREFERENCE,
                 TrainingMethod.SFT: DatasetKind.SFT}
 
 
@@ -80,7 +83,7 @@ def check_name(name: str) -> str:
         raise TrainingError(f"A model named {name!r} is already registered.")
     unfinished = TrainingRun.objects.filter(name=name).exclude(job__status__in=FINISHED_STATUSES)
     if unfinished.exists():
-        raise TrainingError(f"Run {unfinished.first().pk} will register a model named {name!r}.")
+        raise TrainingError(f"Run {cast(TrainingRun, unfinished.first()).pk} will register a model named {name!r}.")
     return name
 
 
@@ -119,19 +122,20 @@ def check_run_request(method: str, version: DatasetVersion, base_model: str, att
     return options, folder, trained
 
 
-def do_create_training_run(method: str, version: DatasetVersion, base_model: str, *, attributes=(), pair_types=(),
-                           config: dict | None = None, name: str = "", user=None, queue: str = "") -> TrainingRun:
+def do_create_training_run(method: str, version: DatasetVersion, base_model: str, *, attributes: Iterable[str] = (),
+                           pair_types: Iterable[str] = (), config: dict[str, Any] | None = None, name: str = "",
+                           user: User | None = None, queue: str = "") -> TrainingRun:
     """Check the request, then create the run and queue its job (gpu, or default for a CPU-sized model on a
     CPU accelerate config)."""
-    attributes, pair_types = sorted(set(attributes)), sorted(set(pair_types))
-    options, folder, trained = check_run_request(method, version, base_model, attributes, pair_types, config)
+    wanted_attributes, wanted_types = sorted(set(attributes)), sorted(set(pair_types))
+    options, folder, trained = check_run_request(method, version, base_model, wanted_attributes, wanted_types, config)
     name = check_name(name)
     if queue and queue not in Queue.values:
         raise TrainingError(f"Unknown queue {queue!r}; known: {', '.join(Queue.values)}.")
     with transaction.atomic():
         run = TrainingRun.objects.create(
             name=name, method=method, base_model=base_model, base_model_path=str(folder), base_trained_model=trained,
-            dataset_version=version, attributes=attributes, pair_types=pair_types, config=options.to_dict(),
+            dataset_version=version, attributes=wanted_attributes, pair_types=wanted_types, config=options.to_dict(),
             created_by=user)
         run.output_dir = f"training/run-{run.pk}"
         queue = queue or (Queue.GPU if preset_uses_gpu(options.accelerate_config) else default_queue(folder))
@@ -163,7 +167,8 @@ def model_kind(folder: Path) -> str:
 
 def do_register_trained_model(name: str, folder: Path, *, run: TrainingRun | None = None, base_model: str = "",
                               config: dict | None = None, final_metrics: dict | None = None,
-                              parents: list[tuple[TrainedModel, float]] = (), user=None) -> TrainedModel:
+                              parents: Sequence[tuple[TrainedModel, float]] = (),
+                              user: User | None = None) -> TrainedModel:
     """Register a model folder with its lineage; a policy also becomes a transformers endpoint (one catalogue)."""
     kind = model_kind(folder)
     version = run.dataset_version if run else None
@@ -181,7 +186,7 @@ def do_register_trained_model(name: str, folder: Path, *, run: TrainingRun | Non
 
 
 def merge_sources(values: list[str]) -> list[tuple[MergeSource, TrainedModel | None]]:
-    sources = []
+    sources: list[tuple[MergeSource, TrainedModel | None]] = []
     for value in values:
         folder, trained = resolve_model(value)
         sources.append((MergeSource(trained.name if trained else str(value), folder), trained))
@@ -204,7 +209,7 @@ def merge_plan(name: str, values: list[str], weights: list[float] | None, leave_
 
 
 def do_create_merge(values: list[str], name: str, *, weights: list[float] | None = None, leave_one_out: bool = False,
-                    user=None) -> Job:
+                    user: User | None = None) -> Job:
     """Check that the models share an architecture, then queue the job that averages them (default queue)."""
     try:
         plan = merge_plan(name, list(values), weights, leave_one_out)
@@ -229,7 +234,7 @@ def serving_job(model: TrainedModel) -> Job | None:
             .order_by("-pk").first())
 
 
-def do_serve_model(model: TrainedModel, *, port: int = 0, user=None) -> Job:
+def do_serve_model(model: TrainedModel, *, port: int = 0, user: User | None = None) -> Job:
     """Queue a job that serves a policy model over HTTP until it is cancelled, as endpoint `<name>-http`."""
     if model.kind != ModelKind.POLICY:
         raise TrainingError(f"{model} is a reward model: it scores, it does not generate, so it cannot be served.")

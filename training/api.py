@@ -1,15 +1,20 @@
 """REST endpoints (leads): training runs (create, metrics, cancel), trained models and merges."""
 
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from alfa_platform.roles import IsLead
 from jobs.actions import JobError, do_cancel_job
 from jobs.serializers import JobSerializer
+from synthesis.actions import as_user
 
 from .actions import TrainingError, do_create_merge, do_create_training_run, do_serve_model, find_dataset_version
 from .models import TrainedModel, TrainingRun
@@ -34,11 +39,11 @@ class RunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = TrainingRun.objects.select_related("job", "dataset_version__dataset", "base_trained_model",
                                                   "trained_model", "created_by")
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         return CreateTrainingRunSerializer if self.action == "create" else TrainingRunSerializer
 
     @extend_schema(request=CreateTrainingRunSerializer, responses={202: TrainingRunSerializer})
-    def create(self, request, *args, **kwargs):
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = CreateTrainingRunSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -46,7 +51,7 @@ class RunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             run = do_create_training_run(
                 data["method"], find_dataset_version(data["dataset_version"]), data["base_model"],
                 attributes=data["attributes"], pair_types=data["pair_types"], config=data["config"],
-                name=data["name"], user=request.user, queue=data["queue"])
+                name=data["name"], user=as_user(request.user), queue=data["queue"])
         except TrainingError as exc:
             raise refused(exc) from exc
         return Response(TrainingRunSerializer(self.get_queryset().get(pk=run.pk)).data,
@@ -56,7 +61,7 @@ class RunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         OpenApiParameter("split", str, required=False, description="train or eval"),
         OpenApiParameter("after", int, required=False, description="Only steps after this one (for polling).")])
     @action(detail=True)
-    def metrics(self, request, pk=None):
+    def metrics(self, request: Request, pk: str | None = None) -> Response:
         metrics = self.get_object().metrics.order_by("split", "step")
         if split := request.query_params.get("split"):
             metrics = metrics.filter(split=split)
@@ -68,7 +73,7 @@ class RunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
         run = self.get_object()
         try:
             job = do_cancel_job(run.job)
@@ -86,25 +91,26 @@ class TrainedModelViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=MergeSerializer, responses={202: JobSerializer})
     @action(detail=False, methods=["post"])
-    def merge(self, request):
+    def merge(self, request: Request) -> Response:
         serializer = MergeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
             job = do_create_merge(data["models"], data["name"], weights=data["weights"],
-                                  leave_one_out=data["leave_one_out"], user=request.user)
+                                  leave_one_out=data["leave_one_out"], user=as_user(request.user))
         except TrainingError as exc:
             raise refused(exc) from exc
         return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ServeSerializer, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
-    def serve(self, request, name: str | None = None):
+    def serve(self, request: Request, name: str | None = None) -> Response:
         """Serve the model over HTTP as endpoint <name>-http until the returned job is cancelled."""
         serializer = ServeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            job = do_serve_model(self.get_object(), port=serializer.validated_data["port"], user=request.user)
+            job = do_serve_model(self.get_object(), port=serializer.validated_data["port"],
+                                 user=as_user(request.user))
         except TrainingError as exc:
             raise refused(exc) from exc
         return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)

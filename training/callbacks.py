@@ -2,11 +2,17 @@
 
 import math
 import time
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from transformers import TrainerCallback
 
+from jobs.runner import JobContext
+
 from .models import TrainingMetric, TrainingRun
+
+if TYPE_CHECKING:
+    from transformers import TrainerControl, TrainerState, TrainingArguments
 
 # TRL's log names → TrainingMetric columns; a reward model logs accuracy and margin under shorter names.
 COLUMNS = {
@@ -18,7 +24,7 @@ COLUMNS = {
 SUMMARY_KEYS = ("train_runtime", "train_loss")  # the trainer's last log: the run's summary, not a step
 
 
-def finite(value) -> float | None:
+def finite(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
@@ -46,25 +52,29 @@ def record_metric(run: TrainingRun, step: int, logs: dict, tokens_per_second: fl
 class JobProgressCallback(TrainerCallback):
     """Report steps to the job (whose flush raises JobCancelled on a cancel) and every log to TrainingMetric."""
 
-    def __init__(self, run: TrainingRun, ctx) -> None:
+    def __init__(self, run: TrainingRun, ctx: JobContext) -> None:
         self.run = run
         self.ctx = ctx
         self.summary: dict = {}
         self._last = (time.monotonic(), 0.0)  # (when, num_tokens) at the previous train log of this attempt
 
-    def on_train_begin(self, args, state, control, **kwargs) -> None:
+    def on_train_begin(self, args: "TrainingArguments", state: "TrainerState", control: "TrainerControl",
+                       **kwargs: Any) -> None:
         self.ctx.set_total(state.max_steps, "steps")
         self.ctx.set_done(state.global_step)
         self._last = (time.monotonic(), 0.0)
 
-    def on_step_end(self, args, state, control, **kwargs) -> None:
+    def on_step_end(self, args: "TrainingArguments", state: "TrainerState", control: "TrainerControl",
+                    **kwargs: Any) -> None:
         self.ctx.set_done(state.global_step)  # throttled; checks for a cancel when it writes
 
-    def on_train_end(self, args, state, control, **kwargs) -> None:
+    def on_train_end(self, args: "TrainingArguments", state: "TrainerState", control: "TrainerControl",
+                     **kwargs: Any) -> None:
         self.ctx.set_done(state.global_step)
         self.ctx.flush(force=True)  # the throttle may have held back the last steps
 
-    def on_log(self, args, state, control, logs=None, **kwargs) -> None:
+    def on_log(self, args: "TrainingArguments", state: "TrainerState", control: "TrainerControl",
+               logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         logs = logs or {}
         if any(key in logs for key in SUMMARY_KEYS):
             self.summary.update({k: v for k, v in logs.items() if finite(v) is not None})
@@ -73,10 +83,12 @@ class JobProgressCallback(TrainerCallback):
         if "loss" in logs:
             self.ctx.note(f"step {state.global_step}/{state.max_steps} loss {logs['loss']:.4f}")
 
-    def on_evaluate(self, args, state, control, **kwargs) -> None:
+    def on_evaluate(self, args: "TrainingArguments", state: "TrainerState", control: "TrainerControl",
+                    **kwargs: Any) -> None:
         self.restart_clock()
 
-    def on_save(self, args, state, control, **kwargs) -> None:
+    def on_save(self, args: "TrainingArguments", state: "TrainerState", control: "TrainerControl",
+                **kwargs: Any) -> None:
         self.ctx.log(f"checkpoint-{state.global_step} saved")
         self.restart_clock()
 

@@ -1,6 +1,7 @@
 """A run's training data: the version's export (written once, then reused), filtered to the run's selection."""
 
 from pathlib import Path
+from typing import cast
 
 import datasets
 from django.conf import settings
@@ -9,11 +10,12 @@ from dataversions.actions import do_export_version
 from dataversions.models import DatasetExport, ExportStatus
 from jobs.runner import run_job_here
 
+from .configs import SFTRunConfig
 from .models import TrainingMethod, TrainingRun
 
 # DPO and reward models read conversational pairs, so each base model's own chat template renders them; SFT reads
 # message lists. Both come from the version's rendering (corpus.rendering), recorded on the version.
-EXPORT_FORMATS = {TrainingMethod.DPO: "trl-conversational", TrainingMethod.RM: "trl-conversational",
+EXPORT_FORMATS: dict[str, str] = {TrainingMethod.DPO: "trl-conversational", TrainingMethod.RM: "trl-conversational",
                   TrainingMethod.SFT: "sft"}
 METADATA_COLUMNS = ("id", "attribute", "pair_type", "qid", "split", "source_job", "source")
 
@@ -50,7 +52,7 @@ def as_prompt_completion(row: dict) -> dict:
 def prepare(split: datasets.Dataset, run: TrainingRun) -> datasets.Dataset:
     if run.method != TrainingMethod.SFT:
         split = select_rows(split, run.attributes, run.pair_types)
-    elif run.options.completion_only_loss:
+    elif cast(SFTRunConfig, run.options).completion_only_loss:  # an SFT run's options
         split = split.map(as_prompt_completion, remove_columns=["messages"])
     return split.remove_columns([c for c in METADATA_COLUMNS if c in split.column_names])
 

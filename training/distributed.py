@@ -105,7 +105,7 @@ def stop_group(process: subprocess.Popen) -> None:
         pass
 
 
-def run_launched(name: str, run_id: int, ctx) -> None:
+def run_launched(name: str, run_id: int, ctx: JobContext) -> None:
     """Launch the run's processes and wait; their output goes into the job log; a cancel ends them all."""
     command = launch_command(name, run_id)
     shown_command = " ".join(part.removeprefix(str(settings.BASE_DIR) + "/") for part in command[1:])
@@ -113,7 +113,9 @@ def run_launched(name: str, run_id: int, ctx) -> None:
     process = subprocess.Popen(command, env=launch_env(), cwd=settings.BASE_DIR, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
+    stdout = process.stdout
+    assert stdout is not None  # stdout=PIPE
+    reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")), daemon=True)
     reader.start()
     shown = 0
     try:
@@ -141,10 +143,10 @@ class LaunchedContext(JobContext):
     """Rank 0's view of the launching job: progress written under the job's attempt (so a cancel or a lost
     attempt stops it), log lines printed, which the launching job streams into the log."""
 
-    def note(self, message) -> None:
+    def note(self, message: object) -> None:
         print(message, flush=True)
 
-    def flush(self, force: bool = False):
+    def flush(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and (not self._dirty or now - self._last_flush < PROGRESS_FLUSH_SECONDS):
             return

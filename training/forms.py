@@ -1,13 +1,15 @@
 """The new-run and merge forms; a run's option fields are generated from its method's config dataclass."""
 
+from collections.abc import Callable
 from functools import cache
+from typing import Any, cast
 
 from django import forms
 
 from alfa_platform.jsonbody import JSONInputError, parse_json_text
 from dataversions.models import DatasetVersion, VersionStatus
 from dataversions.selection import PAIR_TYPES
-from jobs.configs import config_form_class
+from jobs.configs import JobConfig, config_form_class
 from jobs.models import Queue
 from synthesis.models import Attribute
 
@@ -34,11 +36,15 @@ class RunFields(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Options as JSON",
         help_text="Optional: options that override the fields above, e.g. another run's config.")
 
+    # from the options form that run_form_class() combines it with
+    options: Callable[[], dict[str, Any]]
+
     OWN_FIELDS = ("dataset_version", "base_model", "attributes", "pair_types", "name", "queue", "config_json")
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["attributes"].choices = [(a.key, a.name) for a in Attribute.objects.order_by("order")]
+        cast(forms.MultipleChoiceField, self.fields["attributes"]).choices = [
+            (a.key, a.name) for a in Attribute.objects.order_by("order")]
 
     @property
     def option_fields(self) -> list:
@@ -66,11 +72,12 @@ class RunFields(forms.Form):
 DPOOptionsForm = config_form_class(DPORunConfig)
 SFTOptionsForm = config_form_class(SFTRunConfig)
 RewardOptionsForm = config_form_class(RewardRunConfig)
-OPTIONS_FORMS = {form.config_class: form for form in (DPOOptionsForm, SFTOptionsForm, RewardOptionsForm)}
+OPTIONS_FORMS: dict[type[JobConfig], type[forms.Form]] = {
+    DPORunConfig: DPOOptionsForm, SFTRunConfig: SFTOptionsForm, RewardRunConfig: RewardOptionsForm}
 
 
 @cache
-def run_form_class(method: str) -> type[forms.Form]:
+def run_form_class(method: str) -> type[RunFields]:
     """Return the new-run form of `method`: the run's fields, then one field per option of its config."""
     options_form = OPTIONS_FORMS[config_class(method)]
     return type(f"{options_form.__name__}Run", (RunFields, options_form), {"__module__": __name__})

@@ -6,6 +6,7 @@ attempt, prints its log lines (the job streams them into its log), saves and reg
 
 import argparse
 import os
+from typing import cast
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,7 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     print(f"rank {rank} of {world_size} started", flush=True)
     run = TrainingRun.objects.select_related("dataset_version__dataset").get(pk=args.run_id)
-    ctx = LaunchedContext(Job.objects.get(pk=run.job_id)) if rank == 0 else None
+    job_id = cast(int, run.job_id)  # a launched run was queued as a job
+    ctx = LaunchedContext(Job.objects.get(pk=job_id)) if rank == 0 else None
     train, validation, _ = load_run_data(run)
     train_here(run, ctx, train, validation, rank=rank, world_size=world_size)
     print(f"rank {rank} of {world_size} done", flush=True)

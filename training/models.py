@@ -57,7 +57,7 @@ class TrainingRun(models.Model):
     def __str__(self) -> str:
         return f"{self.get_method_display()} run {self.pk} ({self.model_name})"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("training:run", args=[self.pk])
 
     @property
@@ -66,7 +66,7 @@ class TrainingRun(models.Model):
 
     @property
     def status(self) -> str:
-        return self.job.status if self.job_id else JobStatus.QUEUED
+        return self.job.status if self.job is not None else JobStatus.QUEUED
 
     @property
     def options(self) -> TrainingConfig:
@@ -139,7 +139,7 @@ class TrainedModel(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("training:model", args=[self.name])
 
     @property

@@ -1,10 +1,11 @@
 """The paper's comparisons (method.md §4.4) as one-click starting points of the new-run form."""
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from dataversions.models import DatasetKind, DatasetVersion, VersionStatus
 
-from .models import TrainedModel, TrainingMethod
+from .models import TrainedModel, TrainingMethod, TrainingRun
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,15 @@ def fusion_initial() -> dict:
     """Return the merge form's initial values for policy fusion: the newest per-attribute DPO model of each
     attribute, from the newest dataset version that has such models."""
     per_attribute = [m for m in TrainedModel.objects.filter(run__method=TrainingMethod.DPO).select_related(
-        "run", "dataset_version__dataset").order_by("-created_at", "-pk") if len(m.run.attributes) == 1]
+        "run", "dataset_version__dataset").order_by("-created_at", "-pk")
+        if m.run is not None and len(m.run.attributes) == 1]
     if not per_attribute:
         return {}
     version = per_attribute[0].dataset_version
+    assert version is not None  # a run's model records the version it trained on
     newest: dict[str, TrainedModel] = {}
     for model in per_attribute:
         if model.dataset_version_id == version.pk:
-            newest.setdefault(model.run.attributes[0], model)
+            newest.setdefault(cast(TrainingRun, model.run).attributes[0], model)  # a DPO run's model
     return {"models": ", ".join(newest[a].name for a in sorted(newest)),
             "name": f"{version.dataset.name}-v{version.number}-fusion"[:64]}

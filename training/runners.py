@@ -1,8 +1,9 @@
 """Job runners: train a run (resuming from its last checkpoint after a lost worker) and merge models."""
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
@@ -26,6 +27,11 @@ from .models import TrainedModel, TrainingRun
 # imports this module at start (it registers the job kinds), and they would add ~430 MB and ~10 s to each web
 # server, worker and manage.py command.
 if TYPE_CHECKING:
+    import datasets
+    from transformers import Trainer, TrainerCallback
+
+    from synthesis.serving import ModelServer
+
     from .callbacks import JobProgressCallback
 
 
@@ -36,7 +42,7 @@ def last_checkpoint(output_dir: Path) -> Path | None:
     return max(done, key=lambda path: int(path.name.removeprefix("checkpoint-")), default=None)
 
 
-def final_metrics(trainer, progress: "JobProgressCallback") -> dict:
+def final_metrics(trainer: "Trainer", progress: "JobProgressCallback") -> dict[str, Any]:
     last = progress.run.metrics.filter(split="train").order_by("-step").first()
     last_eval = progress.run.metrics.filter(split="eval").order_by("-step").first()
     return {"global_step": trainer.state.global_step, "world_size": trainer.args.world_size, **progress.summary,
@@ -44,7 +50,7 @@ def final_metrics(trainer, progress: "JobProgressCallback") -> dict:
                                                  if last_eval else {})}
 
 
-def train_run(run: TrainingRun, ctx: JobContext, callbacks=()) -> TrainedModel:
+def train_run(run: TrainingRun, ctx: JobContext, callbacks: Sequence["TrainerCallback"] = ()) -> TrainedModel:
     """Train the run from its export (from its last checkpoint, if an earlier attempt wrote one) and register it.
 
     A run whose accelerate config has several processes is launched (training.distributed) and waited for.
@@ -63,28 +69,32 @@ def train_run(run: TrainingRun, ctx: JobContext, callbacks=()) -> TrainedModel:
         model = TrainedModel.objects.get(run=run)
         ctx.log(f"registered {model} ({model.path})")
         return model
-    return train_here(run, ctx, train, validation, callbacks)
+    return cast(TrainedModel, train_here(run, ctx, train, validation, callbacks))  # rank 0 returns its model
 
 
-def train_here(run: TrainingRun, ctx: JobContext | None, train: bool, validation, callbacks=(), rank: int = 0,
+def train_here(run: TrainingRun, ctx: JobContext | None, train: "datasets.Dataset",
+               validation: "datasets.Dataset | None", callbacks: Sequence["TrainerCallback"] = (), rank: int = 0,
                world_size: int = 1) -> TrainedModel | None:
     """Train in this process (one rank of `world_size`); rank 0 reports, saves and registers, and returns the model."""
     from .callbacks import JobProgressCallback
     from .trainers import build_trainer, save_trained_model
 
-    progress = JobProgressCallback(run, ctx) if rank == 0 else None
+    progress = JobProgressCallback(run, cast(JobContext, ctx)) if rank == 0 else None  # rank 0 has the context
     trainer = build_trainer(run, train, validation, run.output_path, [c for c in (progress, *callbacks) if c],
                             processes=world_size)
     checkpoint = last_checkpoint(run.output_path)
     if checkpoint is not None and rank == 0:
+        assert ctx is not None  # rank 0 reports
         ctx.log(f"resuming from {checkpoint.name}")
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     folder = model_folder(run.model_name)
     if rank == 0:
+        assert ctx is not None  # rank 0 reports
         ctx.check_cancelled()  # a superseded attempt must not register a second model
     save_trained_model(trainer, folder)
     if rank != 0:
         return None
+    assert ctx is not None and progress is not None  # rank 0 reports
     model = do_register_trained_model(
         run.model_name, folder, run=run, base_model=run.base_model, config=run.config,
         final_metrics=final_metrics(trainer, progress), user=run.created_by)
@@ -94,7 +104,7 @@ def train_here(run: TrainingRun, ctx: JobContext | None, train: bool, validation
 
 
 @job_runner(TRAINING_JOB, queue=Queue.GPU, label="training run")
-def run_training(ctx: JobContext) -> dict:
+def run_training(ctx: JobContext) -> dict[str, Any]:
     run = TrainingRun.objects.select_related("dataset_version__dataset").get(pk=ctx.params["run_id"])
     model = train_run(run, ctx)
     return {"run_id": run.pk, "model": model.name, "folder": model.path,
@@ -102,13 +112,13 @@ def run_training(ctx: JobContext) -> dict:
 
 
 @job_runner(MERGE_JOB, queue=Queue.DEFAULT, label="model merge")
-def run_merge(ctx: JobContext) -> dict:
+def run_merge(ctx: JobContext) -> dict[str, Any]:
     """Write and register each planned merge; one already registered (an earlier attempt's) is kept."""
     from .merging import merge_folders
 
     merges = ctx.params["merges"]
     ctx.set_total(len(merges), "models")
-    made = []
+    made: list[dict[str, str]] = []
     for merge in merges:
         existing = TrainedModel.objects.filter(name=merge["name"]).first()
         if existing is None:
@@ -131,14 +141,14 @@ CANCEL_POLL_SECONDS = 2.0  # a serving job asks the database for a cancel this o
 
 
 @job_runner(SERVE_JOB, queue=Queue.GPU, label="model serving")
-def run_model_server(ctx: JobContext) -> dict:
+def run_model_server(ctx: JobContext) -> dict[str, Any]:
     """Serve a registered model on /v1/chat/completions as an endpoint until the job is cancelled."""
     from synthesis.serving import serve_folder
 
     model = TrainedModel.objects.get(pk=ctx.params["model_id"])
     endpoint = served_endpoint_name(model)
 
-    def ready(server) -> None:
+    def ready(server: "ModelServer") -> None:
         ctx.log(f"serving {model} at {server.base_url} as endpoint {endpoint}; cancel the job to stop")
         ctx.set_result({"model": model.name, "endpoint": endpoint, "base_url": server.base_url})
 

@@ -1,9 +1,13 @@
 """API shapes of runs, their metrics, models and merges; a run or a merge is created through the actions."""
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from alfa_platform.paths import redact_paths
 from jobs.configs import config_serializer_class
+from synthesis.models import ModelEndpoint
 
 from .configs import DPORunConfig, RewardRunConfig, SFTRunConfig
 from .models import ModelParent, TrainedModel, TrainingMethod, TrainingMetric, TrainingRun
@@ -13,9 +17,11 @@ class TrainingRunSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
     queue = serializers.CharField(source="job.queue", read_only=True, default="")
     dataset = serializers.CharField(source="dataset_version.__str__", read_only=True)
-    base_trained_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    trained_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    created_by = serializers.StringRelatedField()
+    base_trained_model: "serializers.SlugRelatedField[TrainedModel]" = serializers.SlugRelatedField(
+        slug_field="name", read_only=True)
+    trained_model: "serializers.SlugRelatedField[TrainedModel]" = serializers.SlugRelatedField(
+        slug_field="name", read_only=True)
+    created_by: "serializers.StringRelatedField[User]" = serializers.StringRelatedField()
 
     class Meta:
         model = TrainingRun
@@ -24,7 +30,7 @@ class TrainingRunSerializer(serializers.ModelSerializer):
                   "train_rows", "trained_model", "created_by", "created_at"]
         read_only_fields = fields
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: TrainingRun) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["base_model"] = redact_paths(data["base_model"])  # a folder outside the var directory stays private
         return data
@@ -33,8 +39,10 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 DPOOptionsSerializer = config_serializer_class(DPORunConfig)
 SFTOptionsSerializer = config_serializer_class(SFTRunConfig)
 RewardOptionsSerializer = config_serializer_class(RewardRunConfig)
-OPTIONS_SERIALIZERS = {serializer.config_class.METHOD: serializer
-                       for serializer in (DPOOptionsSerializer, SFTOptionsSerializer, RewardOptionsSerializer)}
+OPTIONS_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
+    config.METHOD: serializer for config, serializer in (
+        (DPORunConfig, DPOOptionsSerializer), (SFTRunConfig, SFTOptionsSerializer),
+        (RewardRunConfig, RewardOptionsSerializer))}
 
 
 class CreateTrainingRunSerializer(serializers.Serializer):
@@ -77,7 +85,8 @@ class ModelParentSerializer(serializers.ModelSerializer):
 
 class TrainedModelSerializer(serializers.ModelSerializer):
     parents = ModelParentSerializer(source="parent_links", many=True, read_only=True)
-    endpoint = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    endpoint: "serializers.SlugRelatedField[ModelEndpoint]" = serializers.SlugRelatedField(slug_field="name",
+                                                                                         read_only=True)
 
     class Meta:
         model = TrainedModel
@@ -85,7 +94,7 @@ class TrainedModelSerializer(serializers.ModelSerializer):
                   "final_metrics", "size_bytes", "parents", "endpoint", "created_at"]
         read_only_fields = fields
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: TrainedModel) -> dict[str, Any]:
         data = super().to_representation(instance)
         for name in ("path", "base_model", "config"):
             data[name] = redact_paths(data[name])

@@ -1,12 +1,18 @@
 """Build TRL's config and trainer (DPOTrainer, SFTTrainer, RewardTrainer) from a run row, and save what it trained."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import TrainerCallback
 
 from .configs import TrainingConfig
 from .models import TrainingMethod, TrainingRun
+
+if TYPE_CHECKING:
+    import datasets
+    from peft import LoraConfig
+    from transformers import Trainer, TrainingArguments
 
 # The platform's options that are not TrainingArguments fields; every other option passes to TRL under its name.
 PLATFORM_OPTIONS = {"global_batch_size", "precision", "min_lr_rate", "use_peft", "lora_r", "lora_alpha",
@@ -24,7 +30,7 @@ def precision_flags(precision: str) -> dict:
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 
-def trl_config(run: TrainingRun, output_dir: Path, has_eval: bool, processes: int = 1):
+def trl_config(run: TrainingRun, output_dir: Path, has_eval: bool, processes: int = 1) -> "TrainingArguments":
     """Return the TRL config of the run's method with the run's options."""
     from trl import DPOConfig, RewardConfig, SFTConfig
 
@@ -43,11 +49,12 @@ def trl_config(run: TrainingRun, output_dir: Path, has_eval: bool, processes: in
     )
     if passed.get("center_rewards_coefficient") == 0:
         passed["center_rewards_coefficient"] = None  # TRL's "off"
-    trl_class = {TrainingMethod.DPO: DPOConfig, TrainingMethod.SFT: SFTConfig, TrainingMethod.RM: RewardConfig}
+    trl_class: dict[str, Any] = {TrainingMethod.DPO: DPOConfig, TrainingMethod.SFT: SFTConfig,
+                                 TrainingMethod.RM: RewardConfig}
     return trl_class[run.method](**passed)
 
 
-def peft_config(run: TrainingRun):
+def peft_config(run: TrainingRun) -> "LoraConfig | None":
     """Return the LoRA config of a run that asked for one, else None."""
     if not run.options.use_peft:
         return None
@@ -63,14 +70,15 @@ def peft_config(run: TrainingRun):
     )
 
 
-def build_trainer(run: TrainingRun, train: bool, validation, output_dir: Path, callbacks: list[TrainerCallback],
-                  processes: int = 1):
+def build_trainer(run: TrainingRun, train: "datasets.Dataset", validation: "datasets.Dataset | None", output_dir: Path,
+                  callbacks: list[TrainerCallback], processes: int = 1) -> "Trainer":
     """Return the TRL trainer of the run (one of `processes` ranks), loading its base model and tokenizer."""
     from transformers import AutoTokenizer
     from trl import DPOTrainer, RewardTrainer, SFTTrainer
 
-    trainer_class = {TrainingMethod.DPO: DPOTrainer, TrainingMethod.SFT: SFTTrainer,
-                     TrainingMethod.RM: RewardTrainer}[run.method]
+    trainer_classes: dict[str, Any] = {TrainingMethod.DPO: DPOTrainer, TrainingMethod.SFT: SFTTrainer,
+                                       TrainingMethod.RM: RewardTrainer}
+    trainer_class = trainer_classes[run.method]
     tokenizer = AutoTokenizer.from_pretrained(run.base_model_path)
     if tokenizer.pad_token is None:  # Llama tokenizers ship none; TRL pads batches
         tokenizer.pad_token = tokenizer.eos_token
@@ -81,7 +89,7 @@ def build_trainer(run: TrainingRun, train: bool, validation, output_dir: Path, c
     )
 
 
-def save_trained_model(trainer, folder: Path) -> None:
+def save_trained_model(trainer: "Trainer", folder: Path) -> None:
     """Save a full model folder that transformers loads (a LoRA adapter merged into its base first).
 
     Every rank calls it: the trainer's save gathers FSDP or ZeRO-3 shards; only the main process writes.

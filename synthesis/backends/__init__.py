@@ -17,7 +17,7 @@ BACKENDS = {
     "vllm": "synthesis.backends.vllm_engine.VLLMBackend",
 }
 LOCAL_BACKENDS = {"transformers", "vllm"}
-_loaded = {}
+_loaded: dict[tuple[str, str, str], GenerationBackend] = {}
 
 __all__ = [
     "BACKENDS", "BackendError", "BackendUnavailable", "EndpointSettings", "GenerationBackend", "GenerationRequest",
@@ -25,11 +25,12 @@ __all__ = [
 ]
 
 
-def backend_class(name: str):
+def backend_class(name: str) -> type[GenerationBackend]:
     if name not in BACKENDS:
         raise BackendError(f"Unknown backend {name!r}; known: {', '.join(BACKENDS)}.")
     module, _, cls = BACKENDS[name].rpartition(".")
-    return getattr(import_module(module), cls)
+    backend: type[GenerationBackend] = getattr(import_module(module), cls)
+    return backend
 
 
 def get_backend(settings: EndpointSettings) -> GenerationBackend:

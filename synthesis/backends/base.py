@@ -3,9 +3,14 @@
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..configs import SamplingConfig
+
+if TYPE_CHECKING:
+    from ..models import ModelEndpoint
 
 
 class BackendError(Exception):
@@ -36,7 +41,7 @@ class EndpointSettings:
     backoff_cap_s: float = 20.0
 
     @classmethod
-    def from_endpoint(cls, endpoint):
+    def from_endpoint(cls, endpoint: "ModelEndpoint") -> "EndpointSettings":
         return cls(
             backend=endpoint.backend, model=endpoint.model, base_url=endpoint.base_url,
             api_key_env=endpoint.api_key_env, api_key_origin=endpoint.api_key_origin,
@@ -49,7 +54,7 @@ class EndpointSettings:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    messages: tuple
+    messages: Sequence[Mapping[str, Any]]  # stored as a tuple of dicts
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     prefill: str = ""  # the start of the assistant reply, which the model continues
 
@@ -57,7 +62,7 @@ class GenerationRequest:
         object.__setattr__(self, "messages", tuple(dict(message) for message in self.messages))
 
     @property
-    def prompt_hash(self):
+    def prompt_hash(self) -> str:
         payload = {"messages": list(self.messages), "prefill": self.prefill}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -81,7 +86,7 @@ class GenerationResult:
     def ok(self) -> bool:
         return not self.error
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -95,7 +100,7 @@ class GenerationBackend(ABC):
         self.settings = settings
 
     @property
-    def model_name(self):
+    def model_name(self) -> str:
         return self.settings.model
 
     @abstractmethod
@@ -105,10 +110,10 @@ class GenerationBackend(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook; most backends hold nothing to release
         """Release connections or memory; the backend is not used afterwards."""
 
-    def identity(self, sampling: SamplingConfig):
+    def identity(self, sampling: SamplingConfig) -> dict[str, Any]:
         """Return what identifies generated text: model, backend and sampling (the generator config)."""
         return {"backend": self.name, "model": self.model_name, "sampling": sampling.to_dict()}
 
 
-def generator_key(identity):
+def generator_key(identity: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()

@@ -5,11 +5,12 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 
 from ..secrets import KeyRefused, api_key_for
-from .base import BackendError, GenerationBackend, GenerationResult
+from .base import BackendError, EndpointSettings, GenerationBackend, GenerationRequest, GenerationResult
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ RETRY_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
 class RetryableError(Exception):
     """A failure worth another try: a timeout, a dropped connection, a 5xx or 429, a malformed body."""
 
-    def __init__(self, message, retry_after=None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -27,7 +28,7 @@ class RetryableError(Exception):
 class RateLimiter:
     """Space requests at least 60/rpm seconds apart across threads (0 rpm: no limit)."""
 
-    def __init__(self, requests_per_minute) -> None:
+    def __init__(self, requests_per_minute: int) -> None:
         self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
         self.next_slot = 0.0
         self.lock = threading.Lock()
@@ -47,7 +48,7 @@ class OpenAIHTTPBackend(GenerationBackend):
 
     name = "openai_http"
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: EndpointSettings) -> None:
         super().__init__(settings)
         if not settings.base_url:
             raise BackendError("An HTTP endpoint needs a base URL.")
@@ -68,7 +69,7 @@ class OpenAIHTTPBackend(GenerationBackend):
         self.usage = {"requests": 0, "tokens_in": 0, "tokens_out": 0}
         self._usage_lock = threading.Lock()
 
-    def generate(self, requests):
+    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
         if not requests:
             return []
         workers = min(max(1, self.settings.max_concurrency), len(requests))
@@ -77,10 +78,11 @@ class OpenAIHTTPBackend(GenerationBackend):
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-http") as pool:
             return list(pool.map(self._call, requests))
 
-    def payload(self, request):
+    def payload(self, request: GenerationRequest) -> dict[str, Any]:
         sampling = request.sampling
-        body = {"model": self.settings.model, "messages": list(request.messages), "temperature": sampling.temperature,
-                "top_p": sampling.top_p, "max_tokens": sampling.max_tokens}
+        body: dict[str, Any] = {"model": self.settings.model, "messages": list(request.messages),
+                                "temperature": sampling.temperature, "top_p": sampling.top_p,
+                                "max_tokens": sampling.max_tokens}
         if sampling.seed is not None:
             body["seed"] = sampling.seed
         if sampling.min_tokens:
@@ -91,7 +93,7 @@ class OpenAIHTTPBackend(GenerationBackend):
             body.update(continue_final_message=True, add_generation_prompt=False)
         return body
 
-    def _call(self, request):
+    def _call(self, request: GenerationRequest) -> GenerationResult:
         """Return a result; retry what may pass next time, with exponential backoff and full jitter."""
         body = self.payload(request)
         attempts = self.settings.max_retries + 1
@@ -113,14 +115,14 @@ class OpenAIHTTPBackend(GenerationBackend):
             return result
         return GenerationResult(error=f"Gave up after {attempts} attempts: {error}", attempts=attempts)
 
-    def backoff(self, attempt, retry_after=None):
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         ceiling = min(self.settings.backoff_cap_s, self.settings.backoff_base_s * 2 ** (attempt - 1))
         delay = random.uniform(0, ceiling)  # full jitter: clients that failed together do not retry together
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.settings.backoff_cap_s))
         return delay
 
-    def _post(self, body):
+    def _post(self, body: dict[str, Any]) -> GenerationResult:
         try:
             response = self.client.post("chat/completions", json=body)
         except httpx.TimeoutException as exc:
@@ -133,7 +135,7 @@ class OpenAIHTTPBackend(GenerationBackend):
             raise BackendError(f"HTTP {response.status_code}: {response.text[:500]}")
         return self._parse(response)
 
-    def _parse(self, response):
+    def _parse(self, response: httpx.Response) -> GenerationResult:
         try:
             data = response.json()
             choice = data["choices"][0]
@@ -156,7 +158,7 @@ class OpenAIHTTPBackend(GenerationBackend):
         self.client.close()
 
 
-def retry_after_of(response):
+def retry_after_of(response: httpx.Response) -> float | None:
     try:
         return float(response.headers.get("retry-after", ""))
     except ValueError:

@@ -3,10 +3,18 @@
 import functools
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from itertools import groupby
+from typing import TYPE_CHECKING, Any, cast
 
-from .base import BackendError, GenerationBackend, GenerationResult
+from ..configs import SamplingConfig
+from .base import BackendError, EndpointSettings, GenerationBackend, GenerationRequest, GenerationResult
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
+    from transformers.cache_utils import Cache, DynamicLayer
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +28,7 @@ FALLBACK_TEMPLATE = (
 )
 
 
-def shared_prefix(ids, indices):
+def shared_prefix(ids: Mapping[int, list[int]], indices: Iterable[int]) -> int:
     """Return the length of the token prefix all the given prompts share (at most the shortest minus one)."""
     rows = [ids[i] for i in indices]
     limit = min(len(row) for row in rows) - 1  # keep a token to feed, so generate() starts from real input
@@ -30,13 +38,13 @@ def shared_prefix(ids, indices):
     return length
 
 
-def batch_cost(ids, group):
+def batch_cost(ids: Mapping[int, list[int]], group: list[int]) -> int:
     """Tokens a batch computes for prompts sharing their common prefix: the prefix once, each suffix padded."""
     prefix = shared_prefix(ids, group)
     return prefix + len(group) * max(len(ids[i]) - prefix for i in group)
 
 
-def split_group(ids, group):
+def split_group(ids: Mapping[int, list[int]], group: list[int]) -> list[list[int]]:
     """Split a sorted group where neighbours share least, while that computes fewer tokens: a question's enhance
     prompts also share the hindsight outcome that its corrupt prompts lack."""
     if len(group) < 4:
@@ -48,8 +56,9 @@ def split_group(ids, group):
     return split_group(ids, left) + split_group(ids, right)
 
 
-def grouped_query_sdpa(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None, is_causal: bool | None = None,
-                       **_kwargs):
+def grouped_query_sdpa(module: "torch.nn.Module", query: "torch.Tensor", key: "torch.Tensor", value: "torch.Tensor",
+                       attention_mask: "torch.Tensor | None", dropout: float = 0.0, scaling: float | None = None,
+                       is_causal: bool | None = None, **_kwargs: Any) -> tuple["torch.Tensor", None]:
     """PyTorch's SDPA with the key/value heads left grouped (`enable_gqa`). transformers repeats them to the query
     heads whenever a padding mask is present; on a CPU that copy costs ten times the attention itself in batched
     decoding (31 ms against 2 ms per layer at 24 rows x 620 tokens)."""
@@ -63,7 +72,7 @@ def grouped_query_sdpa(module, query, key, value, attention_mask, dropout: float
     return output.transpose(1, 2).contiguous(), None
 
 
-def use_grouped_query_sdpa(model) -> None:
+def use_grouped_query_sdpa(model: "PreTrainedModel") -> None:
     """Switch a CPU model to `grouped_query_sdpa` (on CUDA, a masked GQA call would leave the fused kernels)."""
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
@@ -75,16 +84,19 @@ def use_grouped_query_sdpa(model) -> None:
 
 
 @functools.cache
-def growing_layer_class():
+def growing_layer_class() -> type["DynamicLayer"]:
     from transformers.cache_utils import DynamicLayer
 
     class GrowingLayer(DynamicLayer):
         """A DynamicLayer that keeps spare room and writes new keys and values in place. DynamicLayer concatenates
         the whole cache at every step: a third of a CPU decoding step at 12 rows x 700 tokens."""
 
-        buffers = None
+        keys: "torch.Tensor"
+        values: "torch.Tensor"
+        buffers: "tuple[torch.Tensor, torch.Tensor] | None" = None
 
-        def update(self, key_states, value_states, *args, **kwargs):
+        def update(self, key_states: "torch.Tensor", value_states: "torch.Tensor", *args: Any,
+                   **kwargs: Any) -> tuple["torch.Tensor", "torch.Tensor"]:
             if not self.is_initialized:
                 self.lazy_initialization(key_states, value_states)
             length = self.get_seq_length()
@@ -93,13 +105,15 @@ def growing_layer_class():
                     or self.buffers[0].shape[0] != key_states.shape[0]
                     or (length and self.keys.data_ptr() != self.buffers[0].data_ptr())):
                 self._reallocate(key_states, value_states, length, needed + max(64, needed // 2))
+            assert self.buffers is not None  # _reallocate() set them
             keys, values = self.buffers
             keys[:, :, length:needed] = key_states
             values[:, :, length:needed] = value_states
             self.keys, self.values = keys[:, :, :needed], values[:, :, :needed]
             return self.keys, self.values
 
-        def _reallocate(self, key_states, value_states, length: int, capacity) -> None:
+        def _reallocate(self, key_states: "torch.Tensor", value_states: "torch.Tensor", length: int,
+                        capacity: int) -> None:
             keys = key_states.new_empty((*key_states.shape[:2], capacity, key_states.shape[-1]))
             values = value_states.new_empty((*value_states.shape[:2], capacity, value_states.shape[-1]))
             if length:  # after batch_select_indices, or when the room ran out
@@ -110,7 +124,7 @@ def growing_layer_class():
     return GrowingLayer
 
 
-def new_cache(config):
+def new_cache(config: "PretrainedConfig") -> "Cache":
     """A cache that grows in place, for models whose every layer attends to the whole context."""
     from transformers.cache_utils import Cache, DynamicCache
 
@@ -120,7 +134,7 @@ def new_cache(config):
     return Cache(layer_class_to_replicate=growing_layer_class())
 
 
-def resolve_device(device):
+def resolve_device(device: str) -> str:
     import torch
 
     if device in ("", "auto"):
@@ -133,17 +147,20 @@ class TransformersBackend(GenerationBackend):
 
     name = "transformers"
 
-    def __init__(self, settings, model=None, tokenizer=None) -> None:
+    def __init__(self, settings: EndpointSettings, model: "PreTrainedModel | None" = None,
+                 tokenizer: "PreTrainedTokenizerBase | None" = None) -> None:
         super().__init__(settings)
         self.device = resolve_device(settings.device)
         if model is None:
             model, tokenizer = self._load(settings.model)
-        self.model, self.tokenizer = model, tokenizer
+        # Any: the packages are not type-checked here, and close() drops the model
+        self.model: Any = model
+        self.tokenizer: Any = tokenizer
         if self.device == "cpu":
             use_grouped_query_sdpa(self.model)
         self._prepare_tokenizer()
 
-    def _load(self, path):
+    def _load(self, path: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -166,12 +183,12 @@ class TransformersBackend(GenerationBackend):
         eos = eos if eos is not None else tok.eos_token_id
         self.eos_ids = set(eos) if isinstance(eos, list) else {eos}
 
-    def render(self, request):
+    def render(self, request: GenerationRequest) -> str:
         text = self.tokenizer.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
         return text + request.prefill
 
-    def generate(self, requests):
-        results = [None] * len(requests)
+    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        results: list[GenerationResult | None] = [None] * len(requests)
         # Batch by sampling settings other than the seed: each row samples from its own generator, seeded by its
         # request, so its text does not depend on which requests share its batch.
         key = lambda i: repr(replace(requests[i].sampling, seed=None))  # noqa: E731
@@ -184,14 +201,15 @@ class TransformersBackend(GenerationBackend):
                                                prefixes)
                 for i, result in zip(chunk, outputs, strict=True):
                     results[i] = result
-        return results
+        return cast("list[GenerationResult]", results)  # every index is in one group
 
-    def plan_batches(self, indices, ids):
+    def plan_batches(self, indices: list[int], ids: Mapping[int, list[int]]) -> list[tuple[list[int], list[int]]]:
         """Return [(indices, prefix length per row)]. Prompts sharing a long prefix (one question's rewrites) form a
         group whose prefix is computed once; a batch packs whole groups (several questions) up to the batch size.
         Prompts in no group batch by length with plain left padding (prefix 0)."""
         size = max(1, self.settings.batch_size)
-        groups, loose = [], []
+        groups: list[tuple[list[int], int]] = []
+        loose: list[int] = []
         ordered = sorted(indices, key=lambda i: ids[i])  # prompts with a common prefix become neighbours
         while ordered:
             cluster = [ordered.pop(0)]
@@ -203,7 +221,7 @@ class TransformersBackend(GenerationBackend):
                 groups += [(group, shared_prefix(ids, group)) for group in split_group(ids, cluster)]
             else:
                 loose.extend(cluster)
-        batches = []
+        batches: list[tuple[list[int], list[int]]] = []
         # Pack groups of like length together: a batch pads every group's prefix and every suffix to its longest,
         # and the padded columns cost as much as real ones (one interactive turn's prompts run 300-1,500 tokens).
         groups.sort(key=lambda group: (max(len(ids[i]) for i in group[0]), group[1]))
@@ -218,7 +236,8 @@ class TransformersBackend(GenerationBackend):
                     for start in range(0, len(loose), size)]
         return batches
 
-    def _generate_chunk(self, rows, samplings, prefixes):
+    def _generate_chunk(self, rows: list[list[int]], samplings: list[SamplingConfig],
+                        prefixes: list[int]) -> list[GenerationResult]:
         """Generate for token rows whose sampling differs at most in the seed; a failure is reported on every item,
         never raised."""
         import torch
@@ -236,7 +255,8 @@ class TransformersBackend(GenerationBackend):
             logger.exception("generation failed for a batch of %d", len(rows))
             return [GenerationResult(error=f"{type(exc).__name__}: {exc}") for _ in rows]
 
-    def _inputs(self, rows, prefixes):
+    def _inputs(self, rows: list[list[int]],
+                prefixes: list[int]) -> tuple["torch.Tensor", "torch.Tensor", "Cache"]:
         """Return input ids, attention mask and a cache. With no prefixes this is plain left padding. Otherwise each
         row is laid out [common][padding][rest of its group's prefix][padding][suffix]: the text every row shares is
         computed once, then each group's own prefix once, and those keys and values are copied to the group's rows."""
@@ -258,7 +278,8 @@ class TransformersBackend(GenerationBackend):
             return ids, mask, new_cache(self.model.config)
         return ids, mask, self._prefix_cache(rows, prefixes, ids, mask, common, common + group_width)
 
-    def _prefix_cache(self, rows, prefixes, ids, mask, common, width: int):
+    def _prefix_cache(self, rows: list[list[int]], prefixes: list[int], ids: "torch.Tensor", mask: "torch.Tensor",
+                      common: int, width: int) -> "Cache":
         """Compute the shared columns once ([common]), then one row per group ([padding][rest of its prefix])."""
         import torch
 
@@ -279,7 +300,8 @@ class TransformersBackend(GenerationBackend):
         cache.batch_select_indices(torch.tensor([groups.index(key) for key in keys], device=self.device))
         return cache
 
-    def _run(self, rows, samplings, prefixes):
+    def _run(self, rows: list[list[int]], samplings: list[SamplingConfig],
+             prefixes: list[int]) -> list[GenerationResult]:
         """Prefill, then decode one token per step for the rows still generating: rows that reached their end of
         sequence leave the batch (and its cache) once they are a quarter of it, rather than being computed until the
         longest row ends as generate() does. Each row samples with its own generator seeded by its request's seed."""
@@ -296,8 +318,8 @@ class TransformersBackend(GenerationBackend):
             generators = None if sampling.is_greedy else [self._generator(s.seed) for s in samplings]
             eos = torch.tensor(sorted(self.eos_ids), device=self.device)
             active = list(range(len(rows)))  # the batch's rows still generating, in cache order
-            generated = [[] for _ in rows]
-            ended = set()
+            generated: list[list[int]] = [[] for _ in rows]
+            ended: set[int] = set()
             next_position = positions[:, -1] + 1
             for step in range(sampling.max_tokens):
                 if step < sampling.min_tokens:
@@ -327,7 +349,7 @@ class TransformersBackend(GenerationBackend):
         elapsed = time.perf_counter() - started
         return [self._result(tokens, len(row), elapsed) for tokens, row in zip(generated, rows, strict=True)]
 
-    def _generator(self, seed: int):
+    def _generator(self, seed: int | None) -> "torch.Generator":
         import torch
 
         generator = torch.Generator(device=self.device)
@@ -335,7 +357,8 @@ class TransformersBackend(GenerationBackend):
         return generator
 
     @staticmethod
-    def _pick(logits, sampling, generators, active: bool):
+    def _pick(logits: "torch.Tensor", sampling: SamplingConfig, generators: "list[torch.Generator] | None",
+              active: list[int]) -> "torch.Tensor":
         """Return the next token of every active row: the argmax, or a draw from the row's own generator after
         temperature and nucleus (top_p) filtering, as generate() samples."""
         import torch
@@ -353,7 +376,7 @@ class TransformersBackend(GenerationBackend):
         return torch.cat([torch.multinomial(probs[k], 1, generator=generators[row])
                           for k, row in enumerate(active)])
 
-    def _result(self, generated, tokens_in, elapsed):
+    def _result(self, generated: list[int], tokens_in: int, elapsed: float) -> GenerationResult:
         stop = next((n for n, token in enumerate(generated) if token in self.eos_ids), None)
         kept = generated if stop is None else generated[:stop]
         kept = [t for t in kept if t != self.tokenizer.pad_token_id]

@@ -2,8 +2,9 @@
 
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -21,9 +22,11 @@ PLACEHOLDER_RULES = {
     "judge": (CONTEXT | ATTRIBUTE | CANDIDATES, CANDIDATES | {"definition"}),
 }
 ATTRIBUTE_KINDS = {"enhance", "enhance_hindsight", "corrupt"}
+# A template or an attribute below is a synthesis.models PromptTemplate or Attribute, typed Any: the models module
+# imports this one (PromptTemplate.clean), so naming them here, even for the type checker, would close a cycle.
 
 
-def used_placeholders(text: str):
+def used_placeholders(text: str) -> set[str]:
     """Return the placeholder names a text uses; raise ValidationError on malformed or non-plain fields."""
     names = set()
     try:
@@ -39,7 +42,7 @@ def used_placeholders(text: str):
     return names
 
 
-def check_template(template):
+def check_template(template: Any) -> None:
     """Raise ValidationError unless the template's placeholders are declared, allowed and complete."""
     kind = template.kind
     allowed, required = PLACEHOLDER_RULES[kind]
@@ -47,7 +50,7 @@ def check_template(template):
         raise ValidationError("Enhance and corrupt templates belong to one attribute; the others to none.")
     declared = set(template.placeholders or [])
     used = used_placeholders(template.system_text) | used_placeholders(template.user_text)
-    errors = []
+    errors: list[str] = []
     if unknown := declared - allowed:
         errors.append(f"Unknown placeholder(s) for a {kind} template: {_names(unknown)}.")
     if undeclared := used - declared:
@@ -60,11 +63,11 @@ def check_template(template):
         raise ValidationError(errors)
 
 
-def _names(names: Sequence[str]):
+def _names(names: Collection[str]) -> str:
     return ", ".join("{" + name + "}" for name in sorted(names))
 
 
-def render_messages(template, values):
+def render_messages(template: Any, values: Mapping[str, Any]) -> list[dict[str, str]]:
     """Return the chat messages of a template filled with `values` (only declared names are read)."""
     declared = set(template.placeholders or [])
     missing = declared - set(values)
@@ -88,16 +91,16 @@ INCREASE = r"(?:more|increase|increasing|add|adding|greater|higher|stronger|maxi
 DECREASE = r"(?:less|fewer|decrease|decreasing|reduce|reducing|remove|removing|lower|weaker|minimi[sz]e|avoid)"
 
 
-def _term_pattern(term):
+def _term_pattern(term: str) -> str:
     # Prefix match on the last word, so "bias" also catches "biases" and "answerable" "answerability".
     return r"\b" + r"\s+".join(re.escape(word) for word in term.lower().split()) + r"\w*"
 
 
-def _mentions(text: str, terms):
+def _mentions(text: str, terms: Iterable[str]) -> list[str]:
     return sorted({term for term in terms if term and re.search(_term_pattern(term), text)})
 
 
-def _pushes(text: str, verb, terms):
+def _pushes(text: str, verb: str, terms: Iterable[str]) -> list[str]:
     """Return the terms that the text asks to push in the verb's direction (verb within three words before)."""
     return sorted({
         term for term in terms
@@ -105,20 +108,20 @@ def _pushes(text: str, verb, terms):
     })
 
 
-def attribute_terms(attribute):
+def attribute_terms(attribute: Any) -> set[str]:
     """Return the words naming an attribute: its key, its name and its pole terms."""
     return {attribute.key.lower(), attribute.name.lower(), *(t.lower() for t in attribute.positive_terms),
             *(t.lower() for t in attribute.negative_terms)}
 
 
-def lint_template(template, attributes):
+def lint_template(template: Any, attributes: Iterable[Any]) -> list[LintIssue]:
     """Return lint issues: another attribute named, or wording that contradicts the template's direction."""
     if template.kind not in ATTRIBUTE_KINDS or not template.attribute_id:
         return []
     own = template.attribute
     text = f"{template.system_text}\n{template.user_text}".lower().replace("{attribute_name}", own.name.lower())
     own_terms = attribute_terms(own)
-    issues = []
+    issues: list[LintIssue] = []
     for other in attributes:
         if other.pk == own.pk or other.is_coarse:
             continue

@@ -1,5 +1,8 @@
 """Version 1 of the attribute catalogue and its prompts, in the project's own words; frozen (add a v2 to change)."""
 
+from collections.abc import Iterator
+from typing import Any
+
 # Loaded by migration 0002. Never edit: a change here would silently differ from what that migration wrote.
 ATTRIBUTES = [
     {
@@ -219,7 +222,7 @@ JUDGE_PLACEHOLDERS = ["title", "post", "previous_turns", "candidate_a", "candida
 JUDGE_PREFILL = '{"ranks": {"A": '
 
 
-def templates():
+def templates() -> Iterator[dict[str, Any]]:
     """Yield the v1 templates as dicts: per attribute enhance, enhance_hindsight, corrupt; then the shared ones."""
     for attribute in ATTRIBUTES:
         for kind, user_text, extra in (

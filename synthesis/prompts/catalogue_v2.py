@@ -5,6 +5,9 @@ attribute and direction come last: a question's twelve rewrite prompts then shar
 batch computes the shared part once (see synthesis/backends/transformers_backend.py). Frozen: add a v3 to change.
 """
 
+from collections.abc import Iterable, Iterator
+from typing import Any
+
 from .catalogue_v1 import (
     ATTRIBUTE_BLOCK,
     CLOSING,
@@ -37,7 +40,7 @@ CORRUPT_USER = CONTEXT_BLOCK + RULES_BLOCK + QUALITY_BLOCK + CORRUPT_INSTRUCTION
 NOTES = "Catalogue v2: v1's words with the attribute last, so a question's prompts share a long prefix."
 
 
-def templates(attribute_keys):
+def templates(attribute_keys: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Yield the v2 rewrite templates as dicts, per attribute: enhance, enhance_hindsight, corrupt."""
     for key in attribute_keys:
         for kind, user_text, extra in (

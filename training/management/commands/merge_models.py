@@ -1,6 +1,8 @@
 """Average same-architecture models into a new registered model (policy or reward-model fusion), as a job."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.models import JobStatus
 from jobs.runner import run_job_here
@@ -11,7 +13,7 @@ from training.models import TrainedModel
 class Command(BaseCommand):
     help = "Merge models by a weighted average of their weights; optionally every leave-one-out average too."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("models", nargs="+", help="Registered model names or model folders.")
         parser.add_argument("--name", required=True, help="Name of the merged model.")
         parser.add_argument("--weights", nargs="+", type=float, help="One weight per model (default: equal).")
@@ -20,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--inline", action="store_true",
                             help="Run it in this process and print the merged model's folder last.")
 
-    def handle(self, models, **o):
+    def handle(self, models: list[str], **o: Any) -> None:
         try:
             job = do_create_merge(models, o["name"], weights=o["weights"], leave_one_out=o["leave_one_out"])
         except TrainingError as exc:

@@ -2,15 +2,23 @@
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
 
 from jobs.actions import do_enqueue_job
 
 from .importers import FORMATS_BY_NAME
 from .models import Split
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from jobs.models import Job
 
 IMPORT_JOB = "import_corpus"
 MAX_NAME = 120
@@ -20,7 +28,7 @@ class ImportRequestError(ValueError):
     """An import request that cannot be queued (unknown format or split, missing file)."""
 
 
-def safe_name(name: str):
+def safe_name(name: str | None) -> str:
     """Return a file name safe to store: no directories, only [-_.A-Za-z0-9], at most MAX_NAME characters."""
     base = Path(str(name or "")).name
     try:
@@ -35,11 +43,11 @@ def safe_name(name: str):
     return cleaned[:MAX_NAME]
 
 
-def uploads_root():
+def uploads_root() -> Path:
     return Path(settings.MEDIA_ROOT) / "imports"
 
 
-def store_upload(upload):
+def store_upload(upload: UploadedFile) -> Path:
     """Save an uploaded file under MEDIA_ROOT/imports/<uuid>/<safe name> and return its path.
 
     Raw uploads hold forum usernames: the folder is 0700 and the file is created 0600 (never readable by others,
@@ -56,7 +64,10 @@ def store_upload(upload):
     return path
 
 
-def do_enqueue_import(files, *, format=None, split=None, owner=None):  # noqa: A002 - the importers' own word
+def do_enqueue_import(
+    files: Sequence[str | Path | UploadedFile], *, format: str | None = None,  # noqa: A002 - the importers' word
+    split: str | None = None, owner: "User | None" = None,
+) -> "Job":
     """Queue an import_corpus job with one item per file; files are uploads or paths on the server."""
     file_format = None if format in (None, "", "auto") else format
     if file_format is not None and file_format not in FORMATS_BY_NAME:
@@ -65,7 +76,7 @@ def do_enqueue_import(files, *, format=None, split=None, owner=None):  # noqa: A
         raise ImportRequestError(f"Unknown split {split!r}; choose one of {', '.join(Split.values)}.")
     if not files:
         raise ImportRequestError("No files to import.")
-    entries = []
+    entries: list[dict[str, Any]] = []
     for item in files:
         if isinstance(item, str | Path):
             path = Path(item).resolve()
@@ -79,10 +90,10 @@ def do_enqueue_import(files, *, format=None, split=None, owner=None):  # noqa: A
     return do_enqueue_job(IMPORT_JOB, params=params, owner=owner, items=keys)
 
 
-def item_key(index, name: str):
+def item_key(index: int, name: str) -> str:
     """Return a job item's key: the file's position in params["files"] and its name ("0003 test_q.jsonl")."""
     return f"{index:04d} {name}"[:255]
 
 
-def item_index(key):
+def item_index(key: str) -> int:
     return int(key.split(" ", 1)[0])

@@ -1,6 +1,8 @@
 """Admin for the corpus: read-mostly (rows come from imports), searchable by their ids."""
 
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from .models import Comment, ImportRun, MultipleChoiceCase, Post, Question, RecordChange, Thread
 
@@ -8,10 +10,10 @@ from .models import Comment, ImportRun, MultipleChoiceCase, Post, Question, Reco
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Imports own these rows: the admin shows them but never adds or edits them (deleting stays possible)."""
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -1,13 +1,18 @@
 """REST endpoints for the corpus: threads, questions, posts and MCQ cases (every role reads), imports (leads)."""
 
-from django.db.models import F, Prefetch
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.db.models import F, Prefetch, QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from alfa_platform.roles import IsAnnotator, IsLead
 
@@ -32,14 +37,14 @@ from .serializers import (
 MAX_QIDS = 500
 
 
-def cursor_pagination(key):
+def cursor_pagination(key: str) -> type[CursorPagination]:
     """Return a keyset (cursor) pagination over a unique column: no COUNT, late pages as fast as the first."""
     return type(f"CursorBy{key.title()}", (CursorPagination,), {
         "ordering": key, "page_size": 50, "page_size_query_param": "page_size", "max_page_size": 500,
     })
 
 
-def validated_params(serializer_class, request):
+def validated_params(serializer_class: type[BaseSerializer], request: Request) -> dict[str, Any]:
     """Return the query parameters checked by `serializer_class` (a 400 names any bad one)."""
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
@@ -51,10 +56,13 @@ class CorpusReadViewSet(viewsets.ReadOnlyModelViewSet):
 
     permission_classes = [IsAnnotator]
     lookup_value_regex = "[^/]+"
-    filter_serializer = None
+    filter_serializer: type[BaseSerializer] | None = None
 
-    def params(self):
-        return validated_params(self.filter_serializer, self.request) if self.action == "list" else {}
+    def params(self) -> dict[str, Any]:
+        if self.action != "list":
+            return {}
+        assert self.filter_serializer is not None  # every list endpoint names its filters
+        return validated_params(self.filter_serializer, self.request)
 
 
 @extend_schema(tags=["corpus"])
@@ -63,7 +71,7 @@ class ThreadViewSet(CorpusReadViewSet):
     pagination_class = cursor_pagination("thread_id")
     filter_serializer = ThreadFilterSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Thread]:
         if self.action == "list":  # keys only: list() loads the page's rows by id after paging
             return filter_threads(thread_keys(), **self.params())
         return Thread.objects.select_related("post").prefetch_related(
@@ -73,12 +81,13 @@ class ThreadViewSet(CorpusReadViewSet):
             Prefetch("mcqs", MultipleChoiceCase.objects.annotate(thread_key=F("thread__thread_id"))),
         )
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer]:
         return ThreadListSerializer if self.action == "list" else ThreadDetailSerializer
 
     @extend_schema(parameters=[ThreadFilterSerializer])
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         keys = self.paginate_queryset(self.get_queryset())
+        assert keys is not None  # pagination_class is set: there is always a page
         serializer = self.get_serializer(load_list_rows(keys), many=True)
         return self.get_paginated_response(serializer.data)
 
@@ -90,7 +99,7 @@ class QuestionViewSet(CorpusReadViewSet):
     pagination_class = cursor_pagination("qid")
     filter_serializer = QuestionFilterSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Question]:
         questions = Question.objects.annotate(
             thread_key=F("thread__thread_id"), split_key=F("thread__post__split"), comment_key=F("comment__comment_id")
         )
@@ -105,7 +114,7 @@ class QuestionViewSet(CorpusReadViewSet):
             questions = questions.filter(qid__in=qids)
         return questions
 
-    def qids(self, params):
+    def qids(self, params: dict[str, Any]) -> list[str]:
         """Return the qids asked for, as ?qid=a,b or repeated ?qid=a&qid=b."""
         if not params.get("qid"):
             return []
@@ -113,7 +122,7 @@ class QuestionViewSet(CorpusReadViewSet):
         return [qid for value in values for qid in value.split(",") if qid.strip()][:MAX_QIDS]
 
     @extend_schema(parameters=[QuestionFilterSerializer])
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
 
@@ -124,7 +133,7 @@ class PostViewSet(CorpusReadViewSet):
     pagination_class = cursor_pagination("post_id")
     filter_serializer = PostFilterSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Post]:
         posts = Post.objects.prefetch_related(
             Prefetch("threads", Thread.objects.only("thread_id", "post_id").order_by("thread_id"))
         )
@@ -133,7 +142,7 @@ class PostViewSet(CorpusReadViewSet):
         return posts
 
     @extend_schema(parameters=[PostFilterSerializer])
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
 
@@ -143,10 +152,10 @@ class MultipleChoiceCaseViewSet(CorpusReadViewSet):
     pagination_class = cursor_pagination("id")
     filter_serializer = MultipleChoiceCaseFilterSerializer
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer]:
         return mcq_serializer_for(self.request)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[MultipleChoiceCase]:
         cases = MultipleChoiceCase.objects.annotate(thread_key=F("thread__thread_id"))
         params = self.params()
         for param, lookup in (("source", "source"), ("thread", "thread__thread_id"), ("case_id", "case_id")):
@@ -155,7 +164,7 @@ class MultipleChoiceCaseViewSet(CorpusReadViewSet):
         return cases
 
     @extend_schema(parameters=[MultipleChoiceCaseFilterSerializer])
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
 
@@ -173,13 +182,13 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         request={"multipart/form-data": CorpusImportUploadSerializer},
         responses={202: CorpusImportQueuedSerializer, 400: OpenApiResponse(description="Invalid upload.")},
     )
-    def create(self, request, *args, **kwargs):
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         upload = CorpusImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
         try:
             job = do_enqueue_import(data["files"], format=data["format"], split=data.get("split") or None,
-                                    owner=request.user)
+                                    owner=cast(User, request.user))  # IsLead admits signed-in users only
         except ImportRequestError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         job_url = request.build_absolute_uri(reverse("job-detail", args=[job.pk]))

@@ -1,5 +1,6 @@
 """Forms of the corpus pages: the thread-list filters and the import upload."""
 
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -12,7 +13,7 @@ YES_NO = [("", "any"), ("true", "yes"), ("false", "no")]
 MAX_SEARCH_LENGTH = 200
 
 
-def to_bool(value):
+def to_bool(value: str) -> bool:
     return value == "true"
 
 
@@ -29,21 +30,21 @@ class ThreadFilterForm(forms.Form):
         required=False, choices=YES_NO, coerce=to_bool, empty_value=None, label="Credentialed author"
     )
 
-    def filters(self):
+    def filters(self) -> dict[str, Any]:
         """Return the valid filters as keyword arguments of search.filter_threads (invalid ones are dropped)."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {name: data.get(name) for name in self.fields if name in data}
 
-    def selects(self):
+    def selects(self) -> list[dict[str, Any]]:
         """Return the choice filters as plain dicts; the list page renders them without widget templates (faster)."""
         return [
             {"name": name, "label": self.fields[name].label or name.capitalize(), "value": self.data.get(name, ""),
-             "choices": self.fields[name].choices}
+             "choices": cast(forms.ChoiceField, self.fields[name]).choices}
             for name in ("split", "question_type", "diagnosis", "credentialed")
         ]
 
-    def query_string(self):
+    def query_string(self) -> str:
         """Return the filters as a query string for pager links, without the page position."""
         return urlencode({name: self.data[name] for name in self.fields if self.data.get(name)})
 
@@ -55,11 +56,11 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     """A file field taking several files at once (Django's documented pattern)."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
         super().__init__(*args, **kwargs)
 
-    def clean(self, data, initial=None):
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:  # a list of files
         clean_one = super().clean
         if isinstance(data, list | tuple) and data:
             return [clean_one(item, initial) for item in data]
@@ -72,6 +73,6 @@ SPLIT_CHOICES = [("", "importer default"), *Split.choices]
 class ImportForm(forms.Form):
     """Upload one or more corpus files to import as a background job."""
 
-    files = MultipleFileField(label="Files (JSONL, plain or gzip)")
+    files = MultipleFileField(label="Files (JSONL, plain or gzip)")  # type: ignore[assignment]  # a declared field
     format = forms.ChoiceField(choices=FORMATS, initial="auto")
     split = forms.ChoiceField(required=False, choices=SPLIT_CHOICES)

@@ -1,5 +1,8 @@
 """The AskDocs corpus: posts, threads (linear doctor/patient chains), comments, questions, and the MediQ cases."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -73,11 +76,11 @@ class Thread(models.Model):
     def __str__(self) -> str:
         return self.thread_id
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("corpus:thread", args=[self.thread_id])
 
     @staticmethod
-    def make_search_text(title, body, question_texts):
+    def make_search_text(title: str, body: str, question_texts: Iterable[str]) -> str:
         """Return the lower-cased text the full-text index searches: title, post and the thread's questions."""
         return "\n".join([title, body, *question_texts]).lower()
 
@@ -139,11 +142,11 @@ class Question(models.Model):
     def __str__(self) -> str:
         return self.qid
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("corpus:thread", args=[self.thread.thread_id]) + f"?q={self.qid}"
 
     @property
-    def hypotheses(self):
+    def hypotheses(self) -> list[str]:
         return self.derived.get("hypotheses", [])
 
     def conversation(self) -> list[dict]:
@@ -186,7 +189,7 @@ class MultipleChoiceCase(models.Model):
         return f"{self.get_source_display()} {self.case_id}"
 
     @property
-    def answer(self):
+    def answer(self) -> str:
         return self.options.get(self.answer_idx, "")
 
 
@@ -229,11 +232,11 @@ class ImportRun(models.Model):
         return f"{self.file_name} ({self.format})"
 
     @property
-    def has_problems(self):
+    def has_problems(self) -> bool:
         """Return whether anything was rejected or the import stopped: the CLI then exits non-zero."""
         return bool(self.rejected or self.error_count or self.status != self.Status.DONE)
 
-    def summary(self):
+    def summary(self) -> dict[str, Any]:
         """Return the counts of this run as plain data (for job results and API responses)."""
         return {
             "file": self.file_name,

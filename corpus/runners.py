@@ -1,9 +1,11 @@
 """The import_corpus job: import each file of the job (one ImportRun per file), reporting progress in bytes."""
 
 import os
+from pathlib import Path
+from typing import Any
 
-from jobs.models import ItemStatus
-from jobs.runner import JobCancelled, job_runner
+from jobs.models import ItemStatus, Job, JobItem
+from jobs.runner import JobCancelled, JobContext, job_runner
 
 from .actions import IMPORT_JOB, item_index
 from .importers import import_path
@@ -16,7 +18,7 @@ class ImportProblems(Exception):
     """Some files of the job had records rejected or could not be read; their items are marked failed."""
 
 
-def file_size(path):
+def file_size(path: str | Path) -> int:
     try:
         return os.path.getsize(path)
     except OSError:
@@ -24,7 +26,7 @@ def file_size(path):
 
 
 @job_runner(IMPORT_JOB, label="corpus import")
-def run_import_corpus(ctx):
+def run_import_corpus(ctx: JobContext) -> dict[str, Any]:
     """Import the job's pending files; a file with rejected records or an error fails its item (retry redoes it)."""
     files = ctx.params["files"]
     pending = list(ctx.pending_items())
@@ -55,7 +57,7 @@ def run_import_corpus(ctx):
     return result
 
 
-def settle_item(ctx, item, run) -> None:
+def settle_item(ctx: JobContext, item: JobItem, run: ImportRun) -> None:
     summary = {"import_run": run.pk, **run.summary()}
     ctx.log(
         f"{run.file_name}: {run.records_read:,} records, created {run.created or '{}'}, updated {run.updated or '{}'}, "
@@ -70,18 +72,20 @@ def settle_item(ctx, item, run) -> None:
     ctx.item_succeeded(item, summary)
 
 
-def format_error(error) -> str:
+def format_error(error: dict[str, Any]) -> str:
     return f"{error['file']}:{error['line']}: {error['field']}: {error['reason']}"
 
 
-def summarize(job):
+def summarize(job: Job) -> dict[str, Any]:
     """Return the job's result: totals over the latest import of each file, and the first errors (capped)."""
-    latest = {}
+    latest: dict[str, ImportRun] = {}
     for run in ImportRun.objects.filter(job=job).order_by("started_at", "pk"):
         latest[run.file_name] = run
-    totals = {"files": len(latest), "records_read": 0, "unchanged": 0, "rejected": 0, "skipped": 0, "created": {},
-              "updated": {}, "normalizations": {}, "error_count": 0}
-    errors = []
+    totals: dict[str, Any] = {
+        "files": len(latest), "records_read": 0, "unchanged": 0, "rejected": 0, "skipped": 0, "created": {},
+        "updated": {}, "normalizations": {}, "error_count": 0,
+    }
+    errors: list[dict[str, Any]] = []
     for run in latest.values():
         for name in ("records_read", "unchanged", "rejected", "skipped", "error_count"):
             totals[name] += getattr(run, name)

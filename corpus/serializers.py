@@ -1,15 +1,24 @@
 """API representation of the corpus: threads, questions, posts, MCQ cases and import reports."""
 
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from urllib.parse import urlencode
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from alfa_platform.roles import Role, has_role
 
 from .importers import FORMATS
 from .models import Comment, ImportRun, MultipleChoiceCase, Post, Question, QuestionType, Split, Thread
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+    from django_stubs_ext import WithAnnotations
+
+    class ThreadKey(TypedDict):
+        thread_key: str
 
 # ---- query parameters ---------------------------------------------------------------------------------------------
 
@@ -44,12 +53,12 @@ class PostFilterSerializer(serializers.Serializer):
 
 
 class MultipleChoiceCaseFilterSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=MultipleChoiceCase.Source.choices, required=False)
+    source = serializers.ChoiceField(choices=MultipleChoiceCase.Source.choices, required=False)  # type: ignore[assignment]  # a declared field: the metaclass moves it off the class
     thread = serializers.CharField(required=False, help_text="A thread_id.")
     case_id = serializers.CharField(required=False)
 
 
-def question_page_url(thread_id, qid):
+def question_page_url(thread_id: str, qid: str) -> str:
     """Return the thread page with the question highlighted, without loading the thread."""
     return reverse("corpus:thread", args=[thread_id]) + "?" + urlencode({"q": qid})
 
@@ -124,7 +133,7 @@ class QuestionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_page_url(self, question) -> str:
+    def get_page_url(self, question: "WithAnnotations[Question, ThreadKey]") -> str:
         return question_page_url(question.thread_key, question.qid)
 
 
@@ -144,7 +153,7 @@ class ThreadQuestionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def may_see_mcq_keys(user):
+def may_see_mcq_keys(user: "User | AnonymousUser | None") -> bool:
     """Return whether the corpus may show this user an MCQ's key (answer_idx and answer): leads and admins only.
 
     Reviewers and physicians gold-label these cases, and their first step is a blind answer; the published key is
@@ -160,7 +169,7 @@ class MultipleChoiceCaseSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="corpus-mcq-detail")
     thread = serializers.CharField(source="thread_key", read_only=True, allow_null=True)
     options = serializers.DictField(child=serializers.CharField(), read_only=True)
-    context = serializers.ListField(child=serializers.CharField(), read_only=True)
+    context = serializers.ListField(child=serializers.CharField(), read_only=True)  # type: ignore[assignment]  # a declared field: the metaclass moves it off the class
     atomic_facts = serializers.ListField(child=serializers.CharField(), read_only=True)
     initial_info_note = serializers.SerializerMethodField()
 
@@ -173,7 +182,7 @@ class MultipleChoiceCaseSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_initial_info_note(self, case) -> str:
+    def get_initial_info_note(self, case: MultipleChoiceCase) -> str:
         if case.source == MultipleChoiceCase.Source.ASKDOCS and case.initial_info_is_published:
             return "The published MediQ-AskDocs initial_info was generated without the case and is known to be broken."
         return ""
@@ -190,7 +199,7 @@ class MultipleChoiceCaseKeySerializer(MultipleChoiceCaseSerializer):
         read_only_fields = fields
 
 
-def mcq_serializer_for(request):
+def mcq_serializer_for(request: Request | None) -> type[MultipleChoiceCaseSerializer]:
     """The MCQ serializer this request's user may read: with the key for leads, without it for everyone else."""
     user = getattr(request, "user", None)
     return MultipleChoiceCaseKeySerializer if may_see_mcq_keys(user) else MultipleChoiceCaseSerializer
@@ -213,9 +222,10 @@ class ThreadDetailSerializer(ThreadListSerializer):
         read_only_fields = fields
 
     @extend_schema_field(MultipleChoiceCaseSerializer(many=True))
-    def get_mcqs(self, thread):
+    def get_mcqs(self, thread: Thread) -> list[dict[str, Any]]:
         serializer = mcq_serializer_for(self.context.get("request"))
-        return serializer(thread.mcqs.all(), many=True, context=self.context).data
+        data = serializer(thread.mcqs.all(), many=True, context=self.context).data
+        return cast("list[dict[str, Any]]", data)  # many=True: a list of cases
 
 
 class PostSerializer(serializers.ModelSerializer):
@@ -227,7 +237,7 @@ class PostSerializer(serializers.ModelSerializer):
         fields = ["post_id", "url", "title", "body", "author_pseudonym", "created_utc", "year", "split", "threads"]
         read_only_fields = fields
 
-    def get_threads(self, post) -> list[str]:
+    def get_threads(self, post: Post) -> list[str]:
         return [thread.thread_id for thread in post.threads.all()]
 
 
@@ -246,8 +256,8 @@ class CorpusImportProblemSerializer(serializers.Serializer):
 class ImportRunSerializer(serializers.ModelSerializer):
     """One file's import report; `errors` and `warnings` keep the first problems, `error_count` counts them all."""
 
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    errors = CorpusImportProblemSerializer(many=True, read_only=True)
+    user: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    errors = CorpusImportProblemSerializer(many=True, read_only=True)  # type: ignore[assignment]  # a declared field: the metaclass moves it off the class
     warnings = CorpusImportProblemSerializer(many=True, read_only=True)
     job_url = serializers.SerializerMethodField()
     job_page_url = serializers.SerializerMethodField()
@@ -261,16 +271,16 @@ class ImportRunSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def absolute(self, path):
+    def absolute(self, path: str) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
 
     @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_job_url(self, run):
+    def get_job_url(self, run: ImportRun) -> str | None:
         return self.absolute(reverse("job-detail", args=[run.job_id])) if run.job_id else None
 
     @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_job_page_url(self, run):
+    def get_job_page_url(self, run: ImportRun) -> str | None:
         return self.absolute(reverse("jobs:detail", args=[run.job_id])) if run.job_id else None
 
 

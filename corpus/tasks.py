@@ -6,5 +6,5 @@ from .retention import purge_uploads as purge_uploads_now
 
 
 @shared_task(ignore_result=True)
-def purge_uploads():
+def purge_uploads() -> int:
     return len(purge_uploads_now().deleted)

@@ -1,11 +1,15 @@
 """Corpus pages: thread list with search and filters, the thread chat view, and the import page."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import quote
 
 from django.contrib import messages
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView
@@ -14,7 +18,7 @@ from alfa_platform.roles import Role, RoleRequiredMixin
 
 from .actions import ImportRequestError, do_enqueue_import
 from .forms import ImportForm, ThreadFilterForm
-from .models import ImportRun, Split, Thread
+from .models import Comment, ImportRun, Post, Question, Split, Thread
 from .search import filter_threads, load_list_rows, thread_keys
 from .serializers import may_see_mcq_keys
 
@@ -25,11 +29,11 @@ URL_SAFE = "!$&'()*+,;=~:@"
 TITLE_CHARS = 140
 
 
-def truncate(text: str, limit: int):
+def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def thread_list_rows(threads):
+def thread_list_rows(threads: Iterable[Thread]) -> list[dict[str, Any]]:
     """Return list rows as dicts: templates resolve dict keys first, which keeps rendering 50 rows cheap."""
     base = reverse("corpus:thread", args=["-"]).removesuffix("-/")
     splits = dict(Split.choices)
@@ -54,11 +58,13 @@ class KeysetPage:
     prev_before: str | None = None
 
     @property
-    def has_other_pages(self):
+    def has_other_pages(self) -> bool:
         return bool(self.next_after or self.prev_before)
 
 
-def keyset_page(threads, *, after: str = "", before: str = "", size: int = PAGE_SIZE, total: int | None = None):
+def keyset_page(
+    threads: QuerySet[Thread], *, after: str = "", before: str = "", size: int = PAGE_SIZE, total: int | None = None
+) -> KeysetPage:
     """Return the page after or before a thread_id; seeking the unique index keeps late pages as cheap as the first."""
     if total == 0:  # nothing matches: skip a walk over every thread looking for rows that are not there
         return KeysetPage([])
@@ -81,7 +87,7 @@ class ThreadListView(RoleRequiredMixin, TemplateView):
     required_role = Role.ANNOTATOR
     template_name = "corpus/thread_list.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form = ThreadFilterForm(self.request.GET)
         threads = filter_threads(thread_keys(), **form.filters())
         params, total = self.request.GET, threads.count()
@@ -110,10 +116,11 @@ class Bubble:
     is_study: bool = False
 
 
-def earlier_turn_bubbles(questions):
+def earlier_turn_bubbles(questions: Sequence[Question]) -> list[Bubble]:
     """Return bubbles for observed earlier turns that are not themselves questions of the thread."""
     asked = {question.text.strip() for question in questions}
-    seen, bubbles = set(), []
+    seen: set[str] = set()
+    bubbles: list[Bubble] = []
     for question in questions:
         for turn in question.previous_turns or []:
             text = str(turn.get("question") or "").strip() if isinstance(turn, dict) else ""
@@ -126,9 +133,9 @@ def earlier_turn_bubbles(questions):
     return bubbles
 
 
-def answer_bubbles(asked, study_qid):
+def answer_bubbles(asked: Iterable[Question], study_qid: str) -> list[Bubble]:
     """Return one patient bubble per distinct observed answer to the questions of a doctor turn."""
-    answers = defaultdict(list)
+    answers: defaultdict[str, list[Question]] = defaultdict(list)
     for question in asked:
         if question.has_patient_answer and question.patient_answer.strip():
             answers[question.patient_answer.strip()].append(question)
@@ -138,7 +145,7 @@ def answer_bubbles(asked, study_qid):
     ]
 
 
-def doctor_bubble(comment: str, asked, study_qid):
+def doctor_bubble(comment: Comment | None, asked: list[Question], study_qid: str) -> Bubble:
     is_study = any(question.qid == study_qid for question in asked)
     if comment is None:  # question records without their comment: show the questions themselves
         return Bubble("doctor", "Doctor", "", questions=asked, is_study=is_study)
@@ -148,18 +155,25 @@ def doctor_bubble(comment: str, asked, study_qid):
     )
 
 
-def chat_turns(comments: Sequence[str], questions):
+def chat_turns(
+    comments: Sequence[Comment], questions: Iterable[Question]
+) -> list[tuple[Comment | None, list[Question]]]:
     """Return (comment or None, questions asked in it) in conversation order."""
-    by_comment, loose = defaultdict(list), defaultdict(list)
+    by_comment: defaultdict[int, list[Question]] = defaultdict(list)
+    loose: defaultdict[int, list[Question]] = defaultdict(list)
     for question in questions:
         (by_comment[question.comment_id] if question.comment_id else loose[question.turn_index]).append(question)
-    turns = [(comment.turn_level, 0, index, comment, by_comment.get(comment.pk, []))
-             for index, comment in enumerate(comments)]
+    turns: list[tuple[int, int, int, Comment | None, list[Question]]] = [
+        (comment.turn_level, 0, index, comment, by_comment.get(comment.pk, []))
+        for index, comment in enumerate(comments)
+    ]
     turns += [(turn, 1, 0, None, asked) for turn, asked in loose.items()]
     return [(comment, asked) for *_, comment, asked in sorted(turns, key=lambda turn: turn[:3])]
 
 
-def build_chat(post, comments: Sequence[str], questions, study_qid: str = ""):
+def build_chat(
+    post: Post, comments: Sequence[Comment], questions: Sequence[Question], study_qid: str = ""
+) -> list[Bubble]:
     """Return the thread as chat bubbles: the post, earlier turns, then each doctor turn and the patient's answer."""
     bubbles = [Bubble("patient", "Patient · original post", post.body, title=post.title)]
     bubbles += earlier_turn_bubbles(questions)
@@ -169,7 +183,8 @@ def build_chat(post, comments: Sequence[str], questions, study_qid: str = ""):
             bubbles.append(Bubble("patient", "Patient", comment.body))
             continue
         bubbles.append(doctor_bubble(comment, asked, study_qid))
-        replied = index + 1 < len(turns) and turns[index + 1][0] is not None and turns[index + 1][0].is_post_author
+        following = turns[index + 1][0] if index + 1 < len(turns) else None
+        replied = following is not None and following.is_post_author
         if not replied:  # the patient's reply comment is not stored: show the answers the questions record
             bubbles += answer_bubbles(asked, study_qid)
     return bubbles
@@ -181,7 +196,7 @@ class ThreadDetailView(RoleRequiredMixin, TemplateView):
     required_role = Role.ANNOTATOR
     template_name = "corpus/thread_detail.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         thread = get_object_or_404(Thread.objects.select_related("post"), thread_id=kwargs["thread_id"])
         comments = list(thread.comments.all())
         questions = list(thread.questions.order_by("turn_index", "question_index", "qid"))
@@ -202,18 +217,18 @@ class ImportView(RoleRequiredMixin, FormView):
     template_name = "corpus/import.html"
     form_class = ImportForm
 
-    def form_valid(self, form):
+    def form_valid(self, form: ImportForm) -> HttpResponse:
         data = form.cleaned_data
         try:
             job = do_enqueue_import(data["files"], format=data["format"], split=data["split"] or None,
-                                    owner=self.request.user)
+                                    owner=cast(User, self.request.user))  # a lead: signed in
         except ImportRequestError as exc:
             form.add_error(None, str(exc))
             return self.form_invalid(form)
         messages.success(self.request, f"Import of {len(data['files'])} file(s) queued as job #{job.pk}.")
         return redirect(job)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         runs = ImportRun.objects.select_related("job", "user").order_by("-started_at", "-pk")[:RECENT_IMPORTS]
         return {**super().get_context_data(**kwargs), "runs": runs}
 

@@ -1,6 +1,8 @@
 """State changes of jobs: enqueue, cancel, retry, and the watchdog's re-queue of lost jobs."""
 
 import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from celery import current_app
 from django.conf import settings
@@ -10,6 +12,9 @@ from django.utils import timezone
 
 from .models import ItemStatus, Job, JobStatus
 from .runner import JOB_KINDS, stale_cutoff
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 # By name, from Celery's registry (JobsConfig.ready loads it): jobs.tasks imports this module, so importing it
@@ -21,7 +26,7 @@ class JobError(Exception):
     """A request about a job that its state does not allow."""
 
 
-def send_job(job) -> None:
+def send_job(job: Job) -> None:
     """Send the job's task to its queue once the surrounding transaction commits."""
 
     def send() -> None:
@@ -31,7 +36,10 @@ def send_job(job) -> None:
     transaction.on_commit(send)
 
 
-def do_enqueue_job(kind, params=None, owner=None, queue=None, items=()):
+def do_enqueue_job(
+    kind: str, params: dict[str, Any] | None = None, owner: "User | None" = None, queue: str | None = None,
+    items: Iterable[str] = (),
+) -> Job:
     """Create a job of a registered kind (with its work items) and queue it."""
     if kind not in JOB_KINDS:
         raise JobError(f"Unknown job kind {kind!r}.")
@@ -43,7 +51,7 @@ def do_enqueue_job(kind, params=None, owner=None, queue=None, items=()):
     return job
 
 
-def do_cancel_job(job):
+def do_cancel_job(job: Job) -> Job:
     """Cancel a queued job, or a running one whose worker has died, at once; ask a live one to stop at its next report.
 
     Ending a job whose heartbeat is stale is safe even if its worker was only paused: the job is no longer running,
@@ -64,7 +72,7 @@ def do_cancel_job(job):
     return job
 
 
-def do_retry_job(job):
+def do_retry_job(job: Job) -> Job:
     """Queue a failed or cancelled job again; items that already succeeded are kept and not redone."""
     if not job.can_retry:
         raise JobError(f"A {job.status} job cannot be retried.")
@@ -81,9 +89,9 @@ def do_retry_job(job):
     return job
 
 
-def requeue_stale_jobs():
+def requeue_stale_jobs() -> dict[str, list[int]]:
     """Re-queue running jobs whose worker stopped beating; fail them after JOB_MAX_ATTEMPTS; end cancelled ones."""
-    outcomes = {"requeued": [], "failed": [], "cancelled": []}
+    outcomes: dict[str, list[int]] = {"requeued": [], "failed": [], "cancelled": []}
     for job in Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_cutoff()):
         note = f"\n{timezone.now():%H:%M:%S} watchdog: no heartbeat since {job.heartbeat_at:%H:%M:%S}; worker lost"
         if job.cancel_requested:  # re-queued, it would never be claimed again (claims skip cancelled jobs)

@@ -1,11 +1,16 @@
 """Background jobs: the row is the truth about a job's state, progress, items and errors."""
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from alfa_platform.roles import Role, has_role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 class JobStatus(models.TextChoices):
@@ -65,7 +70,7 @@ class Job(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("jobs:detail", args=[self.pk])
 
     @property
@@ -73,19 +78,19 @@ class Job(models.Model):
         return self.status in FINISHED_STATUSES
 
     @property
-    def percent(self):
+    def percent(self) -> int:
         if not self.progress_total:
             return 100 if self.status == JobStatus.SUCCEEDED else 0
         return min(100, round(100 * self.progress_done / self.progress_total))
 
     @property
-    def duration_seconds(self):
+    def duration_seconds(self) -> float | None:
         if not self.started_at:
             return None
         return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
 
     @property
-    def rate(self):
+    def rate(self) -> float | None:
         """Return progress units per second while running or after finishing."""
         seconds = self.duration_seconds
         return self.progress_done / seconds if seconds else None
@@ -98,12 +103,12 @@ class Job(models.Model):
     def can_retry(self) -> bool:
         return self.status in {JobStatus.FAILED, JobStatus.CANCELLED}
 
-    def is_created_by(self, user):
+    def is_created_by(self, user: "User | AnonymousUser | None") -> bool:
         """Return whether the user created the job and still holds a platform role (removed staff do nothing)."""
         is_owner = self.owner_id is not None and self.owner_id == getattr(user, "pk", None)
         return is_owner and has_role(user, Role.ANNOTATOR)
 
-    def may_be_cancelled_by(self, user):
+    def may_be_cancelled_by(self, user: "User | AnonymousUser | None") -> bool:
         """Return whether the user may cancel the job: its creator, a lead or an admin.
 
         The platform holds one project per installation, so "the project's leads" are all leads.
@@ -133,7 +138,7 @@ class JobItem(models.Model):
         return f"{self.key} ({self.status})"
 
 
-def item_counts(job):
+def item_counts(job: Job) -> dict[str, int]:
     """Return {status: count} over a job's items, every status present."""
     counts = dict.fromkeys(ItemStatus.values, 0)
     for row in job.items.order_by().values("status").annotate(n=models.Count("id")):

@@ -1,5 +1,7 @@
 """API representation of jobs."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from alfa_platform.paths import redact_paths
@@ -11,7 +13,7 @@ PATH_FIELDS = ("params", "result", "error", "traceback", "log_tail")
 
 
 class JobSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
     percent = serializers.IntegerField(read_only=True)
     url = serializers.HyperlinkedIdentityField(view_name="job-detail")
 
@@ -24,7 +26,7 @@ class JobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: Job) -> dict[str, Any]:
         data = super().to_representation(instance)
         for name in PATH_FIELDS:
             if name in data:
@@ -39,5 +41,5 @@ class JobDetailSerializer(JobSerializer):
         fields = [*JobSerializer.Meta.fields, "traceback", "log_tail", "items"]
         read_only_fields = fields
 
-    def get_items(self, job) -> dict:
+    def get_items(self, job: Job) -> dict:
         return item_counts(job)

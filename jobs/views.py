@@ -1,9 +1,13 @@
 """Job pages for leads (and a job's creator): a filterable list, a self-refreshing detail page, cancel and retry."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
@@ -18,7 +22,7 @@ from .runner import JOB_KINDS
 class JobListView(RoleRequiredMixin, TemplateView):
     template_name = "jobs/job_list.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         jobs = Job.objects.select_related("owner").defer("log_tail", "traceback", "params")
         kind, status = self.request.GET.get("kind", ""), self.request.GET.get("status", "")
         if kind:
@@ -42,13 +46,13 @@ class JobDetailView(RoleRequiredMixin, DetailView):
     context_object_name = "job"
     required_role = Role.ANNOTATOR
 
-    def get_object(self, queryset=None):
+    def get_object(self, queryset: QuerySet[Job] | None = None) -> Job:
         job = super().get_object(queryset)
         if not (has_role(self.request.user, Role.LEAD) or job.is_created_by(self.request.user)):
             raise PermissionDenied("This job page needs the lead role or to be the job's creator.")
         return job
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         job = self.object
         return {
             **super().get_context_data(**kwargs),
@@ -67,7 +71,7 @@ class JobProgressView(JobDetailView):
 
 @login_required
 @require_POST
-def cancel_job(request, pk):
+def cancel_job(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     require_role(request.user, Role.ANNOTATOR)
     job = get_object_or_404(Job, pk=pk)
     if not job.may_be_cancelled_by(request.user):
@@ -82,7 +86,7 @@ def cancel_job(request, pk):
 
 @login_required
 @require_POST
-def retry_job(request, pk):
+def retry_job(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     require_role(request.user, Role.LEAD)
     job = get_object_or_404(Job, pk=pk)
     try:

@@ -54,9 +54,17 @@ import types
 import typing
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+
+if TYPE_CHECKING:
+    F = TypeVar("F", bound=Callable[..., Any])
+
+    def cache(function: F) -> F:
+        """functools.cache, as mypy should see it here: its stub checks each argument against Hashable, which
+        mypy wrongly finds a config class (type[JobConfig]) not to be (it reads the instances' __hash__)."""
+else:
+    from functools import cache
 
 C = TypeVar("C", bound="JobConfig")
 
@@ -90,6 +98,8 @@ class ConfigError(ValueError):
 
 class JobConfig:
     """Base of a job's options dataclass: every construction checks each field, then `check()`."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # each subclass is a dataclass
 
     def __post_init__(self) -> None:
         errors: dict[str, list[str]] = defaultdict(list)

@@ -1,6 +1,7 @@
 """Django forms built from a job's config: one field per option, its default as the initial value, help with it."""
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, cast
 
 from django import forms
 
@@ -40,6 +41,7 @@ class ConfigForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # BaseForm.clean returns cleaned_data
         for option in flat_options(self.config_class):
             if option.name in cleaned and not is_blank(option, cleaned[option.name]):
                 for message in option.messages(cleaned[option.name]):
@@ -100,14 +102,15 @@ class CommaSeparatedField(forms.CharField):
 
     def to_python(self, value: Any) -> Any:
         try:
-            return self.option.parse_text(super().to_python(value))
+            return self.option.parse_text(cast(str, super().to_python(value)))  # empty_value is ""
         except ValueError as exc:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
 
 
 def build_form_class(cls: type[JobConfig]) -> type[ConfigForm]:
     fields = {option.name: form_field(option) for option in flat_options(cls)}
-    return type(ConfigForm)(f"{cls.__name__}Form", (ConfigForm,),
+    metaclass: Callable[..., type[ConfigForm]] = type(ConfigForm)
+    return metaclass(f"{cls.__name__}Form", (ConfigForm,),
                             {"config_class": cls, "__module__": cls.__module__, **fields})
 
 
@@ -119,7 +122,9 @@ def form_field(option: ConfigOption, choices: Any = None) -> forms.Field:
     """Return the form field of one flat option, by type; `choices` makes it a select or checkboxes."""
     if choices is None and option.choices:
         choices = option.choice_pairs  # a callable: Django asks it again at each render
-    attrs = {"placeholder": option.fallback} if option.stored_default is UNSET and option.fallback else {}
+    attrs: dict[str, Any] = (
+        {"placeholder": option.fallback} if option.stored_default is UNSET and option.fallback else {}
+    )
     kwargs: dict[str, Any] = {
         "label": option.label, "help_text": option.full_help(), "required": option.required,
         "error_messages": {"required": option.required_message, "invalid": option.type_message,
@@ -127,13 +132,14 @@ def form_field(option: ConfigOption, choices: Any = None) -> forms.Field:
     }
     if not option.required and option.stored_default is not UNSET:
         kwargs["initial"] = option.default
+    coerce = cast(Callable[[Any], Any], option.kind)  # a scalar type, called on each submitted value
     if option.is_list and choices is not None:
-        return ConfigMultipleChoiceField(choices=choices, coerce=option.kind, widget=forms.CheckboxSelectMultiple,
+        return ConfigMultipleChoiceField(choices=choices, coerce=coerce, widget=forms.CheckboxSelectMultiple,
                                          **kwargs)
     if option.is_list:
         return CommaSeparatedField(option, widget=forms.TextInput(attrs=attrs), **kwargs)
     if choices is not None:
-        return ConfigChoiceField(choices=choices, coerce=option.kind, empty_value="" if option.kind is str else None,
+        return ConfigChoiceField(choices=choices, coerce=coerce, empty_value="" if option.kind is str else None,
                                  **kwargs)
     if option.kind is bool:
         return forms.BooleanField(**{**kwargs, "required": False})

@@ -60,7 +60,8 @@ class ConfigChoiceField(serializers.ChoiceField):
 
 def build_serializer_class(cls: type[JobConfig]) -> type[ConfigSerializer]:
     fields = {option.name: serializer_field(cls, option) for option in config_options(cls)}
-    return type(ConfigSerializer)(f"{cls.__name__}Serializer", (ConfigSerializer,),
+    metaclass: Callable[..., type[ConfigSerializer]] = type(ConfigSerializer)
+    return metaclass(f"{cls.__name__}Serializer", (ConfigSerializer,),
                                   {"config_class": cls, "owner": cls.__name__, "__module__": cls.__module__, **fields})
 
 
@@ -129,5 +130,6 @@ def overrides_serializer_class(cls: type[JobConfig], option: ConfigOption) -> ty
     """Return the nested serializer of a field of overrides, named after the config and the field for the schema."""
     fields = {child.path[-1]: serializer_field(cls, child, nested=True) for child in option.children}
     name = cls.__name__ + "".join(part.capitalize() for part in option.name.split("_")) + "Serializer"
-    return type(StrictSerializer)(name, (StrictSerializer,), {"owner": option.key, "__module__": cls.__module__,
+    metaclass: Callable[..., type[StrictSerializer]] = type(StrictSerializer)
+    return metaclass(name, (StrictSerializer,), {"owner": option.key, "__module__": cls.__module__,
                                                               **fields})

@@ -1,11 +1,14 @@
 """manage.py import_corpus: import corpus files in-process with the same code as the upload page and API."""
 
 import sys
+from argparse import ArgumentParser
+from collections.abc import Mapping
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from corpus.importers import FORMATS, import_path
-from corpus.models import Split
+from corpus.models import ImportRun, Split
 
 
 class Command(BaseCommand):
@@ -15,7 +18,7 @@ class Command(BaseCommand):
         "any record was rejected."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--format", default="auto", choices=[value for value, _ in FORMATS],
                             help="the files' format (default: detect it from the first record)")
@@ -23,7 +26,7 @@ class Command(BaseCommand):
                             help="the posts' split (default: from the file name, e.g. test_q -> test)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
 
-    def handle(self, *args, paths, split, no_progress, **options):
+    def handle(self, *args: Any, paths: list[str], split: str | None, no_progress: bool, **options: Any) -> None:
         file_format = options["format"]
         problems = False
         for path in paths:
@@ -36,7 +39,7 @@ class Command(BaseCommand):
         if problems:
             raise SystemExit(1)
 
-    def import_one(self, path, file_format, split, show_progress):
+    def import_one(self, path: str, file_format: str, split: str | None, show_progress: bool) -> ImportRun:
         try:
             from tqdm import tqdm
         except ImportError:  # tqdm comes with transformers; without it, no bar
@@ -46,13 +49,13 @@ class Command(BaseCommand):
 
         with tqdm(desc=str(path), unit="B", unit_scale=True, leave=False, file=sys.stderr) as bar:
 
-            def progress(done, total: int) -> None:
+            def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
             return import_path(path, format=file_format, split=split, on_progress=progress)
 
-    def print_report(self, run) -> None:
+    def print_report(self, run: ImportRun) -> None:
         write = self.stdout.write
         where = f"format {run.format or '?'}, split {run.split or '-'}"
         write(f"{run.file_name}: {where}; {run.records_read:,} records read")
@@ -79,5 +82,5 @@ class Command(BaseCommand):
             self.stderr.write(f"{run.file_name}: stopped: {run.error}")
 
 
-def counts(mapping):
+def counts(mapping: Mapping[str, int]) -> str:
     return ", ".join(f"{count:,} {name}" for name, count in mapping.items()) or "nothing"

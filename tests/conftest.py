@@ -120,12 +120,28 @@ def start_worker(transactional_db, tmp_path):
         worker.stop()
 
 
-def pytest_collection_modifyitems(items):
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server", "start_worker"}
+
+
+def uses_database(item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & DATABASE_FIXTURES) or item.get_closest_marker("django_db") is not None
+
+
+def pytest_collection_modifyitems(config, items):
     """Give every test that commits (worker, live server, django_db(transaction=True)) a serialized rollback.
 
     Transactional tests end by flushing the database, which would also wipe rows that data migrations created
     (role groups, the attribute catalogue) for every later test.
+
+    With ALFA_DATABASE_TESTS_ONLY=1 (CI's second pass, on PostgreSQL) only the tests that touch the database run:
+    the others do not depend on which database is configured and already ran in the first pass.
     """
+    if os.environ.get("ALFA_DATABASE_TESTS_ONLY") == "1":
+        independent = [item for item in items if not uses_database(item)]
+        if independent:
+            config.hook.pytest_deselected(items=independent)
+            items[:] = [item for item in items if uses_database(item)]
     for item in items:
         names = getattr(item, "fixturenames", None)
         if names is None or "django_db_serialized_rollback" in names:

@@ -1,6 +1,8 @@
 """Create versions, import external ones and export them: the one place views, the API and commands call."""
 
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -11,6 +13,9 @@ from .formats import get_format
 from .models import Dataset, DatasetExport, DatasetVersion, ExportStatus, Provenance, VersionStatus
 from .selection import Selection
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 VERSION_JOB = "dataset_version"
 EXPORT_JOB = "dataset_export"
 
@@ -19,7 +24,7 @@ class DatasetError(ValueError):
     """A request that cannot make a version or an export; its message says what to change."""
 
 
-def get_or_create_dataset(name: str, kind: str, user=None, description: str = "") -> Dataset:
+def get_or_create_dataset(name: str, kind: str, user: "User | None" = None, description: str = "") -> Dataset:
     dataset = Dataset.objects.filter(name=name).first()
     if dataset is None:
         try:
@@ -31,12 +36,14 @@ def get_or_create_dataset(name: str, kind: str, user=None, description: str = ""
     return dataset
 
 
-def next_version(dataset: Dataset, user, **fields) -> DatasetVersion:
+def next_version(dataset: Dataset, user: "User | None", **fields: Any) -> DatasetVersion:
     number = (dataset.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     return DatasetVersion.objects.create(dataset=dataset, number=number, created_by=user, **fields)
 
 
-def do_create_version(name: str, selection: dict, user=None, description: str = "") -> DatasetVersion:
+def do_create_version(
+    name: str, selection: dict, user: "User | None" = None, description: str = ""
+) -> DatasetVersion:
     """Check the filter, then create the version (building) and queue the job that freezes its rows."""
     checked = Selection.from_dict(selection)
     if not has_candidate_rows(checked):
@@ -50,13 +57,15 @@ def do_create_version(name: str, selection: dict, user=None, description: str = 
     return version
 
 
-def do_create_external_version(name: str, kind: str, user, source: dict, rendering: str) -> DatasetVersion:
+def do_create_external_version(
+    name: str, kind: str, user: "User | None", source: dict, rendering: str
+) -> DatasetVersion:
     dataset = get_or_create_dataset(name, kind, user)
     return next_version(dataset, user, provenance=Provenance.EXTERNAL, rendering=rendering,
                         lineage={"source": source})
 
 
-def do_export_version(version: DatasetVersion, fmt: str, files: str, user=None) -> DatasetExport:
+def do_export_version(version: DatasetVersion, fmt: str, files: str, user: "User | None" = None) -> DatasetExport:
     """Queue an export of a ready version (an existing export of the same format and files is reused)."""
     if version.status != VersionStatus.READY:
         raise DatasetError(f"{version} is {version.get_status_display().lower()}; only a ready version exports.")

@@ -1,12 +1,19 @@
 """REST endpoints (leads): datasets, versions (create from a filter, rows, card, diff, export), exports."""
 
 
-from django.http import Http404
+from collections.abc import Mapping
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.settings import api_settings
 
 from alfa_platform.roles import IsLead
@@ -17,7 +24,7 @@ from .card import dataset_card
 from .diffs import diff_versions
 from .downloads import export_download
 from .formats import FormatError
-from .models import Dataset, DatasetExport, DatasetVersion
+from .models import Dataset, DatasetExport, DatasetRow, DatasetVersion
 from .selection import SelectionError
 from .serializers import (
     CreateVersionSerializer,
@@ -37,7 +44,7 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "name"
 
 
-def filter_rows(rows, params):
+def filter_rows(rows: QuerySet[DatasetRow], params: Mapping[str, str]) -> QuerySet[DatasetRow]:
     for name in ("split", "attribute", "pair_type", "qid"):
         if value := params.get(name):
             rows = rows.filter(**{name: value})
@@ -52,23 +59,23 @@ class VersionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = DatasetVersion.objects.select_related("dataset", "created_by").prefetch_related(
         "source_jobs", "templates", "campaigns")
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer]:
         return CreateVersionSerializer if self.action == "create" else VersionSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[DatasetVersion]:
         versions = super().get_queryset()
         if name := self.request.query_params.get("dataset"):
             versions = versions.filter(dataset__name=name)
         return versions
 
     @extend_schema(request=CreateVersionSerializer, responses={202: VersionSerializer})
-    def create(self, request, *args, **kwargs):
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = CreateVersionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            version = do_create_version(data["name"], data["selection"]["config"].to_dict(), request.user,
-                                        data["description"])
+            version = do_create_version(data["name"], data["selection"]["config"].to_dict(),
+                                        cast(User, request.user), data["description"])  # IsLead: signed in
         except SelectionError as exc:  # the filter passed the serializer; the database changed since
             raise ValidationError({"selection": nested_errors(exc.errors)}) from exc
         except DatasetError as exc:  # as a nested serializer's own non-field errors, so `selection` is one shape
@@ -79,14 +86,14 @@ class VersionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=RowSerializer(many=True), parameters=[
         OpenApiParameter(name, str, required=False) for name in ("split", "attribute", "pair_type", "qid", "q")])
     @action(detail=True)
-    def rows(self, request, pk=None):
+    def rows(self, request: Request, pk: str | None = None) -> Response:
         rows = filter_rows(self.get_object().rows.order_by("position"), request.query_params)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(RowSerializer(page, many=True).data)
 
     @extend_schema(responses={200: {"type": "object", "properties": {"card": {"type": "string"}}}})
     @action(detail=True)
-    def card(self, request, pk=None):
+    def card(self, request: Request, pk: str | None = None) -> Response:
         version = self.get_object()
         if not version.is_ready:
             raise ValidationError({"detail": f"{version} is {version.status}; its card comes when it is ready."})
@@ -95,7 +102,7 @@ class VersionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(parameters=[OpenApiParameter("against", int, required=True)],
                    responses={200: {"type": "object"}})
     @action(detail=True)
-    def diff(self, request, pk=None):
+    def diff(self, request: Request, pk: str | None = None) -> Response:
         against = request.query_params.get("against", "")
         if not against.isascii() or not against.isdigit():
             raise ValidationError({"against": ["Give the id of the version to compare with."]})
@@ -106,12 +113,12 @@ class VersionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer})
     @action(detail=True, methods=["post"])
-    def export(self, request, pk=None):
+    def export(self, request: Request, pk: str | None = None) -> Response:
         serializer = ExportRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             export = do_export_version(self.get_object(), serializer.validated_data["format"],
-                                       serializer.validated_data["files"], request.user)
+                                       serializer.validated_data["files"], cast(User, request.user))
         except (DatasetError, FormatError) as exc:
             raise ValidationError({"detail": [str(exc)]}) from exc
         export.refresh_from_db()
@@ -126,5 +133,5 @@ class ExportViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     @action(detail=True)
-    def download(self, request, pk=None):
+    def download(self, request: Request, pk: str | None = None) -> FileResponse:
         return export_download(self.get_object())

@@ -6,11 +6,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Count
+from django.db.models import Count, Model, QuerySet
 
 from annotation.models import Adjudication, BenchmarkRelease, ComparisonItem, Judgment, ReleaseItem
 from corpus.models import MultipleChoiceCase, Question
@@ -61,19 +62,20 @@ def pair_majorities(campaign_ids: Iterable[int]) -> dict[int, str]:
     if campaign_ids:
         judgments = judgments.filter(campaign_id__in=list(campaign_ids))
         adjudications = adjudications.filter(campaign_id__in=list(campaign_ids))
-    tallies = defaultdict(Counter)
+    tallies: defaultdict[int, Counter[str]] = defaultdict(Counter)
     for pair_id, choice, n in judgments.values_list("item__pair_id", "choice").annotate(n=Count("pk")):
         tallies[pair_id][choice] += n
-    majorities = {}
+    majorities: dict[int, str] = {}
     for pair_id, tally in tallies.items():
         (top, n), *rest = [*tally.most_common(2), ("", 0)]
         majorities[pair_id] = top if n > rest[0][1] else "tie"
     for pair_id, choice in adjudications.order_by("created_at").values_list("item__pair_id", "choice"):
-        majorities[pair_id] = choice
+        # django-stubs reads item__pair_id as PreferencePair.pair_id (a str); it is the item's foreign key (an int)
+        majorities[pair_id] = choice  # type: ignore[index]
     return majorities
 
 
-def preference_queryset(selection: Selection, attributes: list[str]):
+def preference_queryset(selection: Selection, attributes: list[str]) -> QuerySet[PreferencePair]:
     pairs = PreferencePair.objects.filter(attribute__key__in=attributes,
                                           question__thread__post__split__in=list(selection.splits))
     if selection.pair_types:
@@ -84,7 +86,8 @@ def preference_queryset(selection: Selection, attributes: list[str]):
 
 
 def preference_order(selection: Selection, attributes: list[str]) -> list[int]:
-    rows = preference_queryset(selection, attributes).values_list("pk", "pair_id", "question__thread__post__split")
+    rows: Iterable[tuple[int, str, str]] = preference_queryset(selection, attributes).values_list(
+        "pk", "pair_id", "question__thread__post__split")
     if selection.agreement != "any":
         majorities = pair_majorities(selection.campaigns)
         wanted = {"judged": lambda pk: pk in majorities, "agrees": lambda pk: majorities.get(pk) == "a"}
@@ -98,7 +101,7 @@ PAIR_COLUMNS = ("pk", "pair_id", "question_id", "question__qid", "question__thre
                 "rejected__template_id")
 
 
-def values_by_pk(queryset, pks: list, columns: tuple) -> dict:
+def values_by_pk(queryset: QuerySet[Model], pks: list, columns: tuple) -> dict:
     """Return {pk: {column: value}} for the pks, in batches the database accepts as query parameters."""
     size = connections[queryset.db].features.max_query_params or len(pks) or 1
     return {row["pk"]: row for start in range(0, len(pks), size)
@@ -135,8 +138,8 @@ def sft_order(selection: Selection, attributes: list[str]) -> list:
         keys = [(("question", pk), qid, split) for pk, qid, split in rows]
     else:
         enhanced = preference_queryset(selection, attributes).filter(pair_type=PairType.ENHANCED_ORIGINAL)
-        rows = list(enhanced.values_list("pk", "question__qid", "attribute__key", "question__thread__post__split"))
-        keys = [(("pair", pk), f"{qid}_{attribute}", split) for pk, qid, attribute, split in rows]
+        pairs = list(enhanced.values_list("pk", "question__qid", "attribute__key", "question__thread__post__split"))
+        keys = [(("pair", pk), f"{qid}_{attribute}", split) for pk, qid, attribute, split in pairs]
         keys += [(("original", pk), f"{qid}_original", split)
                  for pk, qid, split in {(pk, qid, split) for pk, qid, _, split in
                                         enhanced.values_list("question_id", "question__qid", "attribute__key",
@@ -202,7 +205,7 @@ JUDGMENT_COLUMNS = ("id", "kind", "campaign", "item", "qid", "split", "attribute
                     "retracted", "is_gold", "question_a", "question_b", "source_a", "source_b")
 
 
-def judgment_row(**values) -> dict:
+def judgment_row(**values: Any) -> dict:
     return {column: values.get(column) for column in JUDGMENT_COLUMNS}
 
 
@@ -212,18 +215,18 @@ def judgments_rows(keys: list, selection: Selection, lineage: Lineage) -> Iterat
     adjudications = Adjudication.objects.select_related("item__question", "campaign").in_bulk(
         [pk for kind, pk in keys if kind == "adjudication"])
     for kind, pk in keys:
-        record = judgments[pk] if kind == "judgment" else adjudications[pk]
+        record: Judgment | Adjudication = judgments[pk] if kind == "judgment" else adjudications[pk]
         item = record.item
         lineage.campaigns.add(record.campaign_id)
         common = dict(
             id=f"{kind}-{pk}", kind=kind, campaign=record.campaign.name, item=item.external_id or f"item-{item.pk}",
-            qid=item.question.qid if item.question_id else "", split=judged_split(item.split),
+            qid=item.question.qid if item.question is not None else "", split=judged_split(item.split),
             attribute=record.attribute,
             choice=record.choice, tie=record.choice == "tie", created_at=record.created_at.isoformat(),
             is_gold=item.is_gold, question_a=item.question_a, question_b=item.question_b, source_a=item.source_a,
             source_b=item.source_b,
         )
-        if kind == "judgment":
+        if isinstance(record, Judgment):  # kind == "judgment"
             yield judgment_row(**common, annotator=annotator_pseudonym(record.annotator_id),
                                shown_left="a" if record.assignment.left_is_a else "b", side=record.side,
                                strength=record.strength, reasons=list(record.reasons or []),
@@ -280,7 +283,7 @@ class Builder:
     rows: Callable
 
 
-BUILDERS = {
+BUILDERS: dict[str, Builder] = {
     DatasetKind.PREFERENCE: Builder(preference_order, preference_rows),
     DatasetKind.SFT: Builder(sft_order, sft_rows),
     DatasetKind.JUDGMENTS: Builder(judgments_order, judgments_rows),
@@ -296,7 +299,9 @@ class RowCounter:
     def __init__(self) -> None:
         self.digest = hashlib.sha256()
         self.total = 0
-        self.by = {"split": Counter(), "attribute": Counter(), "pair_type": Counter(), "split_attribute": Counter()}
+        self.by: dict[str, Counter[str]] = {
+            "split": Counter(), "attribute": Counter(), "pair_type": Counter(), "split_attribute": Counter(),
+        }
 
     def add(self, row: dict) -> str:
         data = canonical_bytes(row)
@@ -372,8 +377,8 @@ def agreement_counts(selection: Selection, version: DatasetVersion) -> tuple[dic
     campaigns those judgments came from."""
     majorities = pair_majorities(selection.campaigns)
     pair_ids = dict(PreferencePair.objects.filter(pk__in=list(majorities)).values_list("pair_id", "pk"))
-    agreement = defaultdict(lambda: {"judged": 0, "agrees": 0})
-    judged = []
+    agreement: defaultdict[str, dict[str, int]] = defaultdict(lambda: {"judged": 0, "agrees": 0})
+    judged: list[int] = []
     for row_id, attribute in version.rows.values_list("row_id", "attribute").iterator(chunk_size=CHUNK):
         if (pk := pair_ids.get(row_id)) is not None:
             judged.append(pk)
@@ -396,14 +401,14 @@ def freeze_version(version: DatasetVersion, progress: Callable[[int, int], None]
         raise FreezeError(NO_ROWS)
     lineage = Lineage()
 
-    def rows():
+    def rows() -> Iterator[dict]:
         for start in range(0, len(keys), CHUNK):
             yield from builder.rows(keys[start:start + CHUNK], selection, lineage)
 
     with transaction.atomic():
         version.rows.all().delete()  # a retried build starts from nothing
         counter = write_rows(version, rows(), progress and (lambda done: progress(done, len(keys))))
-        extra = {}
+        extra: dict[str, Any] = {}
         if dates := [d for d in lineage.created_utc if d]:
             extra["created_utc"] = [min(dates), max(dates)]
         if version.kind == DatasetKind.PREFERENCE:

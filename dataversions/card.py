@@ -1,17 +1,18 @@
 """The dataset card: README.md with the Hugging Face Hub's YAML header, written into every export."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import yaml
 
 from corpus.rendering import get_rendering
 
 from .formats import ExportFormat
-from .models import DatasetKind, Provenance
+from .models import DatasetKind, DatasetVersion, Provenance
 from .selection import SPLITS
 
 HF_SPLIT_FILES = {"jsonl": "{split}.jsonl", "parquet": "{split}.parquet", "hf": "{split}/*.arrow"}
-TASKS = {DatasetKind.PREFERENCE: ["text-generation"], DatasetKind.SFT: ["text-generation"],
+TASKS: dict[str, list[str]] = {DatasetKind.PREFERENCE: ["text-generation"], DatasetKind.SFT: ["text-generation"],
          DatasetKind.JUDGMENTS: ["text-classification"], DatasetKind.INTERACTIVE: ["question-answering"]}
 LIMITATIONS = [
     "Rewrites are written by an LLM and checked by an LLM judge; a minority of pairs may not move the attribute the "
@@ -30,15 +31,15 @@ def size_category(n: int) -> str:
     return "n>1M"
 
 
-def split_counts(version) -> dict:
+def split_counts(version: DatasetVersion) -> dict:
     """Return rows per split in train/validation/test order (PostgreSQL's jsonb keeps no key order)."""
     splits = version.counts.get("split", {})
     return {name: splits[name] for name in SPLITS if name in splits}
 
 
-def card_header(version, fmt: ExportFormat | None, files: str | None) -> dict:
+def card_header(version: DatasetVersion, fmt: ExportFormat | None, files: str | None) -> dict:
     splits = split_counts(version)
-    header = {
+    header: dict[str, Any] = {
         "license": "cc-by-4.0", "language": ["en"], "task_categories": TASKS[version.kind],
         "tags": ["medical", "clinical-questions", "alfa", version.kind], "pretty_name": str(version),
         "size_categories": [size_category(version.row_count)],
@@ -59,7 +60,7 @@ def table(counts: dict, label: str) -> list[str]:
     return [*lines, ""]
 
 
-def date_range(version) -> str:
+def date_range(version: DatasetVersion) -> str:
     span = version.counts.get("created_utc")
     if not span:
         return "not recorded"
@@ -67,7 +68,7 @@ def date_range(version) -> str:
     return f"{first} to {last} (posts' creation dates)"
 
 
-def agreement_lines(version) -> list[str]:
+def agreement_lines(version: DatasetVersion) -> list[str]:
     agreement = version.counts.get("agreement") or {}
     if not agreement:
         return ["No pair of this version was judged by experts."]
@@ -79,7 +80,7 @@ def agreement_lines(version) -> list[str]:
     return lines
 
 
-def sources_lines(version) -> list[str]:
+def sources_lines(version: DatasetVersion) -> list[str]:
     if version.provenance == Provenance.EXTERNAL:
         source = version.lineage.get("source", {})
         return [f"Imported from `{source.get('name', '?')}` (sha256 `{source.get('sha256', '?')}`), "
@@ -95,7 +96,7 @@ def sources_lines(version) -> list[str]:
     return lines
 
 
-def dataset_card(version, fmt: ExportFormat | None = None, files: str | None = None) -> str:
+def dataset_card(version: DatasetVersion, fmt: ExportFormat | None = None, files: str | None = None) -> str:
     """Return the card of a version (with the data file layout of one export when a format is given)."""
     rendering = get_rendering(version.rendering)
     body = [

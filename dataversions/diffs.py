@@ -1,5 +1,7 @@
 """Compare two versions by row content: rows added, removed and kept, and how the counts moved."""
 
+from collections.abc import Mapping
+
 from .models import DatasetVersion
 
 SAMPLE = 20
@@ -11,7 +13,7 @@ def diff_versions(old: DatasetVersion, new: DatasetVersion) -> dict:
     new_hashes = set(new.rows.values_list("row_hash", flat=True))
     added, removed = new_hashes - old_hashes, old_hashes - new_hashes
 
-    def sample(version, hashes):
+    def sample(version: DatasetVersion, hashes: set[str]) -> list[Mapping[str, object]]:
         rows = version.rows.filter(row_hash__in=list(hashes)[:SAMPLE]).order_by("position")
         return list(rows.values("position", "row_id", "split", "attribute", "pair_type"))
 

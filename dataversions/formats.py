@@ -102,7 +102,7 @@ FORMATS = {f.name: f for f in (
     ExportFormat("mediq", DatasetKind.INTERACTIVE, mediq_record, None,
                  "MediQ interactive JSONL: question, options, answer_idx, context, atomic_facts, initial_info."),
 )}
-FORMAT_ALIASES = {"authors": {DatasetKind.SFT: "authors-sft"}}
+FORMAT_ALIASES: dict[str, dict[str, str]] = {"authors": {DatasetKind.SFT: "authors-sft"}}
 
 
 def get_format(name: str, kind: str, files: str) -> ExportFormat:

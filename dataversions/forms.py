@@ -1,5 +1,7 @@
 """The "new version" form: a dataset name and description, then the `Selection` options (built by jobs.configs)."""
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
 
 from annotation.models import BenchmarkRelease, Campaign
@@ -9,8 +11,13 @@ from synthesis.models import Attribute
 from .models import Dataset
 from .selection import Selection
 
+if TYPE_CHECKING:  # mypy takes no call as a base class; the class config_form_class builds derives from this
+    from jobs.configs.forms import ConfigForm as SelectionFormBase
+else:
+    SelectionFormBase = config_form_class(Selection)
 
-class VersionForm(config_form_class(Selection)):
+
+class VersionForm(SelectionFormBase):
     """Create a version of a (new or existing) dataset from a filter; `config()` is the checked Selection."""
 
     name = forms.SlugField(max_length=100, help_text="Dataset name (letters, digits, - and _); created when new, "
@@ -18,7 +25,7 @@ class VersionForm(config_form_class(Selection)):
     description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
                                   help_text="Shown on the dataset card; only used when the dataset is new.")
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.offer_choices("attributes", [(a.key, f"{a.name} ({a.group})") for a in Attribute.objects.all()])
         self.offer_choices("campaigns", list(Campaign.objects.order_by("name").values_list("pk", "name")))
@@ -26,7 +33,9 @@ class VersionForm(config_form_class(Selection)):
             (name, name) for name in BenchmarkRelease.objects.values_list("name", flat=True))])
         for option in flat_options(Selection):
             if option.choices and not option.is_list:  # a handful of fixed values: all in sight, one click each
-                self.fields[option.name].widget = forms.RadioSelect(choices=self.fields[option.name].choices)
+                choices = cast(forms.ChoiceField, self.fields[option.name]).choices
+                # the stub types ChoiceField.choices as all its setter takes; it reads back as the list of pairs
+                self.fields[option.name].widget = forms.RadioSelect(choices=choices)  # type: ignore[arg-type]
         self.dataset_names = list(Dataset.objects.values_list("name", flat=True))
         self.fields["name"].widget.attrs["list"] = "dataset-names"  # offers the existing datasets
 

@@ -3,6 +3,7 @@
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.db import transaction
@@ -11,6 +12,9 @@ from .actions import DatasetError, do_create_external_version
 from .building import seal_version, write_rows
 from .models import DatasetKind, DatasetVersion
 from .selection import PAIR_TYPES, SPLITS
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validation", "eval": "validation",
                "dev": "validation", "test": "test"}
@@ -65,7 +69,7 @@ def read_records(split: str, path: Path) -> Iterator[tuple[str, int, dict]]:
                 yield split, n, record
 
 
-def messages_of(value, where: str) -> list[dict]:
+def messages_of(value: Any, where: str) -> list[dict]:
     if isinstance(value, str):
         return [{"role": "assistant", "content": value}]
     if isinstance(value, list) and all(isinstance(m, dict) and {"role", "content"} <= set(m) for m in value):
@@ -73,7 +77,7 @@ def messages_of(value, where: str) -> list[dict]:
     raise DatasetError(f"{where}: must be a string or a list of {{role, content}} messages.")
 
 
-def completion_text(value, where: str) -> str:
+def completion_text(value: Any, where: str) -> str:
     messages = messages_of(value, where)
     if not messages:
         raise DatasetError(f"{where}: is empty.")
@@ -123,7 +127,7 @@ def file_digest(files: list[tuple[str, Path]]) -> str:
     return digest.hexdigest()
 
 
-def do_import_dataset(path: str | Path, name: str, user=None) -> DatasetVersion:
+def do_import_dataset(path: str | Path, name: str, user: "User | None" = None) -> DatasetVersion:
     """Read every row (checking each), then store them as a new external version; on any error nothing is kept."""
     path = Path(path)
     files = source_files(path)

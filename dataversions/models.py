@@ -1,5 +1,7 @@
 """Datasets and their immutable versions: frozen rows with a content hash, counts, filter and lineage; exports."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -46,7 +48,7 @@ class Dataset(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("dataversions:dataset", args=[self.name])
 
 
@@ -79,10 +81,10 @@ class DatasetVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.dataset.name}@v{self.number}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("dataversions:version", args=[self.pk])
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         if self.status == VersionStatus.READY:
             raise ValueError(f"{self} is a frozen version and cannot be deleted.")
         return super().delete(*args, **kwargs)
@@ -126,7 +128,7 @@ class DatasetRow(models.Model):
     def __str__(self) -> str:
         return f"{self.version} #{self.position} {self.row_id}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise ValueError("A frozen dataset row cannot be changed.")
         super().save(*args, **kwargs)
@@ -155,5 +157,5 @@ class DatasetExport(models.Model):
     def __str__(self) -> str:
         return f"{self.version} {self.format}/{self.files}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("dataversions:export", args=[self.pk])

@@ -1,6 +1,8 @@
 """Job runners: freeze a version's rows, and write an export split by split (a retry keeps finished splits)."""
 
-from jobs.runner import job_runner
+from typing import Any
+
+from jobs.runner import JobContext, job_runner
 
 from .actions import EXPORT_JOB, VERSION_JOB
 from .building import freeze_version
@@ -10,10 +12,10 @@ from .writers import relative_to_var, version_splits, write_export
 
 
 @job_runner(VERSION_JOB, label="dataset version")
-def run_freeze_version(ctx) -> dict:
+def run_freeze_version(ctx: JobContext) -> dict:
     version = DatasetVersion.objects.select_related("dataset").get(pk=ctx.params["version_id"])
 
-    def progress(done, total: int) -> None:
+    def progress(done: int, total: int) -> None:
         ctx.job.progress_total = total
         ctx.set_done(done)
 
@@ -27,12 +29,12 @@ def run_freeze_version(ctx) -> dict:
     return {"version_id": version.pk, "rows": version.row_count, "content_hash": version.content_hash}
 
 
-def export_done_splits(ctx) -> dict:
+def export_done_splits(ctx: JobContext) -> dict:
     return {item.key: item.result for item in ctx.job.items.filter(status="succeeded")}
 
 
 @job_runner(EXPORT_JOB, label="dataset export")
-def run_export(ctx) -> dict:
+def run_export(ctx: JobContext) -> dict:
     export = DatasetExport.objects.select_related("version__dataset").get(pk=ctx.params["export_id"])
     version = export.version
     fmt = get_format(export.format, version.kind, export.files)
@@ -43,7 +45,7 @@ def run_export(ctx) -> dict:
     done = export_done_splits(ctx)
     ctx.set_done(len(done))
 
-    def on_split(split, entries) -> None:
+    def on_split(split: str, entries: dict[str, Any]) -> None:
         ctx.item_succeeded(ctx.job.items.get(key=split), entries)
         ctx.advance()
         ctx.log(f"{split}: {sum(e['rows'] or 0 for e in entries.values())} rows")

@@ -1,11 +1,21 @@
 """API shapes of datasets, versions, rows and exports; a version is created from its filter."""
 
+from typing import TYPE_CHECKING
+
 from rest_framework import serializers
 
+from annotation.models import Campaign
 from jobs.configs import config_serializer_class
+from jobs.models import Job
+from synthesis.models import PromptTemplate
 
 from .models import Dataset, DatasetExport, DatasetRow, DatasetVersion
 from .selection import Selection
+
+if TYPE_CHECKING:  # mypy takes no call as a base class; the class config_serializer_class builds derives from this
+    from jobs.configs.serializers import ConfigSerializer as SelectionSerializerBase
+else:
+    SelectionSerializerBase = config_serializer_class(Selection)
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -15,17 +25,20 @@ class DatasetSerializer(serializers.ModelSerializer):
         model = Dataset
         fields = ["id", "name", "kind", "description", "created_at", "versions"]
 
-    def get_versions(self, dataset) -> list[int]:
+    def get_versions(self, dataset: Dataset) -> list[int]:
         return [version.pk for version in dataset.versions.all()]
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    dataset = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    dataset: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="name", read_only=True)
     kind = serializers.CharField(source="dataset.kind", read_only=True)
-    source_jobs = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    templates = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    campaigns = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    created_by = serializers.StringRelatedField()
+    source_jobs: serializers.PrimaryKeyRelatedField[Job] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True)
+    templates: serializers.PrimaryKeyRelatedField[PromptTemplate] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True)
+    campaigns: serializers.PrimaryKeyRelatedField[Campaign] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True)
+    created_by: serializers.StringRelatedField = serializers.StringRelatedField()
 
     class Meta:
         model = DatasetVersion
@@ -35,7 +48,7 @@ class VersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SelectionSerializer(config_serializer_class(Selection)):
+class SelectionSerializer(SelectionSerializerBase):
     """Which rows a dataset version holds: the dataset_version options; an unknown key is refused."""
 
 

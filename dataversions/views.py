@@ -1,17 +1,20 @@
 """Dataset pages (leads): datasets and the new-version form, a version's card, counts, rows and diffs, exports."""
 
 import json
+from typing import Any, cast
 
 import markdown
 import nh3
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from alfa_platform.roles import Role, role_required
 from corpus.rendering import SPEAKERS
+from jobs.models import Job
 from synthesis.models import Attribute, PairType
 
 from . import downloads
@@ -20,7 +23,7 @@ from .card import dataset_card
 from .diffs import diff_versions
 from .formats import FILE_TYPES, FORMATS, FormatError
 from .forms import VersionForm, initial_from
-from .models import Dataset, DatasetExport, DatasetVersion, ExportStatus, VersionStatus
+from .models import Dataset, DatasetExport, DatasetRow, DatasetVersion, ExportStatus, VersionStatus
 from .selection import SPLITS, SelectionError
 
 ROWS_PER_PAGE = 50
@@ -36,7 +39,7 @@ def get_version(pk: int) -> DatasetVersion:
     return get_object_or_404(DatasetVersion.objects.select_related("dataset", "created_by", "job"), pk=pk)
 
 
-def is_waiting(status: str, job) -> bool:
+def is_waiting(status: str, job: Job | None) -> bool:
     """Return whether a page should keep polling: the work is unfinished and its job can still finish it."""
     return status in (VersionStatus.BUILDING, ExportStatus.QUEUED, ExportStatus.RUNNING) and not (
         job is not None and job.is_finished)
@@ -45,13 +48,14 @@ def is_waiting(status: str, job) -> bool:
 # --- Datasets and the new-version form ---------------------------------------------------------------------------
 
 @lead_required
-def dataset_list(request):
+def dataset_list(request: HttpRequest) -> HttpResponse:
     """Every dataset with its versions, and the form that creates a version from a filter."""
     if request.method == "POST":
         form = VersionForm(request.POST)
         if form.is_valid():
             try:
-                version = do_create_version(form.cleaned_data["name"], form.config().to_dict(), request.user,
+                version = do_create_version(form.cleaned_data["name"], form.config().to_dict(),
+                                            cast(User, request.user),  # a lead: signed in
                                             form.cleaned_data["description"])
             except (SelectionError, DatasetError) as exc:
                 form.add_error(None, str(exc))
@@ -75,7 +79,7 @@ def initial_for_new_version(source: str) -> dict:
 
 
 @lead_required
-def dataset_detail(request, name: str):
+def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_object_or_404(Dataset, name=name)
     return render(request, "dataversions/dataset_detail.html", {
         "dataset": dataset, "versions": dataset.versions.select_related("created_by")})
@@ -130,16 +134,16 @@ def export_choices(version: DatasetVersion) -> list[dict]:
             for fmt in FORMATS.values() if fmt.kind == version.kind]
 
 
-def shown_value(value) -> str:
+def shown_value(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "—"
     return "—" if value in ("", None) else str(value)
 
 
 @lead_required
-def version_detail(request, pk):
+def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_version(pk)
-    context = {"version": version, "exports": version.exports.select_related("job"),
+    context: dict[str, Any] = {"version": version, "exports": version.exports.select_related("job"),
                "waiting": is_waiting(version.status, version.job),
                "selection": [(key, shown_value(value)) for key, value in version.selection.items()]}
     if version.is_ready:
@@ -155,7 +159,7 @@ def version_detail(request, pk):
 
 
 @lead_required
-def version_status(request, pk):
+def version_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The status fragment a building version's page polls; once it is built, the whole page reloads."""
     version = get_version(pk)
     waiting = is_waiting(version.status, version.job)
@@ -166,7 +170,7 @@ def version_status(request, pk):
 
 
 @lead_required
-def version_card(request, pk):
+def version_card(request: HttpRequest, pk: int) -> HttpResponse:
     """The card as the README.md it is in every export."""
     version = get_version(pk)
     if not version.is_ready:
@@ -176,12 +180,12 @@ def version_card(request, pk):
 
 @lead_required
 @require_POST
-def version_export(request, pk):
+def version_export(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     """Start (or reuse) an export of the version in one format and file type, then show it."""
     version = get_version(pk)
     try:
         export = do_export_version(version, request.POST.get("format", ""), request.POST.get("files", ""),
-                                   request.user)
+                                   cast(User, request.user))  # a lead: signed in
     except (DatasetError, FormatError) as exc:
         messages.error(request, str(exc))
         return redirect(version)
@@ -190,7 +194,7 @@ def version_export(request, pk):
 
 # --- Rows and diffs ----------------------------------------------------------------------------------------------
 
-def message_list(value) -> list[dict] | None:
+def message_list(value: Any) -> list[dict] | None:
     """Return chat messages ready to show, or None when the value is not a message list."""
     if not isinstance(value, list) or not all(isinstance(m, dict) and "role" in m for m in value):
         return None
@@ -198,13 +202,13 @@ def message_list(value) -> list[dict] | None:
              "content": m.get("content", "")} for m in value]
 
 
-def shown_field(value) -> str:
+def shown_field(value: Any) -> str:
     if value is None:
         return "—"
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
 
 
-def row_view(row) -> dict:
+def row_view(row: DatasetRow) -> dict:
     """Return a row as the page shows it: its prompt as a chat, chosen beside rejected, then every other field."""
     data = dict(row.data)
     prompt = message_list(data.get("prompt"))
@@ -217,7 +221,7 @@ def row_view(row) -> dict:
 
 
 @lead_required
-def version_rows(request, pk):
+def version_rows(request: HttpRequest, pk: int) -> HttpResponse:
     """The version's rows, 50 a page, filtered by split, attribute, pair type and text in the row id."""
     version = get_version(pk)
     filters = {name: request.GET.get(name, "") for name in (*ROW_FILTERS, "q")}
@@ -249,7 +253,7 @@ def count_changes(counts: dict) -> list[dict]:
 
 
 @lead_required
-def version_diff(request, pk):
+def version_diff(request: HttpRequest, pk: int) -> HttpResponse:
     """Compare the version with another (by default the previous version of its dataset): rows and counts."""
     version = get_version(pk)
     others = DatasetVersion.objects.exclude(pk=version.pk).filter(status=VersionStatus.READY).select_related(
@@ -259,7 +263,7 @@ def version_diff(request, pk):
         against = default_against(version)
     else:
         against = others.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() else None
-    context = {"version": version, "against": against, "same_dataset": [v for v in others if
+    context: dict[str, Any] = {"version": version, "against": against, "same_dataset": [v for v in others if
                                                                       v.dataset_id == version.dataset_id],
                "other_datasets": [v for v in others if v.dataset_id != version.dataset_id],
                "not_found": bool(raw) and against is None}
@@ -272,14 +276,14 @@ def version_diff(request, pk):
 # --- Exports -----------------------------------------------------------------------------------------------------
 
 @lead_required
-def export_detail(request, pk):
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_object_or_404(DatasetExport.objects.select_related("version__dataset", "job"), pk=pk)
     return render(request, "dataversions/export_detail.html", {"export": export,
                                                                 "waiting": is_waiting(export.status, export.job)})
 
 
 @lead_required
-def export_status(request, pk):
+def export_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The status fragment an unfinished export's page polls; once it ends, the whole page reloads."""
     export = get_object_or_404(DatasetExport.objects.select_related("version__dataset", "job"), pk=pk)
     waiting = is_waiting(export.status, export.job)
@@ -290,7 +294,7 @@ def export_status(request, pk):
 
 
 @lead_required
-def export_download(request, pk):
+def export_download(request: HttpRequest, pk: int) -> FileResponse:
     """Send one file of a finished export (?file=NAME), or the whole export as a zip."""
     export = get_object_or_404(DatasetExport.objects.select_related("version__dataset"), pk=pk)
     return downloads.export_download(export, request.GET.get("file", ""))

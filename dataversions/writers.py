@@ -6,7 +6,7 @@ import os
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
@@ -74,6 +74,7 @@ def write_jsonl(path: Path, records: Iterator[dict], fmt: ExportFormat) -> int:
 
 def write_parquet(path: Path, records: Iterator[dict], fmt: ExportFormat) -> int:
     n = 0
+    assert fmt.schema is not None  # only formats with a schema are written as Parquet
     with pq.ParquetWriter(path, fmt.schema, compression="zstd") as writer:
         for batch in batches(records):
             writer.write_table(pa.Table.from_pylist(batch, schema=fmt.schema))
@@ -107,6 +108,7 @@ def hf_features(fmt: ExportFormat) -> "Features":
 
 def hf_schema(fmt: ExportFormat) -> pa.Schema:
     features = hf_features(fmt)
+    assert fmt.schema is not None  # only formats with a schema are written as hf files
     return fmt.schema.with_metadata({"huggingface": json.dumps({"info": {"features": features.to_dict()}})})
 
 
@@ -143,7 +145,7 @@ def relative_to_folder(path: Path, folder: Path) -> str:
     return str(path.relative_to(folder))
 
 
-def write_json(path: Path, value) -> None:
+def write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -175,7 +177,7 @@ def write_export(version: DatasetVersion, fmt: ExportFormat, files: str, done: d
     and the manifest."""
     folder = export_folder(version, fmt, files)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = {}
+    manifest: dict[str, Any] = {}
     for split in version_splits(version):
         entries = (done or {}).get(split)
         if not entries or not all((folder / name).is_file() and sha256_of(folder / name) == entry["sha256"]

@@ -1,7 +1,9 @@
 """Export a version in one format and file type into a folder (through the same job a worker runs)."""
 
 import shutil
+from argparse import ArgumentParser
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -16,7 +18,7 @@ from jobs.runner import run_job_here
 class Command(BaseCommand):
     help = "Export a dataset version: trl, trl-conversational, sft, judgments, mediq or authors; jsonl, parquet, hf."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("version", help="Version id, or NAME@vN.")
         parser.add_argument("--format", required=True)
         parser.add_argument("--files", default="jsonl", choices=FILE_TYPES)
@@ -24,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--push-to-hub", metavar="REPO", help="Also upload it to this Hub dataset repository "
                                                                   "(needs HF_TOKEN and a network).")
 
-    def handle(self, version, **o):
+    def handle(self, version: str, **o: Any) -> None:
         found = find_version(version)
         try:
             export = do_export_version(found, o["format"], o["files"])

@@ -1,16 +1,20 @@
 """State changes of campaigns: create, import items, members, status, and adjudication of disagreements."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 
 from alfa_platform.roles import Role, has_role
 from corpus.models import Question
 
 from .assignment import do_expire_open_assignments
 from .attributes import attribute_keys
-from .imports import parse_items
+from .imports import ParsedItems, RowError, parse_items
 from .models import Adjudication, Campaign, CampaignMember, CampaignStatus, Choice, ComparisonItem, Judgment
 
 COMPARED_FIELDS = ("post_title", "post_body", "turns", "question_a", "question_b", "attribute", "source_a", "source_b")
@@ -23,7 +27,7 @@ class CampaignError(Exception):
 class ImportRejected(CampaignError):
     """The file had invalid rows; nothing was written. `errors` lists them with line numbers."""
 
-    def __init__(self, errors, error_count) -> None:
+    def __init__(self, errors: list[RowError], error_count: int) -> None:
         super().__init__(f"{error_count} invalid row(s); nothing was imported.")
         self.errors = errors
         self.error_count = error_count
@@ -37,7 +41,7 @@ class ImportReport:
     errors: list = field(default_factory=list)
 
 
-def _check_settings(judgment_mode, keys, overlap, gold_rate):
+def _check_settings(judgment_mode: str, keys: Iterable[str], overlap: int, gold_rate: float) -> None:
     unknown = set(keys) - set(attribute_keys())
     if unknown:
         raise CampaignError(f"Unknown attributes: {', '.join(sorted(unknown))}.")
@@ -47,7 +51,8 @@ def _check_settings(judgment_mode, keys, overlap, gold_rate):
         raise CampaignError("The gold rate must be between 0 and 0.5.")
 
 
-def do_create_campaign(name: str, created_by, annotators=(), **settings):
+def do_create_campaign(name: str, created_by: User | None, annotators: Iterable[User] = (), **settings: Any
+                       ) -> Campaign:
     """Create a campaign (in draft) and invite its annotators."""
     _check_settings(
         settings.get("judgment_mode", ""), settings.get("attribute_keys", []),
@@ -59,7 +64,7 @@ def do_create_campaign(name: str, created_by, annotators=(), **settings):
     return campaign
 
 
-def do_update_campaign(campaign, annotators=None, **changes):
+def do_update_campaign(campaign: Campaign, annotators: Iterable[User] | None = None, **changes: Any) -> Campaign:
     """Change a campaign's settings and, when given, who annotates it: everything, or on any error nothing."""
     merged = {key: changes.get(key, getattr(campaign, key)) for key in ("judgment_mode", "attribute_keys",
                                                                       "overlap", "gold_rate")}
@@ -75,7 +80,7 @@ def do_update_campaign(campaign, annotators=None, **changes):
     return campaign
 
 
-def _check_members(users):
+def _check_members(users: Iterable[User]) -> list[User]:
     users = list(users)
     refused = [user.username for user in users if not has_role(user, Role.ANNOTATOR)]
     if refused:
@@ -83,7 +88,7 @@ def _check_members(users):
     return users
 
 
-def do_set_members(campaign, users) -> None:
+def do_set_members(campaign: Campaign, users: Iterable[User]) -> None:
     """Invite exactly these users (annotator role or above); members who left keep their work.
 
     A removed annotator's open items go back to the pool at once (they can no longer submit them), unless the
@@ -100,7 +105,7 @@ def do_set_members(campaign, users) -> None:
             do_expire_open_assignments(campaign, removed)
 
 
-def do_set_campaign_status(campaign, status):
+def do_set_campaign_status(campaign: Campaign, status: str) -> Campaign:
     if status not in CampaignStatus.values:
         raise CampaignError(f"Unknown status {status!r}.")
     if status == CampaignStatus.ACTIVE and not campaign.items.exists():
@@ -110,14 +115,15 @@ def do_set_campaign_status(campaign, status):
     return campaign
 
 
-def _link_questions(items) -> None:
+def _link_questions(items: list[dict[str, Any]]) -> None:
     qids = {item["meta"]["qid"] for item in items if item["meta"].get("qid")}
     found = dict(Question.objects.filter(qid__in=qids).values_list("qid", "pk")) if qids else {}
     for item in items:
         item["question_id"] = found.get(item["meta"].get("qid"))
 
 
-def _split_existing(campaign, items, parsed):
+def _split_existing(campaign: Campaign, items: list[dict[str, Any]], parsed: ParsedItems
+                    ) -> tuple[list[dict[str, Any]], int]:
     """Drop rows already in the campaign with the same content; flag an id reused with other content."""
     ids = [item["external_id"] for item in items if item["external_id"]]
     existing = {
@@ -139,7 +145,7 @@ def _split_existing(campaign, items, parsed):
     return new, unchanged
 
 
-def do_import_items(campaign, data):
+def do_import_items(campaign: Campaign, data: bytes) -> ImportReport:
     """Import comparison items from JSONL bytes into the campaign, all or nothing; return an ImportReport."""
     parsed = parse_items(data)
     new, unchanged = _split_existing(campaign, parsed.items, parsed) if not parsed.error_count else ([], 0)
@@ -160,7 +166,7 @@ def do_import_items(campaign, data):
 # --- Adjudication ---------------------------------------------------------------------------------------------------
 
 
-def do_adjudicate(item, attribute, choice, note, author):
+def do_adjudicate(item: ComparisonItem, attribute: str, choice: str, note: str, author: User) -> Adjudication:
     """Record a reviewer's resolution of one item's attribute; the raw judgments are left exactly as they are."""
     if not has_role(author, Role.REVIEWER):
         raise CampaignError("Only reviewers adjudicate.")
@@ -175,6 +181,6 @@ def do_adjudicate(item, attribute, choice, note, author):
     )
 
 
-def annotator_users():
+def annotator_users() -> QuerySet[User]:
     """Return the users who may be invited to campaigns (any role)."""
     return get_user_model().objects.filter(groups__isnull=False).distinct().order_by("username")

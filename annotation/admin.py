@@ -1,6 +1,8 @@
 """Admin views of the annotation app; raw judgments, revisions and releases are read-only here too."""
 
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from .models import (
     Adjudication,
@@ -20,13 +22,13 @@ from .models import (
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records that are evidence: viewable, never edited or deleted through the admin."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

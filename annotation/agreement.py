@@ -11,16 +11,24 @@ multinomial draw over the distinct count patterns, which is exact and cheap at a
 rater pairs uses Poisson(1) unit weights (the Poisson bootstrap), its large-sample equivalent.
 """
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from scipy.sparse import csc_matrix
 
 # krippendorff, scipy, scikit-learn and statsmodels are imported inside the functions that use them: importing them
 # here would cost every Django process (web workers included, which never compute agreement) ~200 MB and ~2 s.
 
 DEFAULT_BOOTSTRAP = 1000
 MIN_COMMON_UNITS = 5  # a Cohen's kappa over fewer shared units says little; such annotator pairs are left out
+
+Rating = tuple[Hashable, Hashable, Hashable]  # (unit, rater, label)
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class Estimate:
     high: float | None
     n_units: int
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -48,11 +56,11 @@ class Ratings:
     categories: list
 
     @property
-    def n_categories(self):
+    def n_categories(self) -> int:
         return len(self.categories)
 
 
-def encode(ratings, categories=None):
+def encode(ratings: Iterable[Rating], categories: Iterable[Hashable] | None = None) -> Ratings:
     """Encode (unit, rater, label) tuples; duplicate (unit, rater) ratings are an error."""
     ratings = list(ratings)
     unit_keys = sorted({r[0] for r in ratings}, key=repr)
@@ -69,7 +77,7 @@ def encode(ratings, categories=None):
     return Ratings(units, raters, labels, unit_keys, rater_keys, categories)
 
 
-def encode_arrays(units, raters, labels: Sequence[str], categories):
+def encode_arrays(units: ArrayLike, raters: ArrayLike, labels: ArrayLike, categories: Iterable[Hashable]) -> Ratings:
     """Encode parallel arrays (any hashable ids; labels already integer indices into `categories`)."""
     unit_keys, unit_index = np.unique(np.asarray(units), return_inverse=True)
     rater_keys, rater_index = np.unique(np.asarray(raters), return_inverse=True)
@@ -79,14 +87,14 @@ def encode_arrays(units, raters, labels: Sequence[str], categories):
     )
 
 
-def count_matrix(encoded):
+def count_matrix(encoded: Ratings) -> np.ndarray:
     """Return the units x categories matrix of label counts."""
     counts = np.zeros((len(encoded.unit_keys), encoded.n_categories), dtype=np.int64)
     np.add.at(counts, (encoded.units, encoded.labels), 1)
     return counts
 
 
-def pairable(counts: Sequence[int]):
+def pairable(counts: np.ndarray) -> np.ndarray:
     """Keep units rated at least twice: a single rating carries no agreement information."""
     return counts[counts.sum(axis=1) >= 2]
 
@@ -94,7 +102,7 @@ def pairable(counts: Sequence[int]):
 # --- Point estimates (libraries) ------------------------------------------------------------------------------------
 
 
-def percent_agreement(counts: Sequence[int]):
+def percent_agreement(counts: np.ndarray) -> float | None:
     """Mean over units of the share of agreeing rater pairs (Fleiss' P-bar)."""
     counts = pairable(counts)
     if not len(counts):
@@ -103,7 +111,7 @@ def percent_agreement(counts: Sequence[int]):
     return float(np.mean((counts * (counts - 1)).sum(axis=1) / (n * (n - 1))))
 
 
-def krippendorff_alpha(counts: Sequence[int]):
+def krippendorff_alpha(counts: np.ndarray) -> float | None:
     """Krippendorff's alpha for nominal data, from the `krippendorff` package (None when undefined)."""
     counts = pairable(counts)
     if not len(counts) or np.count_nonzero(counts.sum(axis=0)) < 2:
@@ -113,7 +121,7 @@ def krippendorff_alpha(counts: Sequence[int]):
     return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
-def fleiss_units(counts: Sequence[int]):
+def fleiss_units(counts: np.ndarray) -> np.ndarray:
     """Return the units rated by the most common number of raters (Fleiss' kappa assumes a constant number)."""
     counts = pairable(counts)
     if not len(counts):
@@ -123,7 +131,7 @@ def fleiss_units(counts: Sequence[int]):
     return counts[n == values[np.argmax(freq)]]
 
 
-def fleiss_kappa(counts: Sequence[int]):
+def fleiss_kappa(counts: np.ndarray) -> float | None:
     """Fleiss' kappa from statsmodels over the units with the modal number of ratings (None when undefined)."""
     table = fleiss_units(counts)
     if not len(table) or np.count_nonzero(table.sum(axis=0)) < 2:
@@ -133,7 +141,8 @@ def fleiss_kappa(counts: Sequence[int]):
     return float(statsmodels_fleiss_kappa(table, method="fleiss"))
 
 
-def cohen_kappa(labels_1, labels_2, categories=None):
+def cohen_kappa(labels_1: Sequence[Hashable], labels_2: Sequence[Hashable],
+                categories: Sequence[Hashable] | None = None) -> float | None:
     """Cohen's kappa between two raters' labels on the same units, from scikit-learn (None when undefined)."""
     if len(labels_1) == 0 or len(set(labels_1) | set(labels_2)) < 2:
         return None
@@ -154,12 +163,13 @@ class CoRatings:
     label_2: np.ndarray
 
 
-def co_ratings(encoded, min_common=MIN_COMMON_UNITS):
+def co_ratings(encoded: Ratings, min_common: int = MIN_COMMON_UNITS) -> CoRatings:
     """Return the CoRatings of an encoded set; rater pairs sharing fewer than `min_common` units are dropped."""
     order = np.lexsort((encoded.raters, encoded.units))
     units, raters, labels = encoded.units[order], encoded.raters[order], encoded.labels[order]
     max_per_unit = int(np.bincount(units).max()) if len(units) else 0
-    first, second = [], []
+    first: Any = []  # each offset's positions, then all of them in one array
+    second: Any = []
     for offset in range(1, max_per_unit):  # rating i and rating i+offset of the same unit form a pair
         same = np.flatnonzero(units[:-offset] == units[offset:])
         first.append(same)
@@ -179,14 +189,15 @@ def co_ratings(encoded, min_common=MIN_COMMON_UNITS):
     )
 
 
-def pair_confusion_matrices(co, n_categories: int):
+def pair_confusion_matrices(co: CoRatings, n_categories: int) -> np.ndarray:
     """Return the (pairs, C, C) confusion matrices of every rater pair."""
     cells = co.pair * n_categories**2 + co.label_1 * n_categories + co.label_2
     flat = np.bincount(cells, minlength=len(co.pair_keys) * n_categories**2)
     return flat.reshape(len(co.pair_keys), n_categories, n_categories).astype(float)
 
 
-def pairwise_cohen_kappa(encoded, min_common=MIN_COMMON_UNITS):
+def pairwise_cohen_kappa(encoded: Ratings, min_common: int = MIN_COMMON_UNITS
+                         ) -> tuple[float | None, dict[tuple[Any, Any], float]]:
     """Return (mean Cohen's kappa over rater pairs, {(rater, rater): kappa}); pairs with undefined kappa are left out.
 
     The per-pair kappas use the same formula as scikit-learn's cohen_kappa_score (a test checks they agree);
@@ -205,13 +216,13 @@ def pairwise_cohen_kappa(encoded, min_common=MIN_COMMON_UNITS):
 # --- Vectorised formulas for the bootstrap (weights: resamples x units) ---------------------------------------------
 
 
-def _unit_terms(counts: Sequence[int]):
+def _unit_terms(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = counts.sum(axis=1).astype(float)
     agree = (counts * (counts - 1)).sum(axis=1).astype(float)
     return n, agree
 
 
-def weighted_alpha(counts: Sequence[int], weights):
+def weighted_alpha(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Nominal alpha for each row of unit weights: 1 - (n-1)(n - sum o_cc) / (n^2 - sum n_c^2)."""
     n_i, agree = _unit_terms(counts)
     n = weights @ n_i
@@ -222,13 +233,13 @@ def weighted_alpha(counts: Sequence[int], weights):
         return np.where(denominator > 0, 1 - (n - 1) * (n - o_diag) / denominator, np.nan)
 
 
-def weighted_percent(counts: Sequence[int], weights):
+def weighted_percent(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     n_i, agree = _unit_terms(counts)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (weights @ (agree / (n_i * (n_i - 1)))) / weights.sum(axis=1)
 
 
-def weighted_fleiss(counts: Sequence[int], weights):
+def weighted_fleiss(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Fleiss' kappa for each row of weights over units that all have the same number of ratings."""
     n_i, agree = _unit_terms(counts)
     total = weights.sum(axis=1)
@@ -239,7 +250,7 @@ def weighted_fleiss(counts: Sequence[int], weights):
         return np.where(p_e < 1, (p_bar - p_e) / (1 - p_e), np.nan)
 
 
-def _pattern_weights(counts: Sequence[int], n_boot, rng):
+def _pattern_weights(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Return (distinct count patterns, resamples x patterns weights): an exact unit bootstrap."""
     base = int(counts.max()) + 1 if counts.size else 1
     codes = counts @ (base ** np.arange(counts.shape[1], dtype=np.int64))  # one integer per count pattern
@@ -248,7 +259,7 @@ def _pattern_weights(counts: Sequence[int], n_boot, rng):
     return counts[first], draws
 
 
-def _interval(samples):
+def _interval(samples: np.ndarray) -> tuple[float | None, float | None]:
     samples = samples[np.isfinite(samples)]
     if len(samples) < 2:
         return None, None
@@ -256,12 +267,12 @@ def _interval(samples):
     return float(low), float(high)
 
 
-def _estimate(value, samples, n_units: int):
+def _estimate(value: float | None, samples: np.ndarray, n_units: int) -> Estimate:
     low, high = _interval(samples) if value is not None else (None, None)
     return Estimate(value, low, high, n_units)
 
 
-def kappas_from_confusions(confusions, n_categories: int):
+def kappas_from_confusions(confusions: np.ndarray, n_categories: int) -> np.ndarray:
     """Cohen's kappa for each confusion matrix in an array (..., C, C); NaN where undefined."""
     total = confusions.sum(axis=(-1, -2))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -270,7 +281,7 @@ def kappas_from_confusions(confusions, n_categories: int):
         return np.where((total > 0) & (p_e < 1), (p_o - p_e) / (1 - p_e), np.nan)
 
 
-def _poisson_table():
+def _poisson_table() -> np.ndarray:
     # Inverse CDF of Poisson(1) on 16-bit uniforms: P(weight = k) is exact to 1/65,536.
     cdf, k, total, term = [], 0, 0.0, np.exp(-1.0)
     while total < 1 - 1e-12 and k < 20:
@@ -284,7 +295,7 @@ def _poisson_table():
 POISSON_TABLE = _poisson_table()
 
 
-def resample_weights(n_units: int, rows, rng):
+def resample_weights(n_units: int, rows: int, rng: np.random.Generator) -> np.ndarray:
     """Return (units x rows) Poisson(1) weights: how often each unit is drawn in each of `rows` resamples.
 
     This is the Poisson bootstrap, the large-sample form of resampling units with replacement (Hanley &
@@ -294,7 +305,7 @@ def resample_weights(n_units: int, rows, rng):
     return POISSON_TABLE[rng.integers(0, 65536, size=(n_units, rows), dtype=np.uint16)]
 
 
-def _design(co, n_units: int, n_categories: int):
+def _design(co: CoRatings, n_units: int, n_categories: int) -> "csc_matrix":
     # (pair cells) x units, one entry per co-rating: a resample's confusion matrices are one sparse product
     from scipy import sparse
 
@@ -304,7 +315,7 @@ def _design(co, n_units: int, n_categories: int):
     )
 
 
-def _mean_kappas(confusions, n_pairs: int, n_categories: int):
+def _mean_kappas(confusions: np.ndarray, n_pairs: int, n_categories: int) -> np.ndarray:
     rows = confusions.shape[0]
     kappas = kappas_from_confusions(confusions.reshape(rows, n_pairs, n_categories, n_categories).astype(float),
                                     n_categories)
@@ -313,13 +324,14 @@ def _mean_kappas(confusions, n_pairs: int, n_categories: int):
         return np.where(defined, kappas, 0).sum(axis=1) / defined.sum(axis=1)
 
 
-def bootstrap_pairwise_kappa_groups(groups, n_units: int, n_categories: int, n_boot, rng, chunk: int = 100):
+def bootstrap_pairwise_kappa_groups(groups: Mapping[K, CoRatings], n_units: int, n_categories: int, n_boot: int,
+                                    rng: np.random.Generator, chunk: int = 100) -> dict[K, np.ndarray]:
     """Resample units once for several groups of co-ratings over the same units; return {group: samples}.
 
     Sharing the weights lets a dashboard bootstrap every attribute and the pooled row for the price of one.
     """
     designs = {name: _design(co, n_units, n_categories) for name, co in groups.items() if co.pair_keys}
-    samples = {name: [] for name in designs}
+    samples: dict[K, list[np.ndarray]] = {name: [] for name in designs}
     for start in range(0, n_boot, chunk):
         weights = resample_weights(n_units, min(chunk, n_boot - start), rng)
         for name, design in designs.items():
@@ -327,12 +339,13 @@ def bootstrap_pairwise_kappa_groups(groups, n_units: int, n_categories: int, n_b
     return {name: np.concatenate(samples[name]) if name in samples else np.array([]) for name in groups}
 
 
-def bootstrap_pairwise_kappa(co, n_units: int, n_categories: int, n_boot, rng, chunk: int = 100):
+def bootstrap_pairwise_kappa(co: CoRatings, n_units: int, n_categories: int, n_boot: int, rng: np.random.Generator,
+                             chunk: int = 100) -> np.ndarray:
     """Resample units with replacement; return the mean pairwise Cohen's kappa of each resample."""
     return bootstrap_pairwise_kappa_groups({0: co}, n_units, n_categories, n_boot, rng, chunk)[0]
 
 
-def subset(encoded, mask):
+def subset(encoded: Ratings, mask: np.ndarray) -> Ratings:
     """Return the ratings selected by a boolean mask, keeping the unit and rater numbering."""
     return Ratings(encoded.units[mask], encoded.raters[mask], encoded.labels[mask], encoded.unit_keys,
                    encoded.rater_keys, encoded.categories)
@@ -341,8 +354,9 @@ def subset(encoded, mask):
 # --- Summary ----------------------------------------------------------------------------------------------------
 
 
-def summarize(ratings, categories=None, n_boot=DEFAULT_BOOTSTRAP, seed: int = 0, min_common=MIN_COMMON_UNITS,
-              kappa_samples=None):
+def summarize(ratings: Ratings | Iterable[Rating], categories: Iterable[Hashable] | None = None,
+              n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, min_common: int = MIN_COMMON_UNITS,
+              kappa_samples: np.ndarray | None = None) -> dict[str, Estimate]:
     """Return {statistic: Estimate} for alpha, Fleiss' kappa, mean pairwise Cohen's kappa and percent agreement.
 
     `kappa_samples`: bootstrap samples of the mean pairwise kappa computed elsewhere (summarize_groups shares one
@@ -361,7 +375,7 @@ def summarize(ratings, categories=None, n_boot=DEFAULT_BOOTSTRAP, seed: int = 0,
     return result
 
 
-def _pattern_statistics(counts: Sequence[int], n_boot, rng):
+def _pattern_statistics(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> dict[str, Estimate]:
     if not len(counts):
         empty = Estimate(None, None, None, 0)
         return {"krippendorff_alpha": empty, "percent_agreement": empty, "fleiss_kappa": empty}
@@ -375,7 +389,8 @@ def _pattern_statistics(counts: Sequence[int], n_boot, rng):
     }
 
 
-def summarize_groups(encoded, masks, n_boot=DEFAULT_BOOTSTRAP, seed: int = 0, min_common=MIN_COMMON_UNITS):
+def summarize_groups(encoded: Ratings, masks: Mapping[K, np.ndarray], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
+                     min_common: int = MIN_COMMON_UNITS) -> dict[K, dict[str, Estimate]]:
     """Summarize several subsets of one set of ratings ({name: boolean mask}), sharing the kappa resampling."""
     rng = np.random.default_rng(seed)
     parts = {name: subset(encoded, mask) for name, mask in masks.items()}
@@ -399,7 +414,7 @@ class PositionBias:
     flagged: bool
 
 
-def position_bias(left, right, alpha: float = 0.05):
+def position_bias(left: int, right: int, alpha: float = 0.05) -> PositionBias:
     """Share of 'left' among left/right picks, with a two-sided binomial test against 50%."""
     total = left + right
     if total == 0:
@@ -410,7 +425,8 @@ def position_bias(left, right, alpha: float = 0.05):
     return PositionBias(left, right, left / total, p_value, p_value < alpha)
 
 
-def position_bias_many(left, right, alpha: float = 0.05):
+def position_bias_many(left: ArrayLike, right: ArrayLike, alpha: float = 0.05
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised position_bias for arrays of counts: (share left, two-sided p, flagged).
 
     Under the null p = 0.5 the binomial is symmetric, so the exact two-sided p-value (scipy's binomtest) is
@@ -427,7 +443,7 @@ def position_bias_many(left, right, alpha: float = 0.05):
     return share, p_value, np.where(total > 0, p_value < alpha, False)
 
 
-def majority_agreement(encoded):
+def majority_agreement(encoded: Ratings) -> dict[Any, tuple[int, int]]:
     """Return {rater: (agreeing, compared)}: how often a rater matches the strict majority of the other raters."""
     counts = count_matrix(encoded)
     others = counts[encoded.units].copy()
@@ -436,14 +452,14 @@ def majority_agreement(encoded):
     unique_top = (others == top[:, None]).sum(axis=1) == 1
     usable = unique_top & (others.sum(axis=1) >= 2)
     agrees = usable & (others.argmax(axis=1) == encoded.labels)
-    result = {}
+    result: dict[Any, tuple[int, int]] = {}
     for rater_index, rater in enumerate(encoded.rater_keys):
         mine = encoded.raters == rater_index
         result[rater] = (int(agrees[mine].sum()), int(usable[mine].sum()))
     return result
 
 
-def majority_labels(encoded):
+def majority_labels(encoded: Ratings) -> dict[Any, Any]:
     """Return {unit: label} for units with a strict plurality label (ties have no majority)."""
     counts = count_matrix(encoded)
     top = counts.max(axis=1)
@@ -452,7 +468,8 @@ def majority_labels(encoded):
     return {encoded.unit_keys[i]: encoded.categories[winners[i]] for i in np.flatnonzero(unique & (top > 0))}
 
 
-def judge_agreement(judge, experts, categories=None):
+def judge_agreement(judge: Mapping[Hashable, Hashable], experts: Mapping[Hashable, Hashable],
+                    categories: Sequence[Hashable] | None = None) -> dict[str, Any]:
     """Compare an LLM judge's label per unit with the experts' majority: share agreeing and Cohen's kappa."""
     units = [unit for unit in judge if unit in experts]
     if not units:

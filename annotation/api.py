@@ -1,7 +1,11 @@
 """REST endpoints: campaigns, the annotation loop (next, submit, skip, undo), quality, adjudication, gold, releases."""
 
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,7 +15,10 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from alfa_platform.authentication import TokenAuthenticationWithRoles
 from alfa_platform.params import parse_id
@@ -41,6 +48,7 @@ from .assignment import (
     do_undo_last_submission,
     fetch_campaign,
 )
+from .auth_requests import AuthenticatedRequest
 from .models import Adjudication, Assignment, BenchmarkRelease, Campaign, CampaignMember, GoldLabel, Judgment
 from .pairs import PairSelection
 from .permissions import campaigns_for_user, get_assignment_for_user, items_judged_by, judges_campaign
@@ -77,13 +85,16 @@ from .serializers import (
     progress_payload,
 )
 
+if TYPE_CHECKING:
+    from rest_framework.permissions import _SupportsHasPermission
+
 LEAD_ACTIONS = {"create", "update", "partial_update", "import_items", "set_status", "quality", "add_pairs"}
 
 
 AUTHENTICATION = [SessionAuthentication, TokenAuthenticationWithRoles]
 
 
-def _member(campaign, user):
+def _member(campaign: Campaign, user: User) -> CampaignMember | None:
     return CampaignMember.objects.filter(campaign=campaign, user=user).first()
 
 
@@ -94,15 +105,15 @@ class StateConflict(APIException):
     default_code = "conflict"
 
 
-def campaign_for_annotating(pk):
+def campaign_for_annotating(pk: str | int | None) -> Campaign:
     """Return a campaign by id for the annotation loop; lock_member then decides eligibility (404 otherwise)."""
     try:
-        return fetch_campaign(int(pk))
+        return fetch_campaign(int(pk))  # type: ignore[arg-type]  # None raises the TypeError caught below
     except (Campaign.DoesNotExist, TypeError, ValueError) as exc:
         raise Http404("No such campaign.") from exc
 
 
-def next_payload(campaign, user):
+def next_payload(campaign: Campaign, user: User) -> dict[str, Any]:
     """Serve the user's next item and return the page payload ({"item": None} when the campaign is done)."""
     try:
         assignment = do_assign_next_item(campaign, user)
@@ -115,7 +126,7 @@ def next_payload(campaign, user):
     return served_payload(campaign, user, assignment)
 
 
-def served_payload(campaign, user, assignment):
+def served_payload(campaign: Campaign, user: User, assignment: Assignment | None) -> dict[str, Any]:
     """The payload for the assignment just served (None: the campaign has nothing left for this user)."""
     if assignment is None:
         return {"item": None, "progress": progress_payload(campaign, _member(campaign, user))}
@@ -123,11 +134,12 @@ def served_payload(campaign, user, assignment):
     return {"item": payload, "progress": payload["progress"]}
 
 
-def after_payload(assignment, user, want_next: bool = False):
+def after_payload(assignment: Assignment, user: User, want_next: bool = False) -> dict[str, Any]:
     """The response after a submit or skip: the next item if asked for (and the campaign serves), else progress."""
     campaign = assignment.campaign
     if want_next and campaign.is_serving:
         return next_payload(campaign, user)
+    member: CampaignMember | SimpleNamespace | None
     if want_next or getattr(assignment, "done_count", None) is None:
         member = _member(campaign, user)
     else:  # the submit statement returned the annotator's counters: no query for the progress
@@ -135,7 +147,8 @@ def after_payload(assignment, user, want_next: bool = False):
     return {"item": None, "progress": progress_payload(campaign, member)}
 
 
-def submit_payload(assignment, user, entries, duration_ms, want_next):
+def submit_payload(assignment: Assignment, user: User, entries: list[dict[str, Any]], duration_ms: int | None,
+                   want_next: bool) -> dict[str, Any]:
     """Store the judgments (validated entries) and return the response: the next item with next=true, else progress.
 
     Raises Conflict (a second submit, a paused or closed campaign, a removed annotator), NotEligible and
@@ -156,27 +169,28 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     """Annotators see the campaigns they may annotate; leads see and manage all of them."""
 
     authentication_classes = AUTHENTICATION
+    request: AuthenticatedRequest
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.action in LEAD_ACTIONS:
             return [IsLead()]
         if self.action == "disagreements":
             return [IsReviewer()]
         return [IsAnnotator()]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Campaign]:
         if self.action == "disagreements":  # reviewers adjudicate every campaign, not only their own
             return Campaign.objects.all()
         return campaigns_for_user(self.request.user).order_by("-created_at")
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer]:
         if self.action == "import_items":
             return ImportUploadSerializer
         if has_role(self.request.user, Role.LEAD):
             return CampaignLeadSerializer
         return CampaignSerializer
 
-    def perform_create(self, serializer):
+    def perform_create(self, serializer: BaseSerializer) -> None:
         data = dict(serializer.validated_data)
         annotators = data.pop("annotators", [])
         try:
@@ -184,8 +198,9 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         except CampaignError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
 
-    def perform_update(self, serializer):
+    def perform_update(self, serializer: BaseSerializer) -> None:
         data = dict(serializer.validated_data)
+        assert serializer.instance is not None  # an update: the serializer holds the campaign
         try:
             do_update_campaign(serializer.instance, **data)
         except CampaignError as exc:
@@ -193,7 +208,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses=ImportReportSerializer)
     @action(detail=True, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
-    def import_items(self, request, pk=None):
+    def import_items(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Import comparison items from a JSONL file; any invalid row rejects the file (errors by line)."""
         campaign = self.get_object()
         upload = request.FILES.get("file")
@@ -209,7 +224,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     @extend_schema(request=PairSelectionSerializer, responses={202: JobQueuedSerializer})
     @action(detail=True, methods=["post"], url_path="add-pairs")
-    def add_pairs(self, request, pk=None):
+    def add_pairs(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Queue a job snapshotting synthesis pairs (by attribute, pair type, verdict, split or ids) as items."""
         campaign = self.get_object()
         data = PairSelectionSerializer(data=request.data)
@@ -222,23 +237,24 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @extend_schema(request={"application/json": {"type": "object", "properties": {"status": {"type": "string"}}}},
                    responses=CampaignLeadSerializer)
     @action(detail=True, methods=["post"], url_path="status")
-    def set_status(self, request, pk=None):
+    def set_status(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         campaign = self.get_object()
         try:
-            do_set_campaign_status(campaign, request.data.get("status", ""))
+            # a JSON list as the body has no .get (an AttributeError, so a 500): reported, not changed here
+            do_set_campaign_status(campaign, request.data.get("status", ""))  # type: ignore[union-attr]
         except CampaignError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(CampaignLeadSerializer(campaign).data)
 
     @extend_schema(request=None, responses=NextResponseSerializer)
     @action(detail=True, methods=["post"])
-    def next(self, request, pk=None):
+    def next(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Return the annotator's current item, or serve the least-annotated eligible one."""
         return Response(next_payload(campaign_for_annotating(pk), request.user))
 
     @extend_schema(request=None, responses=NextResponseSerializer)
     @action(detail=True, methods=["post"])
-    def undo(self, request, pk=None):
+    def undo(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Reopen the annotator's latest submission (its judgments are retracted, not deleted)."""
         campaign = campaign_for_annotating(pk)
         try:
@@ -254,13 +270,13 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
-    def progress(self, request, pk=None):
+    def progress(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         campaign = self.get_object()
         return Response(progress_payload(campaign, _member(campaign, request.user)))
 
     @extend_schema(parameters=[OpenApiParameter("attribute", str)], responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
-    def quality(self, request, pk=None):
+    def quality(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Agreement with bootstrap CIs, position bias, per-annotator accuracy and speed, judge-expert agreement."""
         attribute = request.query_params.get("attribute") or None
         if attribute is not None and len(attribute) > 32:  # a snapshot's column: PostgreSQL refused it (a 500)
@@ -269,7 +285,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     @extend_schema(parameters=[OpenApiParameter("attribute", str)], responses=DisagreementSerializer(many=True))
     @action(detail=True, methods=["get"])
-    def disagreements(self, request, pk=None):
+    def disagreements(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Items whose annotators disagree and that no reviewer has resolved yet."""
         campaign = self.get_object()
         rows = disagreements(campaign, request.query_params.get("attribute") or None)
@@ -285,20 +301,21 @@ class AssignmentViewSet(viewsets.GenericViewSet):
     permission_classes = [IsAnnotator]
     authentication_classes = AUTHENTICATION
     serializer_class = SubmitSerializer
+    request: AuthenticatedRequest
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Assignment]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Assignment.objects.none()
         return Assignment.objects.filter(annotator=self.request.user)
 
-    def _own(self, pk):
+    def _own(self, pk: str | None) -> Assignment:
         assignment = get_assignment_for_user(self.request.user, pk)
         assignment.annotator = self.request.user  # the same row; keeps the roles already read for this request
         return assignment
 
     @extend_schema(request=SubmitSerializer, responses=NextResponseSerializer)
     @action(detail=True, methods=["post"])
-    def submit(self, request, pk=None):
+    def submit(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Store one judgment per asked attribute; with next=true the response holds the next item."""
         assignment = self._own(pk)
         data = SubmitSerializer(data=request.data)
@@ -315,7 +332,7 @@ class AssignmentViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=SkipSerializer, responses=NextResponseSerializer)
     @action(detail=True, methods=["post"])
-    def skip(self, request, pk=None):
+    def skip(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Give the item back with a reason; it goes to another annotator."""
         assignment = self._own(pk)
         data = SkipSerializer(data=request.data)
@@ -326,7 +343,7 @@ class AssignmentViewSet(viewsets.GenericViewSet):
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return self._after(assignment, data.validated_data["next"])
 
-    def _after(self, assignment, want_next):
+    def _after(self, assignment: Assignment, want_next: bool) -> Response:
         return Response(after_payload(assignment, self.request.user, want_next))
 
 
@@ -334,19 +351,20 @@ class JudgmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Annotators list only their own judgments; reviewers and leads list everyone's."""
 
     permission_classes = [IsAnnotator]
+    request: AuthenticatedRequest
 
-    def is_reviewer(self):
+    def is_reviewer(self) -> bool:
         return has_role(self.request.user, Role.REVIEWER)
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer]:
         return JudgmentSerializer if self.is_reviewer() else OwnJudgmentSerializer
 
     @extend_schema(parameters=[OpenApiParameter("campaign", int), OpenApiParameter("item", int),
                                OpenApiParameter("annotator", str)])
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Judgment]:
         judgments = Judgment.objects.filter(retracted_at__isnull=True).select_related(
             "assignment", "item", "campaign", "annotator"
         ).order_by("-created_at", "-pk")
@@ -365,14 +383,15 @@ class AdjudicationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
 
     permission_classes = [IsReviewer]
     serializer_class = AdjudicationSerializer
+    request: AuthenticatedRequest
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Adjudication]:
         rows = Adjudication.objects.select_related("author").order_by("-created_at")
         if (campaign := parse_id(self.request.query_params.get("campaign", ""))) is not None:
             rows = rows.filter(campaign_id=campaign)
         return rows
 
-    def perform_create(self, serializer):
+    def perform_create(self, serializer: BaseSerializer) -> None:
         item = serializer.validated_data["item"]
         try:
             serializer.instance = do_adjudicate(
@@ -386,7 +405,7 @@ class AdjudicationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
 # --- Gold labels ----------------------------------------------------------------------------------------------------
 
 
-def _gold_call(function, *args, **kwargs):
+def _gold_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         result = function(*args, **kwargs)
     except gold_actions.GoldError as exc:
@@ -406,29 +425,30 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = GoldListSerializer
     lookup_url_kwarg = "case_pk"
     lookup_value_regex = r"[0-9]+"  # a case's primary key; anything else answers 404 (it reached int() as a 500)
+    request: AuthenticatedRequest
 
-    def get_permissions(self):
+    def get_permissions(self) -> "Sequence[_SupportsHasPermission]":
         if self.action in ("balance", "rebalance"):
             return [IsLead()]
         return super().get_permissions()
 
-    def _gold(self, case_pk):
+    def _gold(self, case_pk: str | None) -> GoldLabel:
         case = get_object_or_404(MultipleChoiceCase, pk=case_pk, source=MultipleChoiceCase.Source.ASKDOCS)
         return gold_actions.get_or_create_gold(case, self.request.user)
 
-    def _detail(self, gold):
+    def _detail(self, gold: GoldLabel) -> Response:
         if gold_actions.has_answered_blind(gold, self.request.user):
             return Response(GoldDetailSerializer(gold).data)
         return Response(GoldBlindSerializer(gold).data)
 
     @extend_schema(responses=GOLD_RESPONSE)
-    def retrieve(self, request, case_pk=None):
+    def retrieve(self, request: AuthenticatedRequest, case_pk: str | None = None) -> Response:
         """Before the blind answer: case, stem and options only; afterwards the whole label."""
         return self._detail(self._gold(case_pk))
 
     @extend_schema(request=BlindAnswerInputSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"], url_path="blind-answer")
-    def blind_answer(self, request, case_pk=None):
+    def blind_answer(self, request: AuthenticatedRequest, case_pk: str | None = None) -> Response:
         gold = self._gold(case_pk)
         data = BlindAnswerInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -438,7 +458,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=GoldEditSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"])
-    def edit(self, request, case_pk=None):
+    def edit(self, request: AuthenticatedRequest, case_pk: str | None = None) -> Response:
         data = GoldEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._detail(_gold_call(gold_actions.do_edit_gold, self._gold(case_pk), request.user,
@@ -446,7 +466,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=ImpliedSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"])
-    def implied(self, request, case_pk=None):
+    def implied(self, request: AuthenticatedRequest, case_pk: str | None = None) -> Response:
         data = ImpliedSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._detail(_gold_call(gold_actions.do_mark_implied, self._gold(case_pk), request.user,
@@ -454,7 +474,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=FactsSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"])
-    def facts(self, request, case_pk=None):
+    def facts(self, request: AuthenticatedRequest, case_pk: str | None = None) -> Response:
         data = FactsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._detail(_gold_call(gold_actions.do_curate_facts, self._gold(case_pk), request.user,
@@ -462,7 +482,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=InitialInfoSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"], url_path="initial-info")
-    def initial_info(self, request, case_pk=None):
+    def initial_info(self, request: AuthenticatedRequest, case_pk: str | None = None) -> Response:
         data = InitialInfoSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._detail(_gold_call(gold_actions.do_set_initial_info, self._gold(case_pk), request.user,
@@ -470,12 +490,12 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=None, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"], url_path="sign-off")
-    def sign_off(self, request, case_pk=None):
+    def sign_off(self, request: AuthenticatedRequest, case_pk: str | None = None) -> Response:
         return self._detail(_gold_call(gold_actions.do_sign_off, self._gold(case_pk), request.user))
 
     @extend_schema(request=ReopenSerializer, responses=GOLD_RESPONSE)
     @action(detail=True, methods=["post"])
-    def reopen(self, request, case_pk=None):
+    def reopen(self, request: AuthenticatedRequest, case_pk: str | None = None) -> Response:
         # Through a serializer: a raw form value carried NUL into the revision's note (a 500 on PostgreSQL).
         data = ReopenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -484,7 +504,7 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses=GoldRevisionSerializer(many=True))
     @action(detail=True, methods=["get"])
-    def revisions(self, request, case_pk=None):
+    def revisions(self, request: AuthenticatedRequest, case_pk: str | None = None) -> Response:
         gold = self._gold(case_pk)
         if not gold_actions.has_answered_blind(gold, request.user):
             raise PermissionDenied("Answer the case blind first: the history shows the key.")
@@ -492,13 +512,13 @@ class GoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["get"])
-    def balance(self, request):
+    def balance(self, request: AuthenticatedRequest) -> Response:
         """Key-position counts and how often the key is the longest option, published vs gold."""
         return Response(gold_actions.balance_report())
 
     @extend_schema(request=RebalanceSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["post"])
-    def rebalance(self, request):
+    def rebalance(self, request: AuthenticatedRequest) -> Response:
         """Reorder options so the key positions are balanced; the key stays correct."""
         data = RebalanceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -513,8 +533,9 @@ class ReleaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     permission_classes = [IsLead]
     serializer_class = ReleaseSerializer
     queryset = BenchmarkRelease.objects.select_related("created_by")
+    request: AuthenticatedRequest
 
-    def perform_create(self, serializer) -> None:
+    def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = _gold_call(
             gold_actions.do_create_release, serializer.validated_data["name"], self.request.user,
             serializer.validated_data.get("description", ""),
@@ -522,7 +543,7 @@ class ReleaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
     @extend_schema(responses={(200, "application/jsonl"): OpenApiResponse(OpenApiTypes.BINARY)})
     @action(detail=True, methods=["get"])
-    def export(self, request, pk=None):
+    def export(self, request: AuthenticatedRequest, pk: str | None = None) -> HttpResponse:
         """Download the release as MediQ JSONL (the published file's fields)."""
         release = self.get_object()
         response = HttpResponse(gold_actions.release_jsonl(release), content_type="application/jsonl")

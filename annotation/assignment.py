@@ -8,13 +8,19 @@ by the database (IMMEDIATE transactions), so the same code is correct there too.
 """
 
 import json
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import _ExecuteQuery
 
 from alfa_platform.roles import Role, has_role
 
@@ -54,16 +60,16 @@ class Removed(Conflict):
     """The annotator was removed from the campaign: their own work there is refused, not hidden."""
 
 
-STATE_WORDS = {CampaignStatus.DRAFT: "not open yet", CampaignStatus.PAUSED: "paused",
+STATE_WORDS: dict[str, str] = {CampaignStatus.DRAFT: "not open yet", CampaignStatus.PAUSED: "paused",
                CampaignStatus.CLOSED: "closed"}
 
 
-def not_serving(campaign):
+def not_serving(campaign: Campaign) -> NotServing:
     return NotServing(f"This campaign is {STATE_WORDS[campaign.status]}: it takes no judgments, skips or undos "
                       "until a lead reopens it.")
 
 
-def check_serving(campaign):
+def check_serving(campaign: Campaign) -> None:
     """Raise unless the campaign takes work: NotEligible for a draft (which annotators never see), else NotServing."""
     if campaign.status == CampaignStatus.ACTIVE:
         return
@@ -72,7 +78,7 @@ def check_serving(campaign):
     raise not_serving(campaign)
 
 
-def may_annotate(campaign, user):
+def may_annotate(campaign: Campaign, user: User) -> bool:
     """Return whether the user may take items in this campaign (invited member, or any annotator if open)."""
     if not has_role(user, Role.ANNOTATOR):
         return False
@@ -81,7 +87,7 @@ def may_annotate(campaign, user):
     return CampaignMember.objects.filter(campaign=campaign, user=user, invited=True).exists()
 
 
-def lock_member(campaign, user):
+def lock_member(campaign: Campaign, user: User) -> CampaignMember:
     """Return the user's member row, locked for this transaction (created on first use of an open campaign).
 
     Raises NotEligible for users who may not annotate the campaign, Removed for members a lead has removed. One
@@ -107,7 +113,7 @@ def lock_member(campaign, user):
 REMOVED = "You are no longer an annotator of this campaign."
 
 
-def refusal(assignment):
+def refusal(assignment: Assignment) -> Conflict:
     """The error for a claim on an open assignment that changed nothing: why the assignment takes no work.
 
     Runs only after the claim statement failed (never on the served path), so its queries cost nothing there.
@@ -121,7 +127,7 @@ def refusal(assignment):
     return Conflict("This item was already submitted, skipped or expired.")
 
 
-def takes_work(annotator_id):
+def takes_work(annotator_id: int) -> Q:
     """The claim's condition that the assignment's campaign is active and its annotator still a member of it.
 
     An ORM filter for the UPDATE that claims an assignment (the SQL form is in _submit_sql): folded into that one
@@ -134,7 +140,7 @@ def takes_work(annotator_id):
     return Q(Exists(active)) & Q(Exists(member))
 
 
-def open_assignments(campaign, user):
+def open_assignments(campaign: Campaign, user: User) -> QuerySet[Assignment]:
     """Return the user's open assignments, a reopened (undone) one first."""
     return (
         Assignment.objects.filter(campaign=campaign, annotator=user, status=AssignmentStatus.ASSIGNED)
@@ -143,12 +149,12 @@ def open_assignments(campaign, user):
     )
 
 
-def _wants_gold(campaign, member):
+def _wants_gold(campaign: Campaign, member: CampaignMember) -> bool:
     # Interleave gold items at the campaign's rate: the k-th gold item comes after about k / rate items.
     return campaign.gold_rate > 0 and member.gold_served_count < int(campaign.gold_rate * (member.served_count + 1))
 
 
-def _lock_candidate(campaign, user, gold):
+def _lock_candidate(campaign: Campaign, user: User, gold: bool) -> ComparisonItem | None:
     """Lock and return the least-annotated item of the pool the user has never been served, or None.
 
     Hand-written because it runs on every "next item" and compiling the ORM form (an anti-join and an ordering)
@@ -167,7 +173,7 @@ def _lock_candidate(campaign, user, gold):
     return next(iter(ComparisonItem.objects.raw(query, params)), None)
 
 
-def _take(item, campaign):
+def _take(item: ComparisonItem, campaign: Campaign) -> bool:
     """Move the item's counter; False if it reached its overlap meanwhile (the conditional UPDATE decides)."""
     items = ComparisonItem.objects.filter(pk=item.pk)
     if not item.is_gold:
@@ -175,7 +181,7 @@ def _take(item, campaign):
     return items.update(active_count=F("active_count") + 1) == 1
 
 
-def _pick_item(campaign, user, member):
+def _pick_item(campaign: Campaign, user: User, member: CampaignMember) -> ComparisonItem | None:
     pools = [True, False] if _wants_gold(campaign, member) else [False]
     for gold in pools:
         for _attempt in range(3):
@@ -187,12 +193,12 @@ def _pick_item(campaign, user, member):
     return None
 
 
-def _quota_reached(campaign, member, open_count):
+def _quota_reached(campaign: Campaign, member: CampaignMember, open_count: int) -> bool:
     quota = campaign.items_per_annotator
     return quota is not None and member.done_count + open_count >= quota
 
 
-def do_assign_next_item(campaign, user):
+def do_assign_next_item(campaign: Campaign, user: User) -> Assignment | None:
     """Return the user's current assignment, or serve the least-annotated eligible item; None when done.
 
     The returned assignment carries `member` (the annotator's counters, for progress) and its item and campaign.
@@ -203,7 +209,7 @@ def do_assign_next_item(campaign, user):
         return _assign_next(campaign, user, member)
 
 
-def _assign_next(campaign, user, member=None):
+def _assign_next(campaign: Campaign, user: User, member: CampaignMember | None = None) -> Assignment | None:
     """The body of do_assign_next_item; the caller holds the transaction.
 
     `member`: the annotator's CampaignMember row when the caller already holds its lock (the submit statement
@@ -233,12 +239,12 @@ def _assign_next(campaign, user, member=None):
     return assignment
 
 
-def _fast_sql():
+def _fast_sql() -> bool:
     """Whether the hot path may use PostgreSQL's data-modifying CTEs (one round trip instead of four or five)."""
     return connection.vendor == "postgresql"
 
 
-def prepared_cursor():
+def prepared_cursor() -> CursorWrapper:
     """A Django cursor whose statements PostgreSQL binds, and psycopg prepares once per connection.
 
     Django's own cursors bind parameters on the client, so every statement is parsed and planned again; planning the
@@ -251,14 +257,15 @@ def prepared_cursor():
 
     connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)
-    return _LoggedCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+    # make_cursor wraps a DB-API cursor; django-stubs types its argument as Django's own CursorWrapper
+    return _LoggedCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)  # type: ignore[arg-type]
 
 
 class _LoggedCursor(CursorDebugWrapper):
     """Logs a statement as written, placeholders and all: Django reads values back from client-bound cursors only."""
 
-    def execute(self, sql, params=None):
-        with self.debug_sql(sql, params):
+    def execute(self, sql: "_ExecuteQuery", params: Any = None) -> Any:
+        with self.debug_sql(sql, params):  # type: ignore[arg-type]  # stub: debug_sql logs whatever execute takes
             return CursorWrapper.execute(self, sql, params)
 
 
@@ -272,13 +279,16 @@ NOT_READ = {
 }
 
 
-class RowLoader:
+M = TypeVar("M", bound=Model)
+
+
+class RowLoader(Generic[M]):
     """A model's columns for a hand-written SELECT or RETURNING, and building instances from such rows.
 
     What the ORM does for a fetched row (from_db, JSON decoding), without compiling a query on every request.
     """
 
-    def __init__(self, model, alias) -> None:
+    def __init__(self, model: type[M], alias: str) -> None:
         left_out = NOT_READ.get(model._meta.label, set())
         fields = [field for field in model._meta.concrete_fields if field.attname not in left_out]
         self.model, self.width = model, len(fields)
@@ -287,7 +297,7 @@ class RowLoader:
         self.converters = [(index, field.from_db_value) for index, field in enumerate(fields)
                            if hasattr(field, "from_db_value")]
 
-    def load(self, row, offset: int = 0):
+    def load(self, row: Sequence[Any], offset: int = 0) -> M:
         values = list(row[offset: offset + self.width])
         for index, convert in self.converters:
             values[index] = convert(values[index], None, connection)
@@ -295,11 +305,11 @@ class RowLoader:
 
 
 @cache
-def row_loader(model, alias):
+def row_loader(model: type[M], alias: str) -> RowLoader[M]:
     return RowLoader(model, alias)
 
 
-def _fetch_one(model, alias, rest, params):
+def _fetch_one(model: type[M], alias: str, rest: str, params: list[Any]) -> M | None:
     """Run `SELECT <model's columns> <rest>` (rest may use {table}) as a prepared statement; an instance or None."""
     loader = row_loader(model, alias)
     with prepared_cursor() as cursor:
@@ -308,7 +318,7 @@ def _fetch_one(model, alias, rest, params):
     return None if row is None else loader.load(row)
 
 
-def fetch_campaign(pk):
+def fetch_campaign(pk: int) -> Campaign:
     """Return the campaign with this id (Campaign.DoesNotExist otherwise); one prepared statement on PostgreSQL."""
     if not _fast_sql():
         return Campaign.objects.get(pk=pk)
@@ -318,12 +328,12 @@ def fetch_campaign(pk):
     return campaign
 
 
-def _own_assignment_loaders():
+def _own_assignment_loaders() -> tuple[RowLoader[Assignment], RowLoader[ComparisonItem], RowLoader[Campaign]]:
     return row_loader(Assignment, "a"), row_loader(ComparisonItem, "i"), row_loader(Campaign, "c")
 
 
 @cache
-def own_assignment_sql():
+def own_assignment_sql() -> tuple[str, str]:
     """(columns, FROM part) reading an assignment `a` with its item and campaign; load_own_assignment reads the row."""
     assignments, items, campaigns = _own_assignment_loaders()
     return (
@@ -333,7 +343,7 @@ def own_assignment_sql():
     )
 
 
-def load_own_assignment(row, offset: int, user):
+def load_own_assignment(row: Sequence[Any], offset: int, user: User) -> Assignment | None:
     """The assignment (item and campaign attached) from the own_assignment_sql columns at `offset`, or None."""
     if row[offset] is None:
         return None
@@ -346,7 +356,7 @@ def load_own_assignment(row, offset: int, user):
     return assignment
 
 
-def fetch_own_assignment(user, pk):
+def fetch_own_assignment(user: User, pk: int) -> Assignment | None:
     """Return the user's assignment `pk` with its item and campaign, or None (also for other users' assignments)."""
     if not _fast_sql():
         return Assignment.objects.select_related("item", "campaign").filter(pk=pk, annotator=user).first()
@@ -363,7 +373,7 @@ LEFT_IS_A_SQL = ("get_byte(sha256(convert_to(%(seed)s::bigint::text || ':' || %(
 
 
 @cache
-def _claim_sql(gold) -> str:
+def _claim_sql(gold: bool) -> str:
     """One statement: the user's open assignment if any, else lock, take and assign the best candidate item.
 
     Runs after the member lock, so it sees (with a fresh snapshot) whatever the annotator's previous request
@@ -398,7 +408,7 @@ def _claim_sql(gold) -> str:
     )
 
 
-def _assign_next_fast(campaign, user, member):
+def _assign_next_fast(campaign: Campaign, user: User, member: CampaignMember) -> Assignment | None:
     """_assign_next on PostgreSQL: one prepared statement after the member lock (claim, take and assign an item)."""
     pools = [True, False] if _wants_gold(campaign, member) else [False]
     loader = row_loader(ComparisonItem, "u")
@@ -412,6 +422,7 @@ def _assign_next_fast(campaign, user, member):
                 continue  # nothing left in this pool
             if row[-1] is not None:  # the annotator already has an open item: serve it again
                 current = open_assignments(campaign, user).first()
+                assert current is not None  # the statement found it open, and this annotator's row is locked
                 current.member = member
                 return current
             break
@@ -433,7 +444,7 @@ def _assign_next_fast(campaign, user, member):
 # --- Submitting ----------------------------------------------------------------------------------------------------
 
 
-def canonical_choice(pick, left_is_a):
+def canonical_choice(pick: str, left_is_a: bool) -> tuple[Choice, Side]:
     """Map what was clicked (left/right/tie/both_bad) to the canonical choice and the screen side."""
     if pick == "left":
         return (Choice.A if left_is_a else Choice.B), Side.LEFT
@@ -444,7 +455,7 @@ def canonical_choice(pick, left_is_a):
     raise AssignmentError(f"Unknown pick {pick!r}.")
 
 
-def screen_pick(choice, left_is_a):
+def screen_pick(choice: str, left_is_a: bool) -> str:
     """Return the on-screen pick for a canonical choice (the inverse of canonical_choice)."""
     if choice == Choice.A:
         return "left" if left_is_a else "right"
@@ -453,7 +464,7 @@ def screen_pick(choice, left_is_a):
     return choice
 
 
-def _clean_judgment(entry, key):
+def _clean_judgment(entry: dict[str, Any], key: str) -> tuple[str, list[str]]:
     reasons = list(dict.fromkeys(entry.get("reasons") or []))
     strength = entry.get("strength") or Strength.NONE
     if entry["pick"] == Choice.BOTH_BAD:
@@ -469,7 +480,7 @@ def _clean_judgment(entry, key):
     return strength, reasons
 
 
-def build_judgments(assignment, entries):
+def build_judgments(assignment: Assignment, entries: list[dict[str, Any]]) -> list[Judgment]:
     """Validate the page's entries against the keys asked for this item and return unsaved Judgment rows."""
     keys = assignment.campaign.judgment_keys_for(assignment.item.attribute)
     by_key = {entry["attribute"]: entry for entry in entries}
@@ -488,7 +499,8 @@ def build_judgments(assignment, entries):
     return rows
 
 
-def do_submit_assignment(assignment, entries, duration_ms=None):
+def do_submit_assignment(assignment: Assignment, entries: list[dict[str, Any]], duration_ms: int | None = None
+) -> list[Judgment]:
     """Store the judgments of an open assignment; a second submit of the same assignment is a Conflict."""
     rows = build_judgments(assignment, entries)
     if _fast_sql():  # one statement, atomic by itself: no BEGIN and COMMIT round trips around it
@@ -499,7 +511,8 @@ def do_submit_assignment(assignment, entries, duration_ms=None):
     return rows
 
 
-def do_submit_and_assign_next(assignment, entries, duration_ms=None):
+def do_submit_and_assign_next(assignment: Assignment, entries: list[dict[str, Any]], duration_ms: int | None = None
+) -> Assignment | None:
     """Submit and serve the next item in one transaction: the page's Enter, with one commit per judgment."""
     rows = build_judgments(assignment, entries)
     with transaction.atomic():
@@ -509,7 +522,7 @@ def do_submit_and_assign_next(assignment, entries, duration_ms=None):
         return _assign_next(assignment.campaign, assignment.annotator, member)
 
 
-def _submit(assignment, rows, duration_ms):
+def _submit(assignment: Assignment, rows: list[Judgment], duration_ms: int | None) -> CampaignMember | None:
     """The body of do_submit_assignment; the caller holds the transaction. Returns the locked member row or None."""
     now = timezone.now()
     if _fast_sql():
@@ -525,10 +538,11 @@ def _submit(assignment, rows, duration_ms):
         done_count=F("done_count") + 1
     )
     assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
+    return None
 
 
 @cache
-def _submit_sql(judgment_count) -> str:
+def _submit_sql(judgment_count: int) -> str:
     """The submit statement for an item asking `judgment_count` judgments (see _submit_fast)."""
     values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * judgment_count)
     members = row_loader(CampaignMember, "m").columns
@@ -552,7 +566,8 @@ def _submit_sql(judgment_count) -> str:
     )
 
 
-def _submit_fast(assignment, rows, duration_ms, now):
+def _submit_fast(assignment: Assignment, rows: list[Judgment], duration_ms: int | None, now: datetime
+) -> CampaignMember | None:
     """_submit on PostgreSQL in one prepared statement: claim the assignment, store the judgments, move the counters.
 
     Every part is conditional on the claim (the UPDATE of an assignment still open), so a second submit of the
@@ -561,7 +576,7 @@ def _submit_fast(assignment, rows, duration_ms, now):
     `assignment.done_count` and `assignment.skipped_count` (the annotator's counters after the submission, for
     the progress shown) and returns the member row (None if it has none).
     """
-    params = [now, duration_ms, assignment.pk, now]
+    params: list[Any] = [now, duration_ms, assignment.pk, now]
     for row in rows:
         params += [str(row.attribute), str(row.choice), str(row.side), str(row.strength), json.dumps(row.reasons),
                    row.rationale, row.time_ms]
@@ -578,7 +593,7 @@ def _submit_fast(assignment, rows, duration_ms, now):
     return member
 
 
-def do_skip_assignment(assignment, reason: str, note: str = ""):
+def do_skip_assignment(assignment: Assignment, reason: str, note: str = "") -> None:
     """Give the item back to the pool (another annotator will take it); this annotator never sees it again."""
     if reason not in SkipReason.values:
         raise AssignmentError("Choose a reason for skipping.")
@@ -595,7 +610,7 @@ def do_skip_assignment(assignment, reason: str, note: str = ""):
     assignment.status = AssignmentStatus.SKIPPED
 
 
-def do_undo_last_submission(campaign, user):
+def do_undo_last_submission(campaign: Campaign, user: User) -> Assignment:
     """Reopen the user's latest submission in the campaign; its judgments are retracted (kept, not deleted)."""
     with transaction.atomic():
         lock_member(campaign, user)
@@ -616,7 +631,7 @@ def do_undo_last_submission(campaign, user):
     return Assignment.objects.select_related("item", "campaign").get(pk=last.pk)
 
 
-def previous_picks(assignment):
+def previous_picks(assignment: Assignment) -> dict[str, dict[str, Any]]:
     """Return {attribute: judgment dict} of the judgments an undo retracted, to prefill the reopened item."""
     if assignment.reopened_at is None:
         return {}
@@ -630,7 +645,7 @@ def previous_picks(assignment):
     }
 
 
-def do_expire_stale_assignments(older_than=timedelta(hours=12), campaign=None):
+def do_expire_stale_assignments(older_than: timedelta = timedelta(hours=12), campaign: Campaign | None = None) -> int:
     """Return abandoned open assignments to the pool; return how many were expired."""
     cutoff = timezone.now() - older_than
     stale = Assignment.objects.filter(status=AssignmentStatus.ASSIGNED, served_at__lt=cutoff)
@@ -640,13 +655,13 @@ def do_expire_stale_assignments(older_than=timedelta(hours=12), campaign=None):
     return _expire(stale)
 
 
-def do_expire_open_assignments(campaign, user_ids):
+def do_expire_open_assignments(campaign: Campaign, user_ids: Iterable[int]) -> int:
     """Return these annotators' open items in the campaign to the pool (they were removed from it)."""
     return _expire(Assignment.objects.filter(campaign=campaign, annotator_id__in=user_ids,
                                              status=AssignmentStatus.ASSIGNED))
 
 
-def _expire(assignments):
+def _expire(assignments: QuerySet[Assignment]) -> int:
     """Expire open assignments one at a time (a submit may win the race for each); return how many were expired."""
     expired = 0
     for pk, item_id in assignments.values_list("pk", "item_id").iterator():

@@ -1,6 +1,7 @@
 """The attributes annotators judge: synthesis's catalogue (the one list, synthesis.Attribute)."""
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.core.cache import cache
 from django.db.models import Q
@@ -37,8 +38,10 @@ def load_attributes() -> list[AttributeInfo]:
     rows = Attribute.objects.filter(Q(is_active=True) | Q(key=OVERALL)).order_by("order", "key")
     found = [AttributeInfo(*row) for row in rows.values_list("key", "name", "group", "definition")]
     # An emptied table (a test database flushed between tests) falls back to the rows its migration loads.
-    return found or [AttributeInfo(row["key"], row["name"], row["group"], row["definition"])
-                     for row in sorted(catalogue_v1.ATTRIBUTES, key=lambda row: row["order"])]
+    # the catalogue's rows are dicts of mixed values (str and int, lists for the scale)
+    return found or [AttributeInfo(cast(str, row["key"]), cast(str, row["name"]), cast(str, row["group"]),
+                                   cast(str, row["definition"]))
+                     for row in sorted(catalogue_v1.ATTRIBUTES, key=lambda row: cast(int, row["order"]))]
 
 
 def attribute_keys() -> list[str]:

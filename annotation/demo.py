@@ -2,8 +2,12 @@
 
 import json
 import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from alfa_platform.roles import Role
 from alfa_platform.users import create_user_with_role
@@ -20,16 +24,16 @@ DEMO_USERS = [("lead", Role.LEAD), ("physician", Role.ANNOTATOR), ("physician2",
 BASE_UTC = 1_600_000_000
 
 
-def parent_id(thread, depth: int):
+def parent_id(thread: Mapping[str, Any], depth: int) -> str:
     """Return the Reddit fullname of a comment's parent: the post for the first turn, else the patient's reply."""
     return f"t3_{thread['post_id']}" if depth == 0 else f"t1_{thread['post_id']}c{depth * 2 - 1}"
 
 
-def question_records(thread, index):
+def question_records(thread: Mapping[str, Any], index: int) -> Iterator[dict[str, Any]]:
     """Yield one question record (the 43-field format of test_q.jsonl) per doctor question of a demo thread."""
     thread_id = f"t_{thread['post_id']}c0-0"
     created = BASE_UTC + index * 86_400
-    previous = []
+    previous: list[dict[str, Any]] = []
     for depth, (comment_body, questions, answer) in enumerate(thread["turns"]):
         comment_id = f"{thread['post_id']}c{depth * 2}"
         for j, (question, qtype, hypotheses, binary) in enumerate(questions):
@@ -58,7 +62,7 @@ def question_records(thread, index):
             previous.append({"question": question, "patient_answer": answer, "additional_context": answer or ""})
 
 
-def mcq_record(thread, index):
+def mcq_record(thread: Mapping[str, Any], index: int) -> dict[str, Any]:
     stem, options, answer_idx = DEMO_MCQS[thread["post_id"]]
     letters = dict(zip("ABCD", options, strict=True))
     original = f"{thread['title']}\n\n{thread['post']}"
@@ -71,7 +75,7 @@ def mcq_record(thread, index):
     }
 
 
-def write_demo_files():
+def write_demo_files() -> tuple[Path, Path]:
     """Write the demo question records and MCQs as JSONL under var/demo/ and return their paths."""
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     questions, mcqs = DEMO_DIR / "demo_questions.jsonl", DEMO_DIR / "demo_mcq.jsonl"
@@ -85,7 +89,7 @@ def write_demo_files():
     return questions, mcqs
 
 
-def ensure_demo_users():
+def ensure_demo_users() -> dict[str, dict[str, str]]:
     """Create the demo users once with random passwords kept in var/; return {username: (role, password)}."""
     known = json.loads(CREDENTIALS_FILE.read_text()) if CREDENTIALS_FILE.exists() else {}
     for username, role in DEMO_USERS:
@@ -100,7 +104,7 @@ def ensure_demo_users():
     return known
 
 
-def demo_pair_rows():
+def demo_pair_rows() -> Iterator[dict[str, Any]]:
     """Yield the demo campaign's items in the annotation JSONL format: the real question vs a degraded one."""
     for thread in DEMO_THREADS:
         if thread["post_id"] not in DEMO_DEGRADED:
@@ -115,7 +119,7 @@ def demo_pair_rows():
         }
 
 
-def ensure_demo_campaign(lead, annotators):
+def ensure_demo_campaign(lead: User, annotators: Iterable[User]) -> Campaign:
     """Create the demo campaign once (active, overlap 2) for the demo physicians; return it."""
     campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
     if campaign is not None:

@@ -1,8 +1,10 @@
 """The demo corpus: invented AskDocs-style threads written for this project (no real forum content)."""
 
+from typing import Any
+
 # Each thread: a post, then doctor turns; each turn has one comment with its questions and the patient's reply.
 # Question tuples: (question, question_type, hypotheses, binary).
-DEMO_THREADS = [
+DEMO_THREADS: list[dict[str, Any]] = [
     {
         "post_id": "d0a1x1", "author": "sleepless_in_leeds", "year": 2021,
         "title": "Chest feels tight when I climb stairs, 52M",

@@ -11,13 +11,15 @@ then answers exactly as before. Authentication follows DRF's order: the session 
 then the `Authorization: Token` header (the same token authentication, roles read in the same query).
 """
 
+from collections.abc import Callable, Sequence
 from functools import cache
+from typing import Any, cast
 
 import orjson
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import connection
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import get_authorization_header
@@ -39,7 +41,7 @@ from .assignment import (
     prepared_cursor,
     row_loader,
 )
-from .models import Campaign, Strength, UnacceptableReason
+from .models import Assignment, Campaign, Strength, UnacceptableReason
 from .serializers import PICKS
 
 MAX_MS = 86_400_000  # SubmitSerializer's bound for time_ms and duration_ms
@@ -50,21 +52,21 @@ JSON_TYPES = ("application/json", "application/*", "*/*")
 
 
 @cache
-def _drf_view(name: str):
+def _drf_view(name: str) -> Callable[..., HttpResponseBase]:
     """The router's view for a URL name: what answers whenever the lean view steps aside."""
-    return next(pattern.callback for pattern in router.urls if pattern.name == name)
+    return next(pattern.callback for pattern in router.urls if pattern.name == name)  # type: ignore[union-attr,return-value]  # URLPatterns
 
 
 class _CSRFCheck(CsrfViewMiddleware):
-    def _reject(self, request, reason: str):
+    def _reject(self, request: HttpRequest, reason: str) -> str:  # the reason, not a 403 response:
         return reason
 
 
-def _csrf_passes(request) -> bool:
+def _csrf_passes(request: HttpRequest) -> bool:
     """DRF's SessionAuthentication.enforce_csrf: the check CsrfViewMiddleware would make on this request."""
-    check = _CSRFCheck(lambda _request: None)
+    check = _CSRFCheck(lambda _request: None)  # type: ignore[arg-type]  # never called: no response is made
     check.process_request(request)
-    return check.process_view(request, None, (), {}) is None
+    return check.process_view(request, None, (), {}) is None  # type: ignore[arg-type]  # None: no csrf_exempt
 
 
 # What each endpoint reads with the token: (columns, LEFT JOIN with one placeholder, the primary key), and how.
@@ -75,13 +77,13 @@ SUBJECTS = {
 }
 
 
-def _load_subject(subject: str, row, offset: int, user):
+def _load_subject(subject: str, row: Sequence[Any], offset: int, user: User) -> Campaign | Assignment | None:
     if subject == "campaign":
         return None if row[offset] is None else row_loader(Campaign, "c").load(row, offset)
     return load_own_assignment(row, offset, user)
 
 
-def _fetch_subject(subject: str, user, pk):
+def _fetch_subject(subject: str, user: User, pk: int) -> Campaign | Assignment | None:
     if subject == "campaign":
         try:
             return fetch_campaign(pk)
@@ -102,14 +104,14 @@ def _token_sql(subject: str) -> str:
     )
 
 
-def _token_user(request, subject: str, pk):
+def _token_user(request: HttpRequest, subject: str, pk: int) -> tuple[User, Campaign | Assignment | None] | None:
     """alfa_platform's TokenAuthenticationWithRoles, and the endpoint's row, in one prepared statement.
 
     Returns (user with roles, the campaign or own assignment `pk` or None), or None wherever DRF's token
     authentication would fail or not apply (no or malformed header, unknown key, inactive user): the same
     header parsing (DRF's), tables and checks. The row is only used once the user's role has been checked.
     """
-    parts = get_authorization_header(request).split()
+    parts = get_authorization_header(request).split()  # type: ignore[arg-type]  # it reads META, which both have
     if len(parts) != 2 or parts[0].lower() != b"token":
         return None
     try:
@@ -125,11 +127,11 @@ def _token_user(request, subject: str, pk):
     user = users.load(row)
     if not user.is_active:
         return None
-    user._alfa_roles = role_names(row[users.width], user.is_superuser)
+    cast(Any, user)._alfa_roles = role_names(row[users.width], user.is_superuser)  # roles_of's per-request cache
     return user, _load_subject(subject, row, users.width + 1, user)
 
 
-def _admit(request, subject: str, pk):
+def _admit(request: HttpRequest, subject: str, pk: int) -> tuple[User, Any] | None:
     """(the annotator sending this request, the endpoint's row or None), or None to let the DRF action answer."""
     if request.method != "POST" or connection.vendor != "postgresql" or request.GET:
         return None  # other methods (405, OPTIONS), SQLite, ?format= overrides: the DRF action
@@ -145,18 +147,18 @@ def _admit(request, subject: str, pk):
     return admitted if admitted is not None and has_role(admitted[0], Role.ANNOTATOR) else None
 
 
-def _json(payload, status: int = 200):
+def _json(payload: Any, status: int = 200) -> HttpResponse:
     response = HttpResponse(orjson.dumps(payload), content_type="application/json", status=status)
     response.headers["Vary"] = "Accept"  # what DRF's responses carry
     response.headers["Allow"] = "POST, OPTIONS"
     return response
 
 
-def _is_ms(value):
+def _is_ms(value: object) -> bool:
     return value is None or (type(value) is int and 0 <= value <= MAX_MS)
 
 
-def _plain_entry(entry):
+def _plain_entry(entry: object) -> bool:
     """Whether one judgment entry is one SubmitSerializer keeps unchanged (no coercion, no error)."""
     if type(entry) is not dict:
         return False
@@ -178,7 +180,7 @@ def _plain_entry(entry):
     return "time_ms" not in entry or _is_ms(entry["time_ms"])
 
 
-def _plain_submission(request):
+def _plain_submission(request: HttpRequest) -> tuple[list[dict[str, Any]], int | None, bool] | None:
     """The (judgments, duration_ms, next) of a JSON body SubmitSerializer would accept as it is, else None."""
     if request.content_type != "application/json":
         return None
@@ -197,7 +199,7 @@ def _plain_submission(request):
 
 
 @csrf_exempt  # session requests get DRF's CSRF check in _admit; token requests need none
-def next_item(request, pk):
+def next_item(request: HttpRequest, pk: int) -> HttpResponseBase:
     """POST /api/annotation/campaigns/{pk}/next/ (see api.CampaignViewSet.next)."""
     admitted = _admit(request, "campaign", pk)
     if admitted is not None and admitted[1] is not None:
@@ -212,11 +214,11 @@ def next_item(request, pk):
 
 
 @csrf_exempt  # as next_item
-def submit(request, pk):
+def submit(request: HttpRequest, pk: int) -> HttpResponseBase:
     """POST /api/annotation/assignments/{pk}/submit/ (see api.AssignmentViewSet.submit)."""
     submission = _plain_submission(request) if request.method == "POST" else None
     admitted = _admit(request, "assignment", pk) if submission is not None else None
-    if admitted is not None and admitted[1] is not None:
+    if admitted is not None and admitted[1] is not None and submission is not None:
         (user, assignment), (entries, duration, want_next) = admitted, submission
         try:
             return _json(submit_payload(assignment, user, entries, duration, want_next))

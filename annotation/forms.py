@@ -1,10 +1,17 @@
 """Forms of the annotation pages (leads' campaign settings, imports, adjudication, gold labelling, releases)."""
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
+from django.contrib.auth.models import User
 
 from .actions import annotator_users
 from .attributes import list_attributes
 from .models import LETTERS, Campaign, Choice, JudgmentMode
+
+if TYPE_CHECKING:
+    from .pairs import PairSelection
 
 
 class CampaignForm(forms.ModelForm):
@@ -12,8 +19,10 @@ class CampaignForm(forms.ModelForm):
         required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Per-attribute mode: which attributes to ask on every item. None ticked: each item's own attribute.",
     )
-    annotators = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
-                                                help_text="Who may annotate (besides everyone, if open to all).")
+    annotators: "forms.ModelMultipleChoiceField[User]" = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Who may annotate (besides everyone, if open to all).",
+    )
 
     class Meta:
         model = Campaign
@@ -21,11 +30,11 @@ class CampaignForm(forms.ModelForm):
                   "items_per_annotator", "open_to_all"]
         widgets = {"guidelines": forms.Textarea(attrs={"rows": 8}), "description": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["attribute_keys"].choices = [(a.key, a.name) for a in list_attributes()]
-        self.fields["annotators"].queryset = annotator_users()
-        self.fields["judgment_mode"].choices = JudgmentMode.choices
+        cast(forms.ChoiceField, self.fields["attribute_keys"]).choices = [(a.key, a.name) for a in list_attributes()]
+        cast(forms.ModelMultipleChoiceField, self.fields["annotators"]).queryset = annotator_users()
+        cast(forms.ChoiceField, self.fields["judgment_mode"]).choices = JudgmentMode.choices
         if self.instance.pk:
             self.fields["annotators"].initial = list(
                 self.instance.members.filter(invited=True).values_list("user_id", flat=True)
@@ -48,7 +57,7 @@ class BlindAnswerForm(forms.Form):
 
 
 class ImpliedForm(forms.Form):
-    def __init__(self, *args, options=None, **kwargs) -> None:
+    def __init__(self, *args: Any, options: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for letter in LETTERS:
             self.fields[f"implied_{letter}"] = forms.ChoiceField(
@@ -56,7 +65,7 @@ class ImpliedForm(forms.Form):
                 choices=[("yes", "Implied"), ("no", "Not implied")], widget=forms.RadioSelect,
             )
 
-    def marks(self):
+    def marks(self) -> dict[str, bool]:
         return {letter: self.cleaned_data[f"implied_{letter}"] == "yes" for letter in LETTERS}
 
 
@@ -69,7 +78,7 @@ class GoldEditForm(forms.Form):
     answer_idx = forms.ChoiceField(label="Key", choices=[(letter, letter) for letter in LETTERS])
     note = forms.CharField(required=False)
 
-    def options(self):
+    def options(self) -> dict[str, str]:
         return {letter: self.cleaned_data[f"option_{letter}"] for letter in LETTERS}
 
 
@@ -78,7 +87,7 @@ class FactsForm(forms.Form):
                                    help_text="One fact per line. Bullets are stripped.")
     note = forms.CharField(required=False)
 
-    def facts(self):
+    def facts(self) -> list[str]:
         return self.cleaned_data["atomic_facts"].splitlines()
 
 
@@ -108,17 +117,17 @@ class SynthesisPairsForm(forms.Form):
     ids_file = forms.FileField(required=False, help_text="Optional: a text file of pair ids, one per line.")
     limit = forms.IntegerField(required=False, min_value=1)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from corpus.models import Split
         from synthesis.models import PairType, Verdict
 
-        self.fields["attributes"].choices = [(a.key, a.name) for a in list_attributes()]
-        self.fields["pair_types"].choices = PairType.choices
-        self.fields["verdicts"].choices = Verdict.choices
-        self.fields["splits"].choices = Split.choices
+        cast(forms.ChoiceField, self.fields["attributes"]).choices = [(a.key, a.name) for a in list_attributes()]
+        cast(forms.ChoiceField, self.fields["pair_types"]).choices = PairType.choices
+        cast(forms.ChoiceField, self.fields["verdicts"]).choices = Verdict.choices
+        cast(forms.ChoiceField, self.fields["splits"]).choices = Split.choices
 
-    def selection(self):
+    def selection(self) -> "PairSelection":
         from .pairs import PairSelection
 
         data = self.cleaned_data

@@ -6,7 +6,10 @@ import random
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -42,14 +45,14 @@ class GoldError(Exception):
 # --- Reading a case -------------------------------------------------------------------------------------------------
 
 
-def context_text(case):
+def context_text(case: MultipleChoiceCase) -> str:
     """Return the case context as the published file has it: one string."""
     if isinstance(case.context, str):
         return case.context
     return "\n".join(str(part) for part in case.context or [])
 
 
-def case_conversation(case):
+def case_conversation(case: MultipleChoiceCase) -> tuple[str, str, list[dict[str, str]]]:
     """Return (title, body, turns) parsed from the case context: the post, then Doctor Question / Patient Response."""
     text = context_text(case) or case.original_post
     post, *blocks = DOCTOR_TURN.split(text)
@@ -61,15 +64,15 @@ def case_conversation(case):
     return title.strip(), body.strip(), turns
 
 
-def strip_bullet(fact):
+def strip_bullet(fact: str) -> str:
     return BULLET.sub("", fact).strip()
 
 
-def is_meta_fact(fact):
+def is_meta_fact(fact: str) -> bool:
     return bool(META_FACT.search(fact))
 
 
-def key_is_longest(options, answer_idx):
+def key_is_longest(options: Mapping[str, str], answer_idx: str) -> bool:
     """True when the key is (one of) the longest options: a cue a test-taker can exploit."""
     lengths = {letter: len(text) for letter, text in options.items()}
     return bool(lengths) and lengths.get(answer_idx, -1) == max(lengths.values())
@@ -78,7 +81,7 @@ def key_is_longest(options, answer_idx):
 # --- Creating and editing -------------------------------------------------------------------------------------------
 
 
-def _published_state(case):
+def _published_state(case: MultipleChoiceCase) -> dict[str, Any]:
     return {
         "stem": case.stem, "options": dict(case.options), "answer_idx": case.answer_idx, "option_implied": {},
         "atomic_facts": list(case.atomic_facts or []), "initial_info": case.initial_info,
@@ -86,7 +89,7 @@ def _published_state(case):
     }
 
 
-def get_or_create_gold(case, user=None):
+def get_or_create_gold(case: MultipleChoiceCase, user: User | None = None) -> GoldLabel:
     """Return the case's gold label, creating it from the published values (version 1) on first use."""
     try:
         return case.gold
@@ -101,7 +104,7 @@ def get_or_create_gold(case, user=None):
     return gold
 
 
-def do_ensure_gold_labels(source=MultipleChoiceCase.Source.ASKDOCS):
+def do_ensure_gold_labels(source: str = MultipleChoiceCase.Source.ASKDOCS) -> int:
     """Create missing gold labels for every case of a source; return how many were created."""
     missing = MultipleChoiceCase.objects.filter(source=source, gold__isnull=True)
     created = 0
@@ -111,7 +114,8 @@ def do_ensure_gold_labels(source=MultipleChoiceCase.Source.ASKDOCS):
     return created
 
 
-def _apply(gold, user, kind, new_values, note: str = ""):
+def _apply(gold: GoldLabel, user: User, kind: str, new_values: Mapping[str, Any], note: str = ""
+           ) -> GoldRevision | None:
     """Write a versioned change: one GoldRevision with old and new values; content edits reopen a sign-off."""
     changes = {
         name: [getattr(gold, name), value] for name, value in new_values.items() if getattr(gold, name) != value
@@ -130,15 +134,15 @@ def _apply(gold, user, kind, new_values, note: str = ""):
                                        note=note)
 
 
-def _locked(gold):
+def _locked(gold: GoldLabel) -> GoldLabel:
     return GoldLabel.objects.select_for_update().get(pk=gold.pk)
 
 
-def has_answered_blind(gold, user):
+def has_answered_blind(gold: GoldLabel, user: User) -> bool:
     return BlindAnswer.objects.filter(gold=gold, user=user).exists()
 
 
-def do_record_blind_answer(gold, user, letter, time_ms=None):
+def do_record_blind_answer(gold: GoldLabel, user: User, letter: str, time_ms: int | None = None) -> BlindAnswer:
     """Record a physician's answer before the key is shown; one per physician and case."""
     if letter not in gold.options:
         raise GoldError(f"Choose one of {', '.join(gold.options)}.")
@@ -152,15 +156,16 @@ def do_record_blind_answer(gold, user, letter, time_ms=None):
         raise GoldError("You already answered this case blind.") from exc
 
 
-def _require_blind(gold, user):
+def _require_blind(gold: GoldLabel, user: User) -> None:
     if not has_answered_blind(gold, user):
         raise GoldError("Answer the case blind before you see or change the key.")
 
 
-def do_edit_gold(gold, user, stem=None, options=None, answer_idx=None, note: str = ""):
+def do_edit_gold(gold: GoldLabel, user: User, stem: str | None = None, options: Mapping[str, Any] | None = None,
+                 answer_idx: str | None = None, note: str = "") -> tuple[GoldLabel, GoldRevision | None]:
     """Edit the stem, options or key (versioned)."""
     _require_blind(gold, user)
-    new = {}
+    new: dict[str, Any] = {}
     if stem is not None:
         if not stem.strip():
             raise GoldError("The stem cannot be empty.")
@@ -181,7 +186,7 @@ def do_edit_gold(gold, user, stem=None, options=None, answer_idx=None, note: str
         return gold, _apply(gold, user, RevisionKind.EDIT, new, note)
 
 
-def do_mark_implied(gold, user, marks):
+def do_mark_implied(gold: GoldLabel, user: User, marks: Mapping[str, bool]) -> tuple[GoldLabel, GoldRevision | None]:
     """Mark each option as implied (True) or not implied (False) by the case."""
     _require_blind(gold, user)
     if sorted(marks) != list(LETTERS) or not all(isinstance(value, bool) for value in marks.values()):
@@ -191,13 +196,14 @@ def do_mark_implied(gold, user, marks):
         return gold, _apply(gold, user, RevisionKind.IMPLIED, {"option_implied": dict(marks)})
 
 
-def clean_facts(facts):
+def clean_facts(facts: Iterable[object]) -> list[str]:
     """Strip list bullets and surrounding space, drop empty and repeated facts."""
     cleaned = [strip_bullet(str(fact)) for fact in facts]
     return list(dict.fromkeys(fact for fact in cleaned if fact))
 
 
-def do_curate_facts(gold, user, facts, note: str = ""):
+def do_curate_facts(gold: GoldLabel, user: User, facts: Iterable[object], note: str = ""
+                    ) -> tuple[GoldLabel, GoldRevision | None]:
     """Replace the atomic facts with the curated list (bullets stripped, empties dropped)."""
     _require_blind(gold, user)
     facts = clean_facts(facts)
@@ -208,7 +214,7 @@ def do_curate_facts(gold, user, facts, note: str = ""):
         return gold, _apply(gold, user, RevisionKind.FACTS, {"atomic_facts": facts}, note)
 
 
-def do_set_initial_info(gold, user, text: str):
+def do_set_initial_info(gold: GoldLabel, user: User, text: str) -> tuple[GoldLabel, GoldRevision | None]:
     """Write or confirm the chief complaint (the published one was generated without the case)."""
     _require_blind(gold, user)
     if not text.strip():
@@ -219,7 +225,7 @@ def do_set_initial_info(gold, user, text: str):
                             {"initial_info": text.strip(), "initial_info_reviewed": True})
 
 
-def sign_off_problems(gold, user):
+def sign_off_problems(gold: GoldLabel, user: User) -> list[str]:
     """Return what stops this user signing the label off (empty when it may be signed off)."""
     if not has_answered_blind(gold, user):
         # Nothing else: whether "the key is implied" would tell a user who has not answered where the key is.
@@ -238,7 +244,7 @@ def sign_off_problems(gold, user):
     return problems
 
 
-def do_sign_off(gold, user):
+def do_sign_off(gold: GoldLabel, user: User) -> tuple[GoldLabel, GoldRevision | None]:
     with transaction.atomic():
         gold = _locked(gold)
         problems = sign_off_problems(gold, user)
@@ -257,7 +263,7 @@ def do_sign_off(gold, user):
     return gold, revision
 
 
-def do_reopen_gold(gold, user, note: str = ""):
+def do_reopen_gold(gold: GoldLabel, user: User, note: str = "") -> GoldLabel:
     with transaction.atomic():
         gold = _locked(gold)
         if gold.status != GoldStatus.SIGNED_OFF:
@@ -274,7 +280,7 @@ def do_reopen_gold(gold, user, note: str = ""):
 # --- Balance ----------------------------------------------------------------------------------------------------
 
 
-def balance_of(pairs):
+def balance_of(pairs: Iterable[tuple[Mapping[str, str], str]]) -> dict[str, Any]:
     """Return key-position counts and the key-is-longest share for (options, answer_idx) pairs."""
     pairs = list(pairs)
     positions = Counter(answer for _options, answer in pairs)
@@ -285,7 +291,7 @@ def balance_of(pairs):
     }
 
 
-def balance_report(source=MultipleChoiceCase.Source.ASKDOCS):
+def balance_report(source: str = MultipleChoiceCase.Source.ASKDOCS) -> dict[str, dict[str, Any]]:
     """Return the balance of the published cases and of the current gold labels."""
     cases = MultipleChoiceCase.objects.filter(source=source)
     golds = GoldLabel.objects.filter(case__source=source)
@@ -296,7 +302,8 @@ def balance_report(source=MultipleChoiceCase.Source.ASKDOCS):
     }
 
 
-def reorder_options(options, answer_idx, target):
+def reorder_options(options: Mapping[str, str], answer_idx: str, target: str
+                    ) -> tuple[dict[str, str], str, dict[str, str]]:
     """Move the key to `target`, keeping the distractors in their order; return (options, key, letter map)."""
     distractors = [letter for letter in LETTERS if letter != answer_idx]
     cut = LETTERS.index(target)
@@ -305,14 +312,14 @@ def reorder_options(options, answer_idx, target):
     return {new: options[old] for new, old in zip(LETTERS, order, strict=True)}, target, mapping
 
 
-def balanced_targets(count: int, seed: int):
+def balanced_targets(count: int, seed: int) -> list[str]:
     """Return `count` key letters, each letter used count/4 times (give or take one), in seeded random order."""
     targets = [LETTERS[index % len(LETTERS)] for index in range(count)]
     random.Random(seed).shuffle(targets)
     return targets
 
 
-def do_rebalance_options(user, seed: int = 0, source=MultipleChoiceCase.Source.ASKDOCS):
+def do_rebalance_options(user: User, seed: int = 0, source: str = MultipleChoiceCase.Source.ASKDOCS) -> int:
     """Reorder every gold label's options so key positions are balanced; the key text stays the key."""
     do_ensure_gold_labels(source)
     golds = list(GoldLabel.objects.filter(case__source=source).select_related("case").order_by("case__case_id"))
@@ -336,7 +343,7 @@ def do_rebalance_options(user, seed: int = 0, source=MultipleChoiceCase.Source.A
 # --- Releases ----------------------------------------------------------------------------------------------------
 
 
-def mediq_record(gold):
+def mediq_record(gold: GoldLabel) -> dict[str, Any]:
     """Return the gold label as a MediQ-AskDocs record, with the published file's fields in its order."""
     case = gold.case
     return {
@@ -351,7 +358,7 @@ MEDIQ_FIELDS = ("id", "question", "options", "answer", "answer_idx", "atomic_fac
                 "initial_info", "original_post")
 
 
-def jsonl_bytes(records):
+def jsonl_bytes(records: Iterable[Mapping[str, Any]]) -> bytes:
     """Serialise records with the published field order (PostgreSQL's jsonb does not keep key order)."""
     lines = []
     for record in records:
@@ -361,7 +368,7 @@ def jsonl_bytes(records):
     return "".join(lines).encode("utf-8")
 
 
-def release_filename(release) -> str:
+def release_filename(release: BenchmarkRelease) -> str:
     """The download's file name: the release's name with anything but letters, digits, '.', '_' and '-' as '-'.
 
     Names from before control characters were refused may hold CR/LF, which a response header cannot carry.
@@ -369,7 +376,8 @@ def release_filename(release) -> str:
     return f"mediq-askdocs-{re.sub(r'[^A-Za-z0-9._-]+', '-', release.name).strip('-.') or release.pk}.jsonl"
 
 
-def do_create_release(name: str, user, description: str = "", source=MultipleChoiceCase.Source.ASKDOCS):
+def do_create_release(name: str, user: User, description: str = "", source: str = MultipleChoiceCase.Source.ASKDOCS
+                      ) -> BenchmarkRelease:
     """Freeze the signed-off gold labels as a named release; its JSONL and hash never change afterwards."""
     name = name.strip()
     if not name:
@@ -396,6 +404,6 @@ def do_create_release(name: str, user, description: str = "", source=MultipleCho
     return release
 
 
-def release_jsonl(release):
+def release_jsonl(release: BenchmarkRelease) -> bytes:
     """Return the release's MediQ JSONL, byte-identical to what was hashed at release time."""
     return jsonl_bytes(release.items.order_by("position").values_list("record", flat=True))

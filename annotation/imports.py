@@ -6,7 +6,9 @@ holds half a file. Rows whose id is already in the campaign with the same conten
 
 import io
 import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from alfa_platform.jsonbody import DEPTH_MESSAGE, NUL_MESSAGE, holds_nul, nesting_exceeds
 from alfa_platform.uploads import GZIP_ERRORS, GZIP_MAGIC, BoundedGzipReader, GzipLimitExceeded
@@ -38,14 +40,14 @@ class ParsedItems:
     errors: list = field(default_factory=list)
     error_count: int = 0
 
-    def add_error(self, line, field_name: str, message) -> None:
+    def add_error(self, line: int, field_name: str, message: str) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(RowError(line, field_name, message))
 
 
 class RowInvalid(Exception):
-    def __init__(self, field_name: str, message) -> None:
+    def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field = field_name
 
@@ -53,12 +55,12 @@ class RowInvalid(Exception):
 class UnreadableData(Exception):
     """The file cannot be read past `line`: corrupt or truncated gzip, or a gzip bomb."""
 
-    def __init__(self, line, message) -> None:
+    def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
         self.line = line
 
 
-def read_lines(data):
+def read_lines(data: bytes) -> Iterator[tuple[int, bytes | None]]:
     """Yield (line number, bytes or None for an over-long line) from bytes, inflating gzip as it goes (within the
     caps of alfa_platform.uploads); a stream that cannot be read on raises UnreadableData at its line."""
     compressed = data[:2] == GZIP_MAGIC
@@ -66,7 +68,7 @@ def read_lines(data):
     number = 0
     try:
         while True:
-            raw = stream.readline(MAX_LINE_BYTES + 1)
+            raw: bytes | None = stream.readline(MAX_LINE_BYTES + 1)
             if not raw:
                 return
             number += 1
@@ -81,7 +83,7 @@ def read_lines(data):
         raise UnreadableData(number + 1, str(exc)) from exc
 
 
-def _text(row, name: str, limit: int, required: bool = True):
+def _text(row: Mapping[str, Any], name: str, limit: int, required: bool = True) -> str:
     value = row.get(name)
     if value is None or value == "":
         if required:
@@ -94,7 +96,7 @@ def _text(row, name: str, limit: int, required: bool = True):
     return value.strip()
 
 
-def _turns(value):
+def _turns(value: object) -> list[dict[str, str]]:
     if not isinstance(value, list) or not all(isinstance(turn, dict) for turn in value):
         raise RowInvalid("context.turns", "must be a list of {question, patient_answer} objects")
     return [
@@ -103,7 +105,7 @@ def _turns(value):
     ]
 
 
-def _messages_context(messages):
+def _messages_context(messages: list[Any]) -> tuple[str, str, list[dict[str, str]]]:
     # TRL conversational context: the first user message is the post, later assistant/user pairs are turns.
     texts = [(m.get("role"), str(m.get("content") or "")) for m in messages if isinstance(m, dict)]
     users = [text for role, text in texts if role == "user"]
@@ -114,8 +116,9 @@ def _messages_context(messages):
     return "", users[0], turns
 
 
-def parse_context(value):
+def parse_context(value: object) -> tuple[str, str, list[dict[str, str]]]:
     """Return (title, body, turns) from a string, an object {title, post, turns}, or a TRL message list."""
+    turns: list[dict[str, str]]
     if isinstance(value, str):
         title, body, turns = "", value, []
     elif isinstance(value, list):
@@ -133,7 +136,7 @@ def parse_context(value):
     return title.strip(), body.strip(), turns
 
 
-def _choice(row, name: str, allowed):
+def _choice(row: Mapping[str, Any], name: str, allowed: Collection[str]) -> str:
     value = row.get(name)
     if value in (None, ""):
         return ""
@@ -143,7 +146,7 @@ def _choice(row, name: str, allowed):
     return choice
 
 
-def parse_row(row, line, known_attributes):
+def parse_row(row: object, line: int, known_attributes: Sequence[str]) -> dict[str, Any]:
     """Return the ComparisonItem fields of one JSON object, or raise RowInvalid."""
     if not isinstance(row, dict):
         raise RowInvalid("", "each line must be a JSON object")
@@ -168,7 +171,7 @@ def parse_row(row, line, known_attributes):
     }
 
 
-def expand_outputs(row):
+def expand_outputs(row: dict[str, Any]) -> list[dict[str, Any]]:
     """Expand a multi-system row {id, context, outputs: {name: text}, reference} into reference-vs-system rows.
 
     This is the authors' expert-study file (method.md §5.3), generalised: every system is compared with the
@@ -190,9 +193,10 @@ def expand_outputs(row):
     return rows
 
 
-def parse_items(data):
+def parse_items(data: bytes) -> ParsedItems:
     """Parse a whole JSONL file (bytes); return ParsedItems with items and line-numbered errors."""
-    parsed, known, seen = ParsedItems(), attribute_keys(), {}
+    seen: dict[str, int] = {}
+    parsed, known = ParsedItems(), attribute_keys()
     try:
         for line, raw in read_lines(data):
             if raw is None:
@@ -213,7 +217,7 @@ def parse_items(data):
     return parsed
 
 
-def _parse_line(parsed, line, text: str, known, seen):
+def _parse_line(parsed: ParsedItems, line: int, text: str, known: Sequence[str], seen: dict[str, int]) -> None:
     try:
         if nesting_exceeds(text.encode("utf-8", "surrogatepass")):  # json.loads would recurse into a 500
             raise RowInvalid("", DEPTH_MESSAGE)
@@ -231,7 +235,7 @@ def _parse_line(parsed, line, text: str, known, seen):
         parsed.add_error(line, exc.field, str(exc))
 
 
-def _check_duplicate(item, line, seen):
+def _check_duplicate(item: Mapping[str, Any], line: int, seen: dict[str, int]) -> None:
     key = item["external_id"]
     if not key:
         return

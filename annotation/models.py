@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from typing import Any
 
 import markdown
 import nh3
@@ -99,17 +100,17 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.seed:
             self.seed = secrets.randbelow(2**62) + 1
         super().save(*args, **kwargs)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("annotation:campaign", args=[self.pk])
 
-    def judgment_keys_for(self, item_attribute):
+    def judgment_keys_for(self, item_attribute: str) -> list[str]:
         """Return the judgment keys asked for an item whose own attribute is `item_attribute`."""
-        keys = []
+        keys: list[str] = []
         if self.judgment_mode in (JudgmentMode.PER_ATTRIBUTE, JudgmentMode.BOTH):
             keys = list(self.attribute_keys) or [item_attribute]
         if self.judgment_mode in (JudgmentMode.OVERALL, JudgmentMode.BOTH) and OVERALL not in keys:
@@ -117,10 +118,10 @@ class Campaign(models.Model):
         return keys
 
     @property
-    def is_serving(self):
+    def is_serving(self) -> bool:
         return self.status == CampaignStatus.ACTIVE
 
-    def guidelines_html(self):
+    def guidelines_html(self) -> str:
         """Return the guidelines rendered from Markdown and sanitized (leads write them, annotators read them)."""
         html = markdown.markdown(self.guidelines, extensions=["sane_lists", "tables"])
         return nh3.clean(html, link_rel="noopener noreferrer")
@@ -195,7 +196,7 @@ class ComparisonItem(models.Model):
     def __str__(self) -> str:
         return self.external_id or f"item {self.pk}"
 
-    def left_is_a_for(self, user_id):
+    def left_is_a_for(self, user_id: int) -> bool:
         """Return the seeded side for this annotator: True when question A is shown on the left.
 
         PostgreSQL computes the same in the statement that assigns an item (assignment.LEFT_IS_A_SQL), so the hash
@@ -221,6 +222,11 @@ class Assignment(models.Model):
     skip_reason = models.CharField(max_length=32, choices=SkipReason.choices, blank=True)
     skip_note = models.TextField(blank=True)
 
+    # Not columns: set by annotation.assignment on the assignments it serves or submits (the annotator's counters).
+    member: CampaignMember
+    done_count: int | None
+    skipped_count: int | None
+
     class Meta:
         constraints = [
             # nobody gets the same item twice, whatever the concurrency
@@ -237,7 +243,7 @@ class Assignment(models.Model):
         return f"{self.annotator} on {self.item}"
 
     @property
-    def is_open(self):
+    def is_open(self) -> bool:
         return self.status == AssignmentStatus.ASSIGNED
 
 
@@ -372,14 +378,14 @@ class GoldLabel(models.Model):
     def __str__(self) -> str:
         return f"gold {self.case.case_id} v{self.version}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("annotation:gold-label", args=[self.pk])
 
     @property
-    def answer(self):
+    def answer(self) -> str:
         return self.options.get(self.answer_idx, "")
 
-    def snapshot(self):
+    def snapshot(self) -> dict[str, Any]:
         """Return the editable state, as stored in revisions."""
         return {
             "stem": self.stem, "options": dict(self.options), "answer_idx": self.answer_idx,
@@ -443,15 +449,15 @@ class BenchmarkRelease(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise ValueError("A benchmark release is immutable.")
         super().save(*args, **kwargs)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("annotation:release", args=[self.pk])
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("A benchmark release is immutable.")
 
 
@@ -471,7 +477,7 @@ class ReleaseItem(models.Model):
     def __str__(self) -> str:
         return f"{self.release} {self.case_id}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise ValueError("A release item is immutable.")
         super().save(*args, **kwargs)

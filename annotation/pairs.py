@@ -1,13 +1,18 @@
 """Campaign items from the synthesis app's preference pairs, selected by attribute, type, verdict, split or id."""
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from alfa_platform.params import parse_id
 
-from .models import Choice, ComparisonItem
+from .models import Campaign, Choice, ComparisonItem
+
+if TYPE_CHECKING:
+    from synthesis.models import PreferencePair
 
 BATCH = 2000
 
@@ -23,11 +28,11 @@ class PairSelection:
     ids: list = field(default_factory=list, metadata={"help": "PreferencePair primary keys or pair_id strings."})
     limit: int | None = None
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def select_pairs(selection):
+def select_pairs(selection: PairSelection) -> "QuerySet[PreferencePair]":
     """Return the PreferencePair queryset a selection names."""
     from synthesis.models import PreferencePair
 
@@ -47,14 +52,15 @@ def select_pairs(selection):
     return pairs
 
 
-def judge_choice_of(pair):
+def judge_choice_of(pair: "PreferencePair") -> str:
     """The LLM judge's answer in item terms (A is the pair's chosen text): agreed, disagreed, or none."""
     from synthesis.models import Verdict
 
-    return {Verdict.ACCEPTED: Choice.A, Verdict.REJECTED: Choice.B}.get(pair.judge_verdict, "")
+    choices: dict[str, str] = {Verdict.ACCEPTED: Choice.A, Verdict.REJECTED: Choice.B}
+    return choices.get(pair.judge_verdict, "")
 
 
-def item_from_pair(campaign, pair, position):
+def item_from_pair(campaign: Campaign, pair: "PreferencePair", position: int) -> ComparisonItem:
     """Snapshot a pair: the texts are copied, so later edits of the pair never change what was judged."""
     question, post = pair.question, pair.question.thread.post
     winner, _, loser = pair.pair_type.partition("_")
@@ -68,17 +74,18 @@ def item_from_pair(campaign, pair, position):
     )
 
 
-def pairs_to_add(campaign, selection):
+def pairs_to_add(campaign: Campaign, selection: PairSelection) -> "QuerySet[PreferencePair]":
     """Return the selected pairs that the campaign does not hold yet (at most `limit`)."""
     pairs = select_pairs(selection).exclude(comparison_items__campaign=campaign)
     return pairs[: selection.limit] if selection.limit else pairs
 
 
-def do_add_synthesis_pairs(campaign, selection, progress=None):
+def do_add_synthesis_pairs(campaign: Campaign, selection: PairSelection,
+                           progress: Callable[[int], object] | None = None) -> int:
     """Add the selected pairs to the campaign (pairs already in it are skipped); return how many were added."""
     pairs = pairs_to_add(campaign, selection)
     start = campaign.items.count()
-    added, batch = 0, []
+    added, batch = 0, list[ComparisonItem]()
     with transaction.atomic():
         for pair in pairs.iterator(chunk_size=BATCH):
             batch.append(item_from_pair(campaign, pair, start + added + len(batch) + 1))
@@ -93,7 +100,7 @@ def do_add_synthesis_pairs(campaign, selection, progress=None):
     return added
 
 
-def _flush(batch, progress):
+def _flush(batch: list[ComparisonItem], progress: Callable[[int], object] | None) -> int:
     ComparisonItem.objects.bulk_create(batch)
     count = len(batch)
     batch.clear()

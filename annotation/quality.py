@@ -6,14 +6,15 @@ judgment makes it stale and an unchanged campaign is served from the snapshot.
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from . import agreement
 from .attributes import attribute_names
@@ -21,6 +22,7 @@ from .models import (
     Adjudication,
     Assignment,
     AssignmentStatus,
+    Campaign,
     Choice,
     ComparisonItem,
     Judgment,
@@ -37,11 +39,11 @@ STATISTICS = ("krippendorff_alpha", "cohen_kappa", "fleiss_kappa", "percent_agre
 QUALITY_JOB = "annotation_quality"
 
 
-def bootstrap_samples():
+def bootstrap_samples() -> int:
     return int(getattr(settings, "ANNOTATION_BOOTSTRAP_SAMPLES", agreement.DEFAULT_BOOTSTRAP))
 
 
-def async_threshold():
+def async_threshold() -> int:
     """Campaigns with at least this many judgments refresh their dashboard in the background."""
     return int(getattr(settings, "ANNOTATION_ASYNC_QUALITY_JUDGMENTS", 20_000))
 
@@ -64,17 +66,17 @@ class JudgmentTable:
     def __len__(self) -> int:
         return len(self.item)
 
-    def subset(self, mask):
+    def subset(self, mask: np.ndarray) -> "JudgmentTable":
         fields = {name: getattr(self, name)[mask] for name in self.__dataclass_fields__ if name != "keys"}
         return JudgmentTable(**fields, keys=self.keys)
 
 
-def live_judgments(campaign, attribute=None):
+def live_judgments(campaign: Campaign, attribute: str | None = None) -> QuerySet[Judgment]:
     judgments = Judgment.objects.filter(campaign=campaign, retracted_at__isnull=True)
     return judgments.filter(attribute=attribute) if attribute else judgments
 
 
-def data_version(campaign, attribute=None) -> str:
+def data_version(campaign: Campaign, attribute: str | None = None) -> str:
     """Return a cheap fingerprint of the judgments the dashboard depends on (one indexed aggregate)."""
     judgments = Judgment.objects.filter(campaign=campaign)
     if attribute:
@@ -84,7 +86,7 @@ def data_version(campaign, attribute=None) -> str:
     return f"{stats['n']}:{stats['last']}:{stats['retracted'].timestamp() if stats['retracted'] else 0}"
 
 
-def _case(column, mapping, default):
+def _case(column: str, mapping: Mapping[str, int], default: int) -> tuple[str, list[str | int]]:
     """Return an SQL CASE mapping a text column to small integers, with its parameters."""
     if not mapping:
         return str(int(default)), []
@@ -93,7 +95,7 @@ def _case(column, mapping, default):
     return f"CASE {column} {whens} ELSE {default} END", params
 
 
-def _fetch(columns, rest, params, width: int):
+def _fetch(columns: list[str], rest: str, params: Sequence[Any], width: int) -> np.ndarray:
     """Run SELECT columns rest and return an int64 array (rows x width).
 
     On PostgreSQL the rows come back as one space-separated string (string_agg), which numpy parses in C: half
@@ -114,7 +116,7 @@ def _fetch(columns, rest, params, width: int):
         return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, width)
 
 
-def load_table(campaign, attribute=None):
+def load_table(campaign: Campaign, attribute: str | None = None) -> JudgmentTable:
     """Load the live judgments as integer arrays: two raw queries coded in SQL, no joins, no model instances."""
     keys = sorted(set(live_judgments(campaign, attribute).values_list("attribute", flat=True).distinct()),
                   key=_key_order)
@@ -140,7 +142,7 @@ def load_table(campaign, attribute=None):
     )
 
 
-def _item_columns(campaign):
+def _item_columns(campaign: Campaign) -> np.ndarray:
     """Return (id, is_gold, gold choice, judge choice) per item of the campaign, sorted by id."""
     columns, params = ["id", "CASE WHEN is_gold THEN 1 ELSE 0 END"], []
     for column in ("gold_choice", "judge_choice"):
@@ -151,7 +153,7 @@ def _item_columns(campaign):
     return items[np.argsort(items[:, 0], kind="stable")]
 
 
-def _key_order(key):
+def _key_order(key: str) -> tuple[int, str]:
     names = list(attribute_names())
     return (names.index(key) if key in names else len(names), key)
 
@@ -159,7 +161,7 @@ def _key_order(key):
 # --- Agreement ----------------------------------------------------------------------------------------------------
 
 
-def agreement_rows(table, n_boot, seed: int = 0):
+def agreement_rows(table: JudgmentTable, n_boot: int, seed: int = 0) -> list[dict[str, Any]]:
     """Return one agreement row per attribute, plus a pooled row when there are several.
 
     A unit is an (item, attribute) pair, so the pooled row counts each attribute's judgment of an item apart.
@@ -186,7 +188,7 @@ def agreement_rows(table, n_boot, seed: int = 0):
 # --- Annotators ----------------------------------------------------------------------------------------------------
 
 
-def position_bias_rows(table, usernames: Sequence[str]):
+def position_bias_rows(table: JudgmentTable, usernames: Mapping[int, str]) -> list[dict[str, Any]]:
     """Share of 'left' picks per annotator and attribute (and pooled), flagged when a binomial test rejects 50%."""
     names, slots = attribute_names(), len(table.keys) + 1  # the last slot pools every attribute
     annotators, annotator_index = np.unique(table.annotator, return_inverse=True)
@@ -212,14 +214,14 @@ def position_bias_rows(table, usernames: Sequence[str]):
     return rows
 
 
-def _number(value):
+def _number(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def annotator_rows(campaign, table, usernames: Sequence[str]):
+def annotator_rows(campaign: Campaign, table: JudgmentTable, usernames: Mapping[int, str]) -> list[dict[str, Any]]:
     """Per annotator: judgments, gold accuracy, median time per judgment, agreement with the majority, skips."""
     regular = table.subset(~table.is_gold)
-    majority = {}
+    majority: dict[int, list[int]] = {}
     for index in range(len(regular.keys)):
         part = regular.subset(regular.attribute == index)
         if len(part):
@@ -238,7 +240,8 @@ def annotator_rows(campaign, table, usernames: Sequence[str]):
     return rows
 
 
-def _annotator_row(table, annotator, usernames: Sequence[str], majority, skips):
+def _annotator_row(table: JudgmentTable, annotator: int, usernames: Mapping[int, str],
+                   majority: Mapping[int, Sequence[int]], skips: Mapping[int, int]) -> dict[str, Any]:
     mine = table.annotator == annotator
     gold = mine & table.is_gold & (table.gold_choice >= 0)
     times = table.time_ms[mine & (table.time_ms >= 0)]
@@ -253,7 +256,7 @@ def _annotator_row(table, annotator, usernames: Sequence[str], majority, skips):
     }
 
 
-def judge_rows(table):
+def judge_rows(table: JudgmentTable) -> list[dict[str, Any]]:
     """Per attribute: how often the LLM judge's answer matches the experts' majority."""
     regular = table.subset(~table.is_gold & (table.judge_choice >= 0))
     names, rows = attribute_names(), []
@@ -273,7 +276,7 @@ def judge_rows(table):
 # --- Campaign summary -----------------------------------------------------------------------------------------------
 
 
-def progress(campaign):
+def progress(campaign: Campaign) -> dict[str, int]:
     items = ComparisonItem.objects.filter(campaign=campaign, is_gold=False).aggregate(
         total=Count("id"), complete=Count("id", filter=Q(submitted_count__gte=campaign.overlap)),
     )
@@ -281,7 +284,7 @@ def progress(campaign):
     return {**items, "submitted": judged, "target": items["total"] * campaign.overlap}
 
 
-def compute_quality(campaign, attribute=None, n_boot=None):
+def compute_quality(campaign: Campaign, attribute: str | None = None, n_boot: int | None = None) -> dict[str, Any]:
     """Compute the dashboard's numbers from the live judgments (no cache)."""
     n_boot = n_boot or bootstrap_samples()
     table = load_table(campaign, attribute)
@@ -297,7 +300,7 @@ def compute_quality(campaign, attribute=None, n_boot=None):
     }
 
 
-def refresh_quality(campaign, attribute=None):
+def refresh_quality(campaign: Campaign, attribute: str | None = None) -> QualitySnapshot:
     """Compute and store the snapshot for the judgments as they are now; return it."""
     n_boot = bootstrap_samples()
     version = data_version(campaign, attribute)
@@ -311,7 +314,7 @@ def refresh_quality(campaign, attribute=None):
     return snapshot
 
 
-def _queue_refresh(campaign, attribute) -> None:
+def _queue_refresh(campaign: Campaign, attribute: str | None) -> None:
     from jobs.actions import do_enqueue_job
     from jobs.models import Job, JobStatus
 
@@ -321,7 +324,7 @@ def _queue_refresh(campaign, attribute) -> None:
         do_enqueue_job(QUALITY_JOB, {"campaign": campaign.pk, "attribute": attribute or ""})
 
 
-def campaign_quality(campaign, attribute=None, allow_stale: bool = False):
+def campaign_quality(campaign: Campaign, attribute: str | None = None, allow_stale: bool = False) -> dict[str, Any]:
     """Return the dashboard's numbers plus `computed_at` and `stale`.
 
     Up to date snapshot: returned as is. Otherwise small campaigns are computed now; for large ones, with
@@ -332,7 +335,7 @@ def campaign_quality(campaign, attribute=None, allow_stale: bool = False):
         campaign=campaign, attribute=attribute or "", n_boot=bootstrap_samples()
     ).first()
     stale = snapshot is not None and snapshot.version != version
-    if stale and allow_stale and snapshot.judgments >= async_threshold():
+    if stale and allow_stale and snapshot is not None and snapshot.judgments >= async_threshold():
         _queue_refresh(campaign, attribute)
     elif snapshot is None or stale:
         snapshot, stale = refresh_quality(campaign, attribute), False
@@ -343,7 +346,8 @@ def campaign_quality(campaign, attribute=None, allow_stale: bool = False):
 # --- Disagreements for adjudication ---------------------------------------------------------------------------------
 
 
-def disagreements(campaign, attribute=None, include_resolved: bool = False):
+def disagreements(campaign: Campaign, attribute: str | None = None, include_resolved: bool = False
+                  ) -> QuerySet[Judgment, Any]:
     """Return (item_id, attribute, judgments, distinct choices) for items whose annotators disagree."""
     judgments = live_judgments(campaign, attribute).filter(item__is_gold=False)
     if not include_resolved:

@@ -1,6 +1,8 @@
 """Background work of the annotation app, registered with the jobs framework."""
 
-from jobs.runner import job_runner
+from typing import Any
+
+from jobs.runner import JobContext, job_runner
 
 from .models import Campaign
 from .pairs import PairSelection, do_add_synthesis_pairs, pairs_to_add
@@ -10,7 +12,7 @@ ADD_PAIRS_JOB = "annotation_add_pairs"
 
 
 @job_runner(QUALITY_JOB, label="annotation quality refresh")
-def run_quality_refresh(ctx):
+def run_quality_refresh(ctx: JobContext) -> dict[str, Any]:
     """Recompute a campaign's dashboard snapshot from its current judgments."""
     campaign = Campaign.objects.get(pk=ctx.params["campaign"])
     ctx.set_total(1, unit="snapshots")
@@ -20,7 +22,7 @@ def run_quality_refresh(ctx):
 
 
 @job_runner(ADD_PAIRS_JOB, label="add synthesis pairs to a campaign")
-def run_add_pairs(ctx):
+def run_add_pairs(ctx: JobContext) -> dict[str, int]:
     """Snapshot the selected synthesis pairs into a campaign's items."""
     campaign = Campaign.objects.get(pk=ctx.params["campaign"])
     selection = PairSelection(**ctx.params["selection"])

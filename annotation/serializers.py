@@ -1,5 +1,9 @@
 """API shapes: campaigns, the item an annotator sees (never its sources), judgments, adjudications, gold labels."""
 
+from types import SimpleNamespace
+from typing import Any
+
+from django.contrib.auth import get_user_model
 from django.http import Http404
 from rest_framework import serializers
 
@@ -10,10 +14,12 @@ from .attributes import attribute_names, list_attributes
 from .models import (
     LETTERS,
     Adjudication,
+    Assignment,
     BenchmarkRelease,
     Campaign,
     CampaignMember,
     Choice,
+    ComparisonItem,
     GoldLabel,
     GoldRevision,
     Judgment,
@@ -42,7 +48,7 @@ class CampaignLeadSerializer(serializers.ModelSerializer):
 
     annotators = serializers.SlugRelatedField(
         many=True, slug_field="username", required=False, write_only=True,
-        queryset=CampaignMember._meta.get_field("user").related_model.objects.all(),
+        queryset=get_user_model().objects.all(),
     )
     attribute_keys = serializers.ListField(child=serializers.CharField(max_length=32), required=False)
     judgment_mode = serializers.ChoiceField(choices=JudgmentMode.choices, required=False)
@@ -97,7 +103,8 @@ class AssignmentItemSerializer(serializers.Serializer):
 
     assignment = serializers.IntegerField()
     campaign = serializers.IntegerField()
-    context = serializers.DictField()
+    # a declared field, kept apart from Serializer.context by DRF's metaclass (the stub sees an attribute clash)
+    context = serializers.DictField()  # type: ignore[assignment]
     left = serializers.CharField()
     right = serializers.CharField()
     judgments = serializers.ListField(child=serializers.DictField())
@@ -110,14 +117,14 @@ class NextResponseSerializer(serializers.Serializer):
     progress = serializers.DictField()
 
 
-def progress_payload(campaign, member):
+def progress_payload(campaign: Campaign, member: CampaignMember | SimpleNamespace | None) -> dict[str, int]:
     """Return done / assigned for an annotator: the quota, or every item the campaign holds."""
     assigned = campaign.items_per_annotator or campaign.item_count
     done = member.done_count if member else 0
     return {"done": done, "assigned": max(assigned, done), "skipped": member.skipped_count if member else 0}
 
 
-def judgment_keys_payload(campaign, item_attribute):
+def judgment_keys_payload(campaign: Campaign, item_attribute: str) -> list[dict[str, str]]:
     attributes = {attribute.key: attribute for attribute in list_attributes()}
     keys = campaign.judgment_keys_for(item_attribute)
     return [
@@ -127,7 +134,8 @@ def judgment_keys_payload(campaign, item_attribute):
     ]
 
 
-def assignment_payload(assignment, member=None):
+def assignment_payload(assignment: Assignment, member: CampaignMember | SimpleNamespace | None = None
+                       ) -> dict[str, Any]:
     """Return what the annotation page needs for one assignment; sources, gold answers and judges stay hidden."""
     item, campaign = assignment.item, assignment.campaign
     left, right = (item.question_a, item.question_b) if assignment.left_is_a else (item.question_b, item.question_a)
@@ -158,20 +166,20 @@ class OwnJudgmentSerializer(serializers.ModelSerializer):
         fields = ["id", "campaign", "campaign_name", "assignment", "attribute", "attribute_name", "pick", "strength",
                   "reasons", "rationale", "time_ms", "created_at", "submitted_at", "left", "right"]
 
-    def get_pick(self, judgment) -> str:
+    def get_pick(self, judgment: Judgment) -> str:
         from .assignment import screen_pick
 
         return screen_pick(judgment.choice, judgment.assignment.left_is_a)
 
-    def get_left(self, judgment) -> str:
+    def get_left(self, judgment: Judgment) -> str:
         item = judgment.item
         return item.question_a if judgment.assignment.left_is_a else item.question_b
 
-    def get_right(self, judgment) -> str:
+    def get_right(self, judgment: Judgment) -> str:
         item = judgment.item
         return item.question_b if judgment.assignment.left_is_a else item.question_a
 
-    def get_attribute_name(self, judgment) -> str:
+    def get_attribute_name(self, judgment: Judgment) -> str:
         return attribute_names().get(judgment.attribute, judgment.attribute)
 
 
@@ -195,7 +203,7 @@ class AdjudicationSerializer(serializers.ModelSerializer):
         fields = ["id", "campaign", "item", "attribute", "choice", "note", "author", "created_at"]
         read_only_fields = ["id", "campaign", "author", "created_at"]
 
-    def validate_item(self, item):
+    def validate_item(self, item: ComparisonItem) -> ComparisonItem:
         """Refuse items the reviewer may not see yet (permissions.get_item_for_reviewer) as if they did not exist."""
         try:
             get_item_for_reviewer(self.context["request"].user, item.pk)

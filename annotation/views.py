@@ -1,11 +1,14 @@
 """Annotation pages: home, campaigns, the annotation page, own judgments, dashboard, adjudication, gold, releases."""
 
+from collections.abc import Mapping
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -28,6 +31,7 @@ from .actions import (
 )
 from .assignment import may_annotate
 from .attributes import attribute_names
+from .auth_requests import as_user
 from .forms import (
     AdjudicationForm,
     BlindAnswerForm,
@@ -70,9 +74,9 @@ from .runners import ADD_PAIRS_JOB
 
 
 @role_required(Role.ANNOTATOR)
-def index(request):
+def index(request: HttpRequest) -> HttpResponse:
     """An annotator's campaigns and progress; for reviewers and leads, their queues and tools too."""
-    user = request.user
+    user = as_user(request.user)
     campaigns = list(campaigns_for_user(user).order_by("-created_at"))
     members = {m.campaign_id: m for m in CampaignMember.objects.filter(user=user)}
     rows = [{"campaign": c, "member": members.get(c.pk), "may_annotate": may_annotate(c, user)} for c in campaigns]
@@ -81,13 +85,13 @@ def index(request):
 
 
 @role_required(Role.LEAD)
-def campaign_create(request):
+def campaign_create(request: HttpRequest) -> HttpResponse:
     form = CampaignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         annotators = data.pop("annotators")
         try:
-            campaign = do_create_campaign(created_by=request.user, annotators=annotators, **data)
+            campaign = do_create_campaign(created_by=as_user(request.user), annotators=annotators, **data)
         except CampaignError as exc:
             form.add_error(None, str(exc))
         else:
@@ -97,7 +101,7 @@ def campaign_create(request):
 
 
 @role_required(Role.LEAD)
-def campaign_detail(request, pk):
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A campaign's settings, items, members and status (leads)."""
     campaign = get_object_or_404(Campaign, pk=pk)
     form = CampaignForm(request.POST or None, instance=campaign)
@@ -118,7 +122,7 @@ def campaign_detail(request, pk):
 
 @role_required(Role.LEAD)
 @require_POST
-def campaign_import(request, pk):
+def campaign_import(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -135,21 +139,22 @@ def campaign_import(request, pk):
 
 @role_required(Role.LEAD)
 @require_POST
-def campaign_add_pairs(request, pk):
+def campaign_add_pairs(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a job that snapshots the chosen synthesis pairs into the campaign; show its progress."""
     campaign = get_object_or_404(Campaign, pk=pk)
     form = SynthesisPairsForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        # the stub's ErrorList yields ValidationErrors too; Django's yields their message strings
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))  # type: ignore[arg-type]
         return redirect(campaign)
     job = do_enqueue_job(ADD_PAIRS_JOB, {"campaign": campaign.pk, "selection": form.selection().as_dict()},
-                         owner=request.user)
+                         owner=as_user(request.user))
     return redirect(job)
 
 
 @role_required(Role.LEAD)
 @require_POST
-def campaign_status(request, pk):
+def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     try:
         do_set_campaign_status(campaign, request.POST.get("status", ""))
@@ -162,10 +167,10 @@ def campaign_status(request, pk):
 
 
 @role_required(Role.ANNOTATOR)
-def annotate(request, pk):
+def annotate(request: HttpRequest, pk: int) -> HttpResponse:
     """The annotation page; the item itself is loaded through the API so that Enter never reloads the page."""
-    campaign = get_campaign_for_user(request.user, pk)
-    if not may_annotate(campaign, request.user):
+    campaign = get_campaign_for_user(as_user(request.user), pk)
+    if not may_annotate(campaign, as_user(request.user)):
         raise Http404("No such campaign.")
     context = {
         "campaign": campaign,
@@ -185,16 +190,16 @@ def annotate(request, pk):
 
 
 @role_required(Role.ANNOTATOR)
-def guidelines(request, pk):
-    campaign = get_campaign_for_user(request.user, pk)
+def guidelines(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_campaign_for_user(as_user(request.user), pk)
     return render(request, "annotation/guidelines.html", {"campaign": campaign})
 
 
 @role_required(Role.ANNOTATOR)
-def my_judgments(request):
+def my_judgments(request: HttpRequest) -> HttpResponse:
     """The user's own past judgments (never anyone else's)."""
     judgments = (
-        Judgment.objects.filter(annotator=request.user, retracted_at__isnull=True)
+        Judgment.objects.filter(annotator=as_user(request.user), retracted_at__isnull=True)
         .select_related("assignment", "item", "campaign").order_by("-created_at", "-pk")
     )
     if (campaign_id := parse_id(request.GET.get("campaign", ""))) is not None:
@@ -205,7 +210,7 @@ def my_judgments(request):
                                                              "campaign_id": "" if campaign_id is None else campaign_id})
 
 
-def _own_row(judgment):
+def _own_row(judgment: Judgment) -> dict[str, Any]:
     from .assignment import screen_pick
 
     item, left_is_a = judgment.item, judgment.assignment.left_is_a
@@ -220,7 +225,7 @@ def _own_row(judgment):
 
 
 @role_required(Role.LEAD)
-def dashboard(request, pk):
+def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """Agreement with CIs, position bias, annotators and judge agreement; filterable by campaign and attribute."""
     campaign = get_object_or_404(Campaign, pk=pk)
     attribute = request.GET.get("attribute") or None
@@ -237,7 +242,7 @@ def dashboard(request, pk):
     return render(request, "annotation/dashboard.html", context)
 
 
-def _chart_data(quality):
+def _chart_data(quality: Mapping[str, Any]) -> dict[str, Any]:
     rows = quality["agreement"]
     return {
         "labels": [row["name"] for row in rows],
@@ -252,7 +257,7 @@ def _chart_data(quality):
 
 
 @role_required(Role.REVIEWER)
-def adjudication_queue(request):
+def adjudication_queue(request: HttpRequest) -> HttpResponse:
     """Items whose annotators disagree and that nobody has resolved yet."""
     campaigns = Campaign.objects.order_by("-created_at")
     campaign_id = parse_id(request.GET.get("campaign", ""))
@@ -261,8 +266,8 @@ def adjudication_queue(request):
     page = None
     if campaign is not None:
         open_rows = disagreements(campaign, request.GET.get("attribute") or None)
-        if judges_campaign(request.user, campaign):  # see get_item_for_reviewer
-            open_rows = open_rows.filter(item_id__in=items_judged_by(request.user, campaign))
+        if judges_campaign(as_user(request.user), campaign):  # see get_item_for_reviewer
+            open_rows = open_rows.filter(item_id__in=items_judged_by(as_user(request.user), campaign))
         page = Paginator(open_rows, 30).get_page(request.GET.get("page"))
         items = ComparisonItem.objects.in_bulk([row["item_id"] for row in page])
         rows = [{**row, "item": items[row["item_id"]]} for row in page]
@@ -271,21 +276,21 @@ def adjudication_queue(request):
 
 
 @role_required(Role.REVIEWER)
-def adjudicate(request, item_pk):
+def adjudicate(request: HttpRequest, item_pk: int) -> HttpResponse:
     """One item: every annotator's judgment (raw, never changed) and the resolutions beside them."""
-    item = get_item_for_reviewer(request.user, item_pk)
+    item = get_item_for_reviewer(as_user(request.user), item_pk)
     form = AdjudicationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             do_adjudicate(item, form.cleaned_data["attribute"], form.cleaned_data["choice"],
-                          form.cleaned_data["note"], request.user)
+                          form.cleaned_data["note"], as_user(request.user))
         except CampaignError as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, "Resolution recorded.")
             return redirect(f"{reverse('annotation:adjudication')}?campaign={item.campaign_id}")
     judgments = item.judgments.filter(retracted_at__isnull=True).select_related("annotator").order_by("attribute")
-    by_attribute = {}
+    by_attribute: dict[str, list[Judgment]] = {}
     for judgment in judgments:
         by_attribute.setdefault(judgment.attribute, []).append(judgment)
     resolutions = Adjudication.objects.filter(item=item).select_related("author")
@@ -298,7 +303,7 @@ def adjudicate(request, item_pk):
 
 
 @role_required(Role.REVIEWER)
-def gold_list(request):
+def gold_list(request: HttpRequest) -> HttpResponse:
     cases = MultipleChoiceCase.objects.filter(source=MultipleChoiceCase.Source.ASKDOCS).order_by("case_id")
     status = request.GET.get("status", "")
     if status == "todo":
@@ -320,10 +325,10 @@ GOLD_FORMS = {
 
 
 @role_required(Role.REVIEWER)
-def gold_label(request, case_pk):
+def gold_label(request: HttpRequest, case_pk: int) -> HttpResponse:
     """Blind answer first; then the key, implied marks, edits, facts, chief complaint and sign-off."""
     case = get_object_or_404(MultipleChoiceCase, pk=case_pk, source=MultipleChoiceCase.Source.ASKDOCS)
-    gold = gold_actions.get_or_create_gold(case, request.user)
+    gold = gold_actions.get_or_create_gold(case, as_user(request.user))
     if request.method == "POST":
         try:
             _gold_post(request, gold)
@@ -334,8 +339,8 @@ def gold_label(request, case_pk):
     return render(request, "annotation/gold_label.html", _gold_context(request, case, gold))
 
 
-def _gold_post(request, gold):
-    step, user = request.POST.get("step"), request.user
+def _gold_post(request: HttpRequest, gold: GoldLabel) -> None:
+    step, user = request.POST.get("step", ""), as_user(request.user)
     form_class = GOLD_FORMS.get(step)
     if step == "sign_off":
         gold_actions.do_sign_off(gold, user)
@@ -357,24 +362,24 @@ def _gold_post(request, gold):
     messages.success(request, "Saved.")
 
 
-def _apply_gold_form(step, form, gold, user) -> None:
+def _apply_gold_form(step: str, form: forms.Form, gold: GoldLabel, user: User) -> None:
     data = form.cleaned_data
     if step == "blind":
         gold_actions.do_record_blind_answer(gold, user, data["letter"], data.get("time_ms"))
     elif step == "implied":
-        gold_actions.do_mark_implied(gold, user, form.marks())
+        gold_actions.do_mark_implied(gold, user, cast(ImpliedForm, form).marks())
     elif step == "edit":
-        gold_actions.do_edit_gold(gold, user, stem=data["stem"], options=form.options(),
+        gold_actions.do_edit_gold(gold, user, stem=data["stem"], options=cast(GoldEditForm, form).options(),
                                   answer_idx=data["answer_idx"], note=data["note"])
     elif step == "facts":
-        gold_actions.do_curate_facts(gold, user, form.facts(), data["note"])
+        gold_actions.do_curate_facts(gold, user, cast(FactsForm, form).facts(), data["note"])
     elif step == "initial_info":
         gold_actions.do_set_initial_info(gold, user, data["initial_info"])
 
 
-def _gold_context(request, case, gold):
+def _gold_context(request: HttpRequest, case: MultipleChoiceCase, gold: GoldLabel) -> dict[str, Any]:
     title, body, turns = gold_actions.case_conversation(case)
-    answered = gold.blind_answers.filter(user=request.user).first()
+    answered = gold.blind_answers.filter(user=as_user(request.user)).first()
     context = {"case": case, "gold": gold, "title": title, "body": body, "turns": turns, "answered": answered,
                "letters": LETTERS, "blind_form": BlindAnswerForm()}
     if answered is None:
@@ -390,7 +395,7 @@ def _gold_context(request, case, gold):
         facts_form=FactsForm(initial={"atomic_facts": "\n".join(gold.atomic_facts)}),
         facts_curated=gold.revisions.filter(kind=RevisionKind.FACTS).exists(),
         initial_form=InitialInfoForm(initial={"initial_info": gold.initial_info}),
-        problems=gold_actions.sign_off_problems(gold, request.user),
+        problems=gold_actions.sign_off_problems(gold, as_user(request.user)),
         revisions=gold.revisions.select_related("author").order_by("-version")[:50],
         blind_answers=gold.blind_answers.select_related("user").order_by("created_at"),
         key_is_longest=gold_actions.key_is_longest(gold.options, gold.answer_idx),
@@ -399,25 +404,25 @@ def _gold_context(request, case, gold):
 
 
 @role_required(Role.LEAD)
-def balance(request):
+def balance(request: HttpRequest) -> HttpResponse:
     """Key positions and key-is-longest, published vs gold, with one-click rebalancing."""
     if request.method == "POST":
         form = RebalanceForm(request.POST)
         if not form.is_valid():
             messages.error(request, "The seed must be a whole number from 0 to 4294967295.")
             return redirect("annotation:balance")
-        changed = gold_actions.do_rebalance_options(request.user, seed=form.cleaned_data["seed"] or 0)
+        changed = gold_actions.do_rebalance_options(as_user(request.user), seed=form.cleaned_data["seed"] or 0)
         messages.success(request, f"Reordered the options of {changed} case(s); every key still points at its text.")
         return redirect("annotation:balance")
     return render(request, "annotation/balance.html", {"report": gold_actions.balance_report(), "letters": LETTERS})
 
 
 @role_required(Role.LEAD)
-def releases(request):
+def releases(request: HttpRequest) -> HttpResponse:
     form = ReleaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            release = gold_actions.do_create_release(form.cleaned_data["name"], request.user,
+            release = gold_actions.do_create_release(form.cleaned_data["name"], as_user(request.user),
                                                      form.cleaned_data["description"])
         except gold_actions.GoldError as exc:
             form.add_error(None, str(exc))
@@ -431,14 +436,14 @@ def releases(request):
 
 
 @role_required(Role.LEAD)
-def release_detail(request, pk):
+def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
     release = get_object_or_404(BenchmarkRelease, pk=pk)
     items = release.items.order_by("position")[:500]
     return render(request, "annotation/release_detail.html", {"release": release, "items": items})
 
 
 @role_required(Role.LEAD)
-def release_export(request, pk):
+def release_export(request: HttpRequest, pk: int) -> HttpResponse:
     release = get_object_or_404(BenchmarkRelease, pk=pk)
     response = HttpResponse(gold_actions.release_jsonl(release), content_type="application/jsonl")
     response["Content-Disposition"] = content_disposition_header(True, gold_actions.release_filename(release))

@@ -1,5 +1,8 @@
 """Template filters for the annotation pages: estimates with intervals, shares and lookups."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import template
 
 from corpus.rendering import conversation_messages
@@ -8,13 +11,13 @@ register = template.Library()
 
 
 @register.simple_tag
-def conversation(title, body, turns):
+def conversation(title: str | None, body: str | None, turns: list[dict[str, Any]] | None) -> list[dict[str, str]]:
     """Return the conversation as chat messages, from the one rendering every prompt and page uses."""
     return conversation_messages(title or "", body or "", turns)
 
 
 @register.filter
-def estimate(value):
+def estimate(value: Mapping[str, Any] | None) -> str:
     """Format an Estimate dict as '0.74 [0.40, 0.97]' ('—' when undefined)."""
     if not value or value.get("value") is None:
         return "—"
@@ -25,7 +28,7 @@ def estimate(value):
 
 
 @register.filter
-def share(value, digits: int = 1) -> str:
+def share(value: float | None, digits: int = 1) -> str:
     """Format a 0..1 share as a percentage ('—' when None)."""
     if value is None:
         return "—"
@@ -33,10 +36,10 @@ def share(value, digits: int = 1) -> str:
 
 
 @register.filter
-def lookup(mapping, key):
+def lookup(mapping: Mapping[Any, Any] | None, key: Any) -> Any:
     return (mapping or {}).get(key, key)
 
 
 @register.filter
-def get_item(mapping, key):
+def get_item(mapping: Mapping[Any, Any] | None, key: Any) -> Any:
     return (mapping or {}).get(key)

@@ -1,5 +1,7 @@
 """Load the demo project: the demo corpus (written by the project itself) and one user per role."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -9,7 +11,7 @@ from annotation.demo import ensure_demo_campaign, ensure_demo_users, write_demo_
 class Command(BaseCommand):
     help = "Write and import the demo corpus (idempotent) and print the demo users' credentials."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         from corpus.importers import import_path
 
         questions, mcqs = write_demo_files()

@@ -1,6 +1,6 @@
 """API representation of the corpus: threads, questions, posts, MCQ cases and import reports."""
 
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -15,10 +15,14 @@ from .models import Comment, ImportRun, MultipleChoiceCase, Post, Question, Ques
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
-    from django_stubs_ext import WithAnnotations
 
-    class ThreadKey(TypedDict):
-        thread_key: str
+
+class KeyedQuestion(Protocol):
+    """A Question annotated with its thread's thread_id (QuestionViewSet's queryset)."""
+
+    qid: str
+    thread_key: str
+
 
 # ---- query parameters ---------------------------------------------------------------------------------------------
 
@@ -133,7 +137,7 @@ class QuestionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_page_url(self, question: "WithAnnotations[Question, ThreadKey]") -> str:
+    def get_page_url(self, question: KeyedQuestion) -> str:  # drf-spectacular reads these hints at runtime
         return question_page_url(question.thread_key, question.qid)
 
 

@@ -111,7 +111,7 @@ def build_form_class(cls: type[JobConfig]) -> type[ConfigForm]:
     fields = {option.name: form_field(option) for option in flat_options(cls)}
     metaclass: Callable[..., type[ConfigForm]] = type(ConfigForm)
     return metaclass(f"{cls.__name__}Form", (ConfigForm,),
-                            {"config_class": cls, "__module__": cls.__module__, **fields})
+                     {"config_class": cls, "__module__": cls.__module__, **fields})
 
 
 def is_blank(option: ConfigOption, value: Any) -> bool:

@@ -62,7 +62,7 @@ def build_serializer_class(cls: type[JobConfig]) -> type[ConfigSerializer]:
     fields = {option.name: serializer_field(cls, option) for option in config_options(cls)}
     metaclass: Callable[..., type[ConfigSerializer]] = type(ConfigSerializer)
     return metaclass(f"{cls.__name__}Serializer", (ConfigSerializer,),
-                                  {"config_class": cls, "owner": cls.__name__, "__module__": cls.__module__, **fields})
+                     {"config_class": cls, "owner": cls.__name__, "__module__": cls.__module__, **fields})
 
 
 def nested_errors(errors: Mapping[str, list[str]]) -> dict[str, Any]:
@@ -131,5 +131,4 @@ def overrides_serializer_class(cls: type[JobConfig], option: ConfigOption) -> ty
     fields = {child.path[-1]: serializer_field(cls, child, nested=True) for child in option.children}
     name = cls.__name__ + "".join(part.capitalize() for part in option.name.split("_")) + "Serializer"
     metaclass: Callable[..., type[StrictSerializer]] = type(StrictSerializer)
-    return metaclass(name, (StrictSerializer,), {"owner": option.key, "__module__": cls.__module__,
-                                                              **fields})
+    return metaclass(name, (StrictSerializer,), {"owner": option.key, "__module__": cls.__module__, **fields})

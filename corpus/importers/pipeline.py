@@ -4,16 +4,17 @@ import hashlib
 import queue
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from ..models import ImportRun, Split
-from .base import CHUNK_RECORDS, FileRejected, NameScrubber, Pseudonymizer, Report
+from .base import CHUNK_RECORDS, FileRejected, NameScrubber, Pseudonymizer, RecordError, Report
 from .reader import Line, RecordStream
 from .units import FileState, Record
 
@@ -23,11 +24,20 @@ if TYPE_CHECKING:
     from jobs.models import Job
     from jobs.runner import JobContext
 
-    from .writer import ChunkResult
+
+class ChunkOutcome(Protocol):
+    """What the report takes of a written chunk (writer.ChunkResult; this module never imports the writer)."""
+
+    created: Counter[str]
+    updated: Counter[str]
+    stats: Counter[str]
+    unchanged: int
+    rejected: list[tuple[int, list[RecordError]]]
+
 
 Text = TypeVar("Text", str, str | None)
 Progress = Callable[[int, int], object]  # on_progress(bytes_done, bytes_total)
-Job_ = Callable[[], "tuple[list[ChunkResult], int]"]  # a chunk's write: job() -> (results, position)
+Job_ = Callable[[], tuple[list[ChunkOutcome], int]]  # a chunk's write: job() -> (results, position)
 
 SPLIT_WORDS = {
     "train": Split.TRAIN,
@@ -73,7 +83,7 @@ class ImportContext:
             self.report.normalizations["usernames mentioned in text: pseudonymized"] += count
         return text
 
-    def merge(self, result: "ChunkResult") -> None:
+    def merge(self, result: ChunkOutcome) -> None:
         """Add a committed chunk's outcome to the report."""
         report = self.report
         report.created.update(result.created)
@@ -158,7 +168,7 @@ def read_records(
         payload, position = parser.prepare(accepted), stream.position
         accepted.clear()
 
-        def write() -> "tuple[list[ChunkResult], int]":
+        def write() -> tuple[list[ChunkOutcome], int]:
             sink.tune()
             results = parser.write(payload)
             if ctx is not None:  # on the writer's connection: no lock wait behind our own transaction
@@ -236,7 +246,7 @@ class ChunkSink:
 
     def __init__(self, context: ImportContext) -> None:
         self.context = context
-        self.results: queue.Queue[tuple[list[ChunkResult], int]] = queue.Queue()
+        self.results: queue.Queue[tuple[list[ChunkOutcome], int]] = queue.Queue()
         self.error: BaseException | None = None
         self.restore: Callable[[], None] | None = None  # undoes tune() on the writing connection
         self.started = False

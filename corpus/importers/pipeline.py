@@ -282,8 +282,8 @@ class ChunkSink:
             restore()
 
     def work(self) -> None:
-        assert self.queue is not None  # submit() made it before starting this thread
         try:
+            assert self.queue is not None  # submit() made it before starting this thread
             while True:
                 job = self.queue.get()
                 if job is None:

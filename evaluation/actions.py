@@ -1,13 +1,17 @@
 """State changes of evaluation: find or register the models, create runs and queue their jobs."""
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.text import slugify
 
 from jobs.actions import do_enqueue_job
-from jobs.models import Queue
+from jobs.configs import JobConfig
+from jobs.models import Job, Queue
 from synthesis.actions import default_endpoint, do_register_local_model
 from synthesis.configs import ConfigError
 from synthesis.models import Attribute, ModelEndpoint
@@ -20,6 +24,7 @@ from .models import EvaluationRun, RunKind
 from .winrate import HUMAN, select_questions
 
 RUN_PREFIX = "run:"
+C = TypeVar("C", bound=JobConfig)
 
 
 class EvaluationError(Exception):
@@ -45,12 +50,12 @@ def get_model_endpoint(name_or_path: str) -> ModelEndpoint:
     return do_register_local_model(name, resolved)
 
 
-def job_queue(*endpoints) -> str:
+def job_queue(*endpoints: ModelEndpoint | None) -> str:
     """A run goes to the GPU queue when any of its models needs a GPU."""
     return Queue.GPU if any(e is not None and e.default_queue == Queue.GPU for e in endpoints) else Queue.DEFAULT
 
 
-def parse(cls, data: dict):
+def parse(cls: type[C], data: dict) -> C:
     try:
         return cls.from_dict(data)
     except ConfigError as exc:
@@ -69,7 +74,7 @@ def get_finished_run(spec: str, kind: str) -> EvaluationRun:
 
 # Interactive ----------------------------------------------------------------------------------------------------
 
-def do_enqueue_interactive(config: InteractiveConfig, owner=None) -> EvaluationRun:
+def do_enqueue_interactive(config: InteractiveConfig, owner: User | None = None) -> EvaluationRun:
     """Create an interactive run on a frozen case set and queue its job."""
     questioner = get_model_endpoint(config.model)
     expert = get_model_endpoint(config.expert_model)
@@ -94,19 +99,19 @@ def do_enqueue_interactive(config: InteractiveConfig, owner=None) -> EvaluationR
 
 # Generation and win-rate ----------------------------------------------------------------------------------------
 
-def check_questions(config) -> None:
+def check_questions(config: GenerationConfig | WinrateConfig) -> None:
     if not select_questions(config.split, config.qids, config.limit or 1):
         raise EvaluationError(f"No questions selected (split {config.split!r}); import the test questions first.")
 
 
-def create_generation(config: GenerationConfig, owner=None, job=None) -> EvaluationRun:
+def create_generation(config: GenerationConfig, owner: User | None = None, job: Job | None = None) -> EvaluationRun:
     endpoint = get_model_endpoint(config.model)
     return EvaluationRun.objects.create(kind=RunKind.GENERATION, model_name=endpoint.model, endpoint=endpoint,
                                         config={**config.to_dict(), "model": endpoint.name}, created_by=owner,
                                         job=job)
 
 
-def do_enqueue_generation(config: GenerationConfig, owner=None) -> EvaluationRun:
+def do_enqueue_generation(config: GenerationConfig, owner: User | None = None) -> EvaluationRun:
     """Create a generation run for the selected questions and queue it."""
     check_questions(config)
     with transaction.atomic():
@@ -126,14 +131,14 @@ def reusable_generation(config: GenerationConfig) -> EvaluationRun | None:
     return None
 
 
-def generation_for(spec: str, config: WinrateConfig, owner) -> EvaluationRun:
+def generation_for(spec: str, config: WinrateConfig, owner: User | None) -> EvaluationRun:
     if spec.startswith(RUN_PREFIX):
         return get_finished_run(spec, RunKind.GENERATION)
     generation = config.generation(spec)
     return reusable_generation(generation) or create_generation(generation, owner)
 
 
-def do_enqueue_winrate(config: WinrateConfig, owner=None) -> EvaluationRun:
+def do_enqueue_winrate(config: WinrateConfig, owner: User | None = None) -> EvaluationRun:
     """Create a win-rate run (and the generation runs it still needs) and queue one job for all of it."""
     check_questions(config)
     judge = get_model_endpoint(config.judge) if config.judge else default_endpoint("judge")
@@ -159,7 +164,7 @@ def do_enqueue_winrate(config: WinrateConfig, owner=None) -> EvaluationRun:
     return run
 
 
-def do_start_expert_check(config: ExpertCheckConfig, owner=None) -> EvaluationRun:
+def do_start_expert_check(config: ExpertCheckConfig, owner: User | None = None) -> EvaluationRun:
     """Create the expert check's campaign (a draft the lead starts) and its run; no job: physicians do the work."""
     try:
         return start_expert_check(config, owner)
@@ -167,12 +172,13 @@ def do_start_expert_check(config: ExpertCheckConfig, owner=None) -> EvaluationRu
         raise EvaluationError(str(exc)) from exc
 
 
-ENQUEUE = {"interactive": (InteractiveConfig, do_enqueue_interactive), "winrate": (WinrateConfig, do_enqueue_winrate),
-           "generation": (GenerationConfig, do_enqueue_generation),
-           "expert_check": (ExpertCheckConfig, do_start_expert_check)}
+ENQUEUE: dict[str, tuple[type[JobConfig], Callable[..., EvaluationRun]]] = {
+    "interactive": (InteractiveConfig, do_enqueue_interactive), "winrate": (WinrateConfig, do_enqueue_winrate),
+    "generation": (GenerationConfig, do_enqueue_generation),
+    "expert_check": (ExpertCheckConfig, do_start_expert_check)}
 
 
-def do_enqueue_evaluation(task: str, options: dict, owner=None) -> EvaluationRun:
+def do_enqueue_evaluation(task: str, options: dict, owner: User | None = None) -> EvaluationRun:
     """Parse `options` for `task` (interactive, winrate, generation or expert_check) and queue the run."""
     if task not in ENQUEUE:
         raise EvaluationError(f"Unknown task {task!r}; choose one of {', '.join(ENQUEUE)}.")

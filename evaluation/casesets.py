@@ -6,9 +6,12 @@ and a name resolves to its newest snapshot.
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import orjson
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from corpus.importers.mcq import CHECK_ASKDOCS, CHECK_MEDQA, check_options
@@ -33,7 +36,8 @@ class UnusableCase(CaseSetError):
     """A well-formed record with no patient information to start an episode from (a MedQA knowledge question)."""
 
 
-def snapshot_item(case_id, stem, options, answer_idx, initial_info, facts, mcq_id=None) -> dict:
+def snapshot_item(case_id: object, stem: str, options: Mapping[str, str], answer_idx: str, initial_info: str,
+                  facts: Iterable[str], mcq_id: int | None = None) -> dict:
     return {"case_id": str(case_id), "stem": stem.strip(), "options": dict(sorted(options.items())),
             "answer_idx": answer_idx, "initial_info": initial_info.strip(),
             "facts": [clean_fact(f) for f in facts if clean_fact(f)], "mcq_id": mcq_id}
@@ -81,7 +85,8 @@ def items_hash(items: list[dict]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def store_snapshot(name: str, source, mode, items, user=None, **fields) -> CaseSet:
+def store_snapshot(name: str, source: str, mode: str, items: list[dict], user: User | None = None, **fields: Any
+                   ) -> CaseSet:
     """Return the snapshot of `items` under `name`, creating it when these exact cases are new."""
     if not items:
         raise CaseSetError(f"Case set {name!r} would hold no cases.")
@@ -106,7 +111,7 @@ def store_snapshot(name: str, source, mode, items, user=None, **fields) -> CaseS
     return case_set
 
 
-def corpus_case_set(name: str, user=None) -> CaseSet:
+def corpus_case_set(name: str, user: User | None = None) -> CaseSet:
     source, mode = BUILT_IN[name]
     cases = MultipleChoiceCase.objects.filter(source=source).select_related("thread__post").order_by("case_id")
     items = [item_from_mcq(mcq, mode) for mcq in cases]
@@ -117,7 +122,7 @@ def corpus_case_set(name: str, user=None) -> CaseSet:
                           description=f"All {len(items)} {source} MCQ cases of the corpus; initial info: {mode}.")
 
 
-def file_case_set(path, mode: str | None = None, name: str = "", user=None) -> CaseSet:
+def file_case_set(path: str | Path, mode: str | None = None, name: str = "", user: User | None = None) -> CaseSet:
     """Import a MediQ-format JSONL file (AskDocs MCQ or MedQA convo) as a case set. A malformed record stops the
     import; a record without patient information is left out and named in the description."""
     path = Path(path)
@@ -146,7 +151,7 @@ def file_case_set(path, mode: str | None = None, name: str = "", user=None) -> C
                           description=description)
 
 
-def release_case_set(release_name: str, user=None) -> CaseSet:
+def release_case_set(release_name: str, user: User | None = None) -> CaseSet:
     """Snapshot a gold-labelled benchmark release (its records carry the fixed chief complaints)."""
     from annotation.models import BenchmarkRelease
 
@@ -158,7 +163,7 @@ def release_case_set(release_name: str, user=None) -> CaseSet:
                           description=f"Gold release {release_name} ({release.sha256[:12]}).")
 
 
-def get_case_set(spec: str, user=None) -> CaseSet:
+def get_case_set(spec: str, user: User | None = None) -> CaseSet:
     """Return the case set `spec` names: a built-in corpus set, release:NAME, a JSONL file, or a stored name."""
     spec = (spec or "").strip()
     if spec in BUILT_IN:

@@ -35,7 +35,7 @@ def sampling_overrides(help_text: str, prefix: str) -> dict:
             "fallback": "the endpoint's default_sampling"}
 
 
-def split_choices():
+def split_choices() -> list[tuple[str, str]]:
     """Return the corpus splits, at call time (the models load after this module)."""
     from corpus.models import Split
 

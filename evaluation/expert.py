@@ -4,22 +4,30 @@ agreement with the LLM judge are computed from the live judgments."""
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+from django.contrib.auth.models import User
 from django.db import transaction
+from numpy.typing import ArrayLike
 
 from annotation.actions import do_create_campaign
 from annotation.agreement import cohen_kappa
 from annotation.attributes import OVERALL
 from annotation.models import Campaign, Choice, ComparisonItem, JudgmentMode
+from corpus.models import Question
 
+from .configs import ExpertCheckConfig
 from .models import EvaluationRun, RunKind, Winner
 from .statistics import Estimate, bootstrap_mean, percentile_interval
 from .winrate import HUMAN
 
 LABELS = [Choice.A, Choice.B, Choice.TIE]  # A is always the candidate; the page randomises the side per annotator
-EXPERT_SCORE = {Choice.A: 1.0, Choice.B: 0.0, Choice.TIE: 0.5, Choice.BOTH_BAD: 0.5}  # neither better: a tie
+# both unacceptable: neither better, a tie
+EXPERT_SCORE: dict[str, float] = {Choice.A: 1.0, Choice.B: 0.0, Choice.TIE: 0.5, Choice.BOTH_BAD: 0.5}
+
+
+ITEM_CHOICE: dict[str, str] = {Winner.CANDIDATE: Choice.A, Winner.REFERENCE: Choice.B, Winner.TIE: Choice.TIE}
 
 
 class ExpertCheckError(ValueError):
@@ -46,9 +54,9 @@ def judge_choices(judge_run: EvaluationRun | None) -> dict[str, str]:
     """Return {qid: the judge's majority choice in item terms}: A candidate, B reference, tie; unparseable left out."""
     if judge_run is None:
         return {}
-    votes = defaultdict(Counter)
+    votes: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for qid, winner in judge_run.verdicts.exclude(winner=Winner.UNPARSEABLE).values_list("qid", "winner"):
-        votes[qid][{Winner.CANDIDATE: Choice.A, Winner.REFERENCE: Choice.B, Winner.TIE: Choice.TIE}[winner]] += 1
+        votes[qid][ITEM_CHOICE[winner]] += 1
     choices = {}
     for qid, counter in votes.items():
         (first, top), *rest = counter.most_common()
@@ -56,13 +64,13 @@ def judge_choices(judge_run: EvaluationRun | None) -> dict[str, str]:
     return choices
 
 
-def texts(run: EvaluationRun | None, questions) -> dict[int, str]:
+def texts(run: EvaluationRun | None, questions: Iterable[Question]) -> dict[int, str]:
     if run is None:
         return {q.pk: q.text for q in questions}
     return dict(run.questions.exclude(text="").values_list("question_id", "text"))
 
 
-def check_runs(candidate, reference, judge_run):
+def check_runs(candidate: EvaluationRun, reference: EvaluationRun | None, judge_run: EvaluationRun | None) -> None:
     for run, what in ((candidate, "candidate"), (reference, "reference")):
         if run is not None and (run.kind != RunKind.GENERATION or not run.is_finished):
             raise ExpertCheckError(f"The {what} must be a finished generation run.")
@@ -73,7 +81,7 @@ def check_runs(candidate, reference, judge_run):
             raise ExpertCheckError("The judge run must be a finished win-rate run of these two generations.")
 
 
-def do_start_expert_check(config, owner=None) -> EvaluationRun:
+def do_start_expert_check(config: ExpertCheckConfig, owner: User | None = None) -> EvaluationRun:
     """Create a draft campaign of the sampled pairs (the lead starts it from the campaign page) and its run row."""
     runs = {run.pk: run for run in EvaluationRun.objects.filter(pk__in=[config.candidate, config.reference_run,
                                                                         config.judge_run])}
@@ -118,7 +126,8 @@ def do_start_expert_check(config, owner=None) -> EvaluationRun:
                         "judge_run": getattr(judge_run, "pk", None)})
 
 
-def item_for(campaign, question, position, candidate_text, reference_text, candidate, reference_name: str, judge):
+def item_for(campaign: Campaign, question: Question, position: int, candidate_text: str, reference_text: str,
+             candidate: EvaluationRun, reference_name: str, judge: str) -> ComparisonItem:
     post = question.thread.post
     return ComparisonItem(
         campaign=campaign, external_id=f"eval:{question.qid}", position=position, post_title=post.title,
@@ -128,7 +137,7 @@ def item_for(campaign, question, position, candidate_text, reference_text, candi
         meta={"qid": question.qid, "generation": candidate.pk})
 
 
-def annotators_named(usernames: Sequence[str]):
+def annotators_named(usernames: Sequence[str]) -> list[User]:
     from django.contrib.auth import get_user_model
 
     users = list(get_user_model().objects.filter(username__in=usernames))
@@ -137,14 +146,14 @@ def annotators_named(usernames: Sequence[str]):
     return users
 
 
-def expert_labels(choices) -> str:
+def expert_labels(choices: Iterable[str]) -> str:
     """Return the experts' majority label for one item (both unacceptable counts as a tie; a split is a tie)."""
     counter = Counter(Choice.TIE if choice == Choice.BOTH_BAD else choice for choice in choices)
     (first, top), *rest = counter.most_common()
     return Choice.TIE if rest and rest[0][1] == top else first
 
 
-def kappa_interval(judge, expert, n_boot: int = 1000, seed: int = 0) -> Estimate:
+def kappa_interval(judge: ArrayLike, expert: ArrayLike, n_boot: int = 1000, seed: int = 0) -> Estimate:
     """Return Cohen's kappa between the judge's and the experts' labels with a bootstrap interval over items."""
     judge, expert = np.asarray(judge), np.asarray(expert)
     value = cohen_kappa(list(judge), list(expert), categories=LABELS)

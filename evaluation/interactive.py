@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .parsing import CANNOT_ANSWER, SCALE, parse_confidence, parse_letter, parse_question
-from .patients import PatientReply
+from .patients import EmbeddingPatient, LLMFactPatient, PatientReply
 from .prompts import EXPERT_CONFIDENCE, EXPERT_LETTER, expert_messages, question_messages
 from .roles import Reply, RoleModel, ask
 from .statistics import accuracy_by_questions, accuracy_curve, bootstrap_mean, mean_interval
@@ -78,7 +78,7 @@ class InteractiveEngine:
 
     expert: RoleModel
     questioner: RoleModel
-    patient: object  # patients.LLMFactPatient or patients.EmbeddingPatient
+    patient: LLMFactPatient | EmbeddingPatient
     max_questions: int = 15
     threshold: float = 4.0
     max_attempts: int = 2
@@ -118,7 +118,7 @@ class InteractiveEngine:
         prompts = [expert_messages(EXPERT_LETTER, e.case, e.history) for e in active]
         prompts += [expert_messages(EXPERT_CONFIDENCE, e.case, e.history) for e in deciding]
 
-        def parse(i, text: str):
+        def parse(i: int, text: str) -> str | int | None:
             if i < len(active):
                 return parse_letter(text, active[i].case.options)
             return parse_confidence(text)
@@ -177,7 +177,7 @@ class InteractiveEngine:
             })
             episode.history.append((questions[i] or NO_QUESTION, reply.text))
 
-    def event(self, role: str, kind: str, reply: Reply, **values) -> dict:
+    def event(self, role: str, kind: str, reply: Reply, **values: object) -> dict:
         model = {"expert": self.expert, "question_generator": self.questioner}[role].model_name
         return {"role": role, "kind": kind, **values, "raw": reply.texts, "attempts": reply.attempts, "model": model}
 
@@ -204,7 +204,7 @@ def repeat_metrics(episodes: list[dict], max_questions: int) -> dict:
 def run_metrics(episodes: list[dict], max_questions: int, seed: int = 0) -> dict:
     """Return a run's metrics: the first repeat's counts at the top, the mean over repeats with a t interval, and
     a bootstrap interval over cases (each case scored by its share of correct repeats)."""
-    by_repeat = {}
+    by_repeat: dict[int, list[dict]] = {}
     for episode in episodes:
         by_repeat.setdefault(episode["repeat"], []).append(episode)
     repeats = [repeat_metrics(by_repeat[r], max_questions) for r in sorted(by_repeat)]
@@ -224,7 +224,7 @@ def run_metrics(episodes: list[dict], max_questions: int, seed: int = 0) -> dict
 
 def case_scores(episodes: list[dict]) -> dict[str, float]:
     """Return {case_id: share of repeats answered correctly}."""
-    totals = {}
+    totals: dict[str, list[int]] = {}
     for episode in episodes:
         total = totals.setdefault(episode["case_id"], [0, 0])
         total[0] += 1

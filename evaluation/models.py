@@ -108,7 +108,7 @@ class EvaluationRun(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} · {self.model_name}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("evaluation:run", args=[self.pk])
 
     @property
@@ -119,7 +119,7 @@ class EvaluationRun(models.Model):
     def status(self) -> str:
         if self.kind == RunKind.EXPERT_CHECK:
             return "annotating"  # physicians judge in its campaign; the numbers are always the current ones
-        return self.job.status if self.job_id else ("succeeded" if self.is_finished else "queued")
+        return self.job.status if self.job is not None else ("succeeded" if self.is_finished else "queued")
 
 
 class Episode(models.Model):
@@ -148,7 +148,7 @@ class Episode(models.Model):
     def __str__(self) -> str:
         return f"run {self.run_id} r{self.repeat} {self.case_id}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("evaluation:episode", args=[self.run_id, self.pk])
 
     def as_metrics_row(self) -> dict:

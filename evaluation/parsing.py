@@ -179,7 +179,7 @@ def parse_judge_reply(reply: str) -> JudgeVerdict:
         raise JudgeReplyError("the reply's JSON is not an object")
     winner = data.get("winner")
     winner = str(winner).strip().lower() if isinstance(winner, str | int) and not isinstance(winner, bool) else None
-    winner = {"question 1": "1", "question 2": "2"}.get(winner, winner)
+    winner = {"question 1": "1", "question 2": "2"}.get(winner or "", winner)
     if winner not in (*JUDGE_LABELS, TIE):
         raise JudgeReplyError(f"winner must be one of 1, 2 or tie, not {data.get('winner')!r}")
     explanation = data.get("explanation", "")

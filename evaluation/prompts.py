@@ -5,10 +5,33 @@ version, never an edit in place (tests/evaluation/test_prompts.py pins the hashe
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from corpus.rendering import conversation_messages, render_messages
 
 from .parsing import CANNOT_ANSWER, SCALE
+
+if TYPE_CHECKING:
+    from synthesis.models import Attribute
+
+
+class CaseView(Protocol):
+    """What the prompts read of a case: interactive.Case (which imports this module, so is not imported here)."""
+
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def stem(self) -> str: ...
+    @property
+    def options(self) -> dict: ...
+    @property
+    def initial_info(self) -> str: ...
+    @property
+    def facts(self) -> tuple: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -25,7 +48,7 @@ class Prompt:
     def provenance(self) -> dict:
         return {"key": self.key, "version": self.version, "hash": self.text_hash}
 
-    def messages(self, **values) -> list[dict]:
+    def messages(self, **values: object) -> list[dict]:
         messages = [{"role": "system", "content": self.system}] if self.system else []
         return [*messages, {"role": "user", "content": self.user.format(**values)}]
 
@@ -99,18 +122,18 @@ def conversation_log(history: list[tuple[str, str]]) -> str:
     return "\n".join(f"Doctor Question: {question}\nPatient Response: {answer}" for question, answer in history)
 
 
-def expert_messages(prompt: Prompt, case, history: list[tuple[str, str]]) -> list[dict]:
+def expert_messages(prompt: Prompt, case: CaseView, history: list[tuple[str, str]]) -> list[dict]:
     """Return the expert's messages (confidence or letter) for a case and its conversation so far."""
     return prompt.messages(initial_info=case.initial_info, conversation=conversation_log(history), stem=case.stem,
                            options=options_block(case.options))
 
 
-def patient_messages(case, question: str) -> list[dict]:
+def patient_messages(case: CaseView, question: str) -> list[dict]:
     facts = "\n".join(f"{number}. {fact}" for number, fact in enumerate(case.facts, start=1))
     return PATIENT_FACTS.messages(facts=facts, question=question)
 
 
-def question_messages(case, history: list[tuple[str, str]], prompt: str, rendering: str) -> list[dict]:
+def question_messages(case: CaseView, history: list[tuple[str, str]], prompt: str, rendering: str) -> list[dict]:
     """Return the question generator's messages: the corpus rendering (title and post, then the turns) or the
     authors' MediQ prompt, each followed by the conversation so far as assistant/user turns."""
     turns = [{"question": question, "patient_answer": answer} for question, answer in history]
@@ -121,7 +144,7 @@ def question_messages(case, history: list[tuple[str, str]], prompt: str, renderi
     return [*first, *conversation_messages("", "", turns)[1:]]
 
 
-def judge_messages(conversation: str, first: str, second: str, attribute=None) -> list[dict]:
+def judge_messages(conversation: str, first: str, second: str, attribute: "Attribute | None" = None) -> list[dict]:
     """Return the judge's messages; with an attribute, the judge is asked about that attribute only."""
     focus = f", judging only their {attribute.name.lower()} ({attribute.definition.strip()})" if attribute else ""
     return JUDGE_PAIRWISE.messages(conversation=conversation, first=first or "(no question)",

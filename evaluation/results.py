@@ -3,6 +3,10 @@
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db.models import QuerySet
 
 from .expert import expert_check_metrics, expert_items
 from .interactive import case_scores, run_metrics
@@ -28,7 +32,7 @@ def error_reduction_between(run: EvaluationRun, baseline: EvaluationRun, seed: i
 def interactive_metrics(run: EvaluationRun) -> dict:
     config = run.config
     metrics = run_metrics(episode_rows(run), config["max_questions"], seed=config.get("seed", 0))
-    if run.baseline_id and run.baseline.is_finished:
+    if run.baseline is not None and run.baseline.is_finished:
         metrics["error_reduction"] = error_reduction_between(run, run.baseline, seed=config.get("seed", 0))
     return metrics
 
@@ -43,7 +47,7 @@ def lineage(run: EvaluationRun) -> dict:
     endpoint = run.endpoint
     if endpoint is None:
         return {"model": run.model_name}
-    found = {"endpoint": endpoint.name, "backend": endpoint.backend, "model": endpoint.model}
+    found: dict[str, Any] = {"endpoint": endpoint.name, "backend": endpoint.backend, "model": endpoint.model}
     try:
         trained = endpoint.trained_model
     except ObjectDoesNotExist:
@@ -59,20 +63,24 @@ def winrate_column(run: EvaluationRun) -> str:
     return f"{column} · {run.attribute}" if run.attribute else column
 
 
-def latest_finished(kind: str):
+def latest_finished(kind: str) -> dict[tuple[str, str], EvaluationRun]:
     """Return the newest finished run of each (model, column) of a kind."""
     runs = EvaluationRun.objects.filter(kind=kind, finished_at__isnull=False).select_related(
         "endpoint__trained_model", "case_set", "baseline").order_by("-finished_at", "-pk")
-    latest = {}
+    latest: dict[tuple[str, str], EvaluationRun] = {}
     for run in runs:
-        column = run.case_set.name if kind == RunKind.INTERACTIVE else winrate_column(run)
+        if kind == RunKind.INTERACTIVE:
+            assert run.case_set is not None  # an interactive run evaluates a case set
+            column = run.case_set.name
+        else:
+            column = winrate_column(run)
         latest.setdefault((run.model_name, column), run)
     return latest
 
 
 def latest_expert_checks() -> list[EvaluationRun]:
     """Return the newest expert check of each (model, reference)."""
-    latest = {}
+    latest: dict[tuple[str, str], EvaluationRun] = {}
     for run in EvaluationRun.objects.filter(kind=RunKind.EXPERT_CHECK).select_related(
             "endpoint__trained_model").order_by(
             "-created_at", "-pk"):
@@ -95,7 +103,7 @@ def interactive_cell(run: EvaluationRun, baseline: EvaluationRun | None) -> dict
 def leaderboard(baseline: EvaluationRun | None = None) -> dict:
     """Return {columns, rows, bradley_terry}: every evaluated model with its newest win-rates (judge) and
     interactive accuracy per case set, error reduction against `baseline` (else each run's own baseline)."""
-    rows = defaultdict(lambda: {"winrate": {}, "interactive": {}, "lineage": {}})
+    rows: defaultdict[str, dict[str, dict]] = defaultdict(lambda: {"winrate": {}, "interactive": {}, "lineage": {}})
     winrate_runs = latest_finished(RunKind.WINRATE)
     for (model, column), run in winrate_runs.items():
         rows[model]["winrate"][column] = {"run": run.pk, "win_rate": run.metrics.get("win_rate"),
@@ -151,6 +159,7 @@ def run_export(run: EvaluationRun) -> dict:
     if run.kind == RunKind.EXPERT_CHECK:
         data.update(metrics=expert_check_metrics(run), reference=run.reference_name, items=expert_items(run))
     elif run.kind == RunKind.INTERACTIVE:
+        assert run.case_set is not None  # an interactive run evaluates a case set
         data["case_set"] = {"name": run.case_set.name, "sha256": run.case_set.sha256}
         data["episodes"] = list(run.episodes.order_by("repeat", "item__position").values(
             "repeat", "seed", "case_id", "answer_idx", "letter", "correct", "num_questions", "timed_out",
@@ -164,7 +173,7 @@ def run_export(run: EvaluationRun) -> dict:
     return data
 
 
-CSV_COLUMNS = {
+CSV_COLUMNS: dict[str, list[str]] = {
     RunKind.INTERACTIVE: ["repeat", "seed", "case_id", "answer_idx", "letter", "correct", "num_questions",
                           "timed_out"],
     RunKind.WINRATE: ["qid", "order", "sample", "winner", "attempts", "explanation"],
@@ -176,11 +185,14 @@ CSV_COLUMNS = {
 def run_csv(run: EvaluationRun) -> str:
     """Return a run's per-item results as CSV (episodes, verdicts or generated questions)."""
     columns = CSV_COLUMNS[run.kind]
+    rows: Iterable[Mapping[str, Any]]
     if run.kind == RunKind.EXPERT_CHECK:
         rows = expert_items(run)
     else:
-        rows = {RunKind.INTERACTIVE: run.episodes.order_by("repeat", "item__position"),
-                RunKind.WINRATE: run.verdicts.all(), RunKind.GENERATION: run.questions.all()}[run.kind].values(*columns)
+        results: dict[str, QuerySet[Any]] = {
+            RunKind.INTERACTIVE: run.episodes.order_by("repeat", "item__position"),
+            RunKind.WINRATE: run.verdicts.all(), RunKind.GENERATION: run.questions.all()}
+        rows = results[run.kind].values(*columns)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()

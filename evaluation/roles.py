@@ -5,18 +5,19 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
-from synthesis.backends import GenerationRequest
+from synthesis.backends import GenerationBackend, GenerationRequest
 from synthesis.configs import SamplingConfig
 
 
-def derive_seed(*parts) -> int:
+def derive_seed(*parts: object) -> int:
     """Return a 31-bit seed determined by `parts` (run seed, turn, role, attempt): the same call, the same seed."""
     digest = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
     return int(digest[:8], 16) & 0x7FFFFFFF
 
 
-def request_seed(seed_parts: tuple, role: str, attempt: int, key=None) -> int:
+def request_seed(seed_parts: tuple, role: str, attempt: int, key: object = None) -> int:
     """Return one request's seed; without a key, the seed every request of the call shares."""
     return derive_seed(*seed_parts, role, attempt) if key is None else derive_seed(*seed_parts, role, attempt, key)
 
@@ -26,14 +27,14 @@ class RoleModel:
     """A role's backend, its sampling settings and the model name recorded in transcripts."""
 
     role: str
-    backend: object
+    backend: GenerationBackend
     sampling: SamplingConfig
     model_name: str
 
 
 @dataclass
 class Reply:
-    value: object
+    value: Any  # what the role's parser returned: a letter, a confidence, a question, a fact selection, a verdict
     texts: list
     attempts: int
     tokens_in: int = 0

@@ -1,10 +1,13 @@
 """Job runners: interactive diagnostic QA, question generation and the pairwise win-rate."""
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.runner import job_runner
-from synthesis.backends import EndpointSettings, get_backend
+from corpus.models import Question
+from jobs.runner import JobContext, job_runner
+from synthesis.backends import EndpointSettings, GenerationBackend, get_backend
 from synthesis.backends import backend_class as load_backend_class
 from synthesis.configs import SamplingConfig
 from synthesis.models import Attribute, ModelEndpoint
@@ -12,6 +15,7 @@ from synthesis.models import Attribute, ModelEndpoint
 from .actions import get_model_endpoint
 from .configs import GenerationConfig, InteractiveConfig, WinrateConfig
 from .interactive import Case, InteractiveEngine
+from .interactive import Episode as EpisodeState
 from .models import Episode, EvaluationRun
 from .patients import EmbeddingPatient, LLMFactPatient
 from .prompts import EXPERT_CONFIDENCE, EXPERT_LETTER, question_prompt_provenance
@@ -35,10 +39,10 @@ class BackendPool:
     cache holds one model at a time and the roles would evict each other every turn."""
 
     def __init__(self) -> None:
-        self.backends = {}
-        self.owned = []
+        self.backends: dict[tuple, GenerationBackend] = {}
+        self.owned: list[GenerationBackend] = []
 
-    def get(self, endpoint: ModelEndpoint):
+    def get(self, endpoint: ModelEndpoint) -> GenerationBackend:
         settings = EndpointSettings.from_endpoint(endpoint)
         local = settings.backend in LOCAL
         key = (settings.backend, settings.model, settings.device) if local else ("endpoint", endpoint.pk)
@@ -70,6 +74,7 @@ def finish_run(run: EvaluationRun, metrics: dict) -> dict:
 # Interactive ----------------------------------------------------------------------------------------------------
 
 def run_cases(run: EvaluationRun, config: InteractiveConfig) -> list[Case]:
+    assert run.case_set is not None  # an interactive run evaluates a case set
     items = list(run.case_set.items.order_by("position"))
     if config.limit:
         items = items[: config.limit]
@@ -81,11 +86,13 @@ def build_engine(run: EvaluationRun, config: InteractiveConfig, pool: BackendPoo
     expert = pool.role("expert", get_model_endpoint(config.expert_model), config.expert_sampling)
     questioner = pool.role("question_generator", run.endpoint or get_model_endpoint(config.model),
                            config.question_sampling)
+    patient: LLMFactPatient | EmbeddingPatient
     if config.patient == "llm":
         patient = LLMFactPatient(pool.role("patient", get_model_endpoint(config.patient_llm),
                                            config.patient_sampling), config.max_attempts)
     else:
         patient = EmbeddingPatient(config.embedding_top_k, config.embedding_threshold)
+    assert run.case_set is not None  # an interactive run evaluates a case set
     run.provenance.update({
         "expert": {"model": expert.model_name, "sampling": expert.sampling.to_dict()},
         "question_generator": {"model": questioner.model_name, "sampling": questioner.sampling.to_dict()},
@@ -101,7 +108,7 @@ def build_engine(run: EvaluationRun, config: InteractiveConfig, pool: BackendPoo
                              config.max_attempts, config.question_prompt, config.rendering)
 
 
-def save_episodes(run: EvaluationRun, repeat: int, episodes, items_by_case: dict) -> None:
+def save_episodes(run: EvaluationRun, repeat: int, episodes: Iterable[EpisodeState], items_by_case: dict) -> None:
     rows = []
     for episode in episodes:
         data = episode.to_dict()
@@ -116,12 +123,13 @@ def save_episodes(run: EvaluationRun, repeat: int, episodes, items_by_case: dict
 
 
 @job_runner("evaluate_interactive", label="interactive evaluation")
-def run_interactive(ctx) -> dict:
+def run_interactive(ctx: JobContext) -> dict:
     """Run every repeat not yet stored; a repeat interrupted midway is run again from its start, so its batches
     (and therefore its transcripts) are the same as in an uninterrupted run."""
     run = EvaluationRun.objects.select_related("case_set", "endpoint").get(pk=ctx.params["run"])
     config = InteractiveConfig.from_dict(run.config)
     cases = run_cases(run, config)
+    assert run.case_set is not None  # run_cases read it
     items_by_case = {item.case_id: item for item in run.case_set.items.filter(case_id__in=[c.case_id for c in cases])}
     complete = {r for r in range(config.repeats) if run.episodes.filter(repeat=r).count() == len(cases)}
     run.episodes.exclude(repeat__in=complete).delete()
@@ -137,7 +145,8 @@ def run_interactive(ctx) -> dict:
                 continue
             done_before = ctx.job.progress_done
 
-            def on_turn(turn, episodes, done_before=done_before, repeat=repeat) -> None:
+            def on_turn(turn: int, episodes: list[EpisodeState], done_before: int = done_before,
+                        repeat: int = repeat) -> None:
                 finished = sum(1 for e in episodes if e.finished)
                 ctx.set_done(done_before + finished)
                 ctx.log(f"repeat {repeat} turn {turn}: {finished}/{len(episodes)} episodes finished")
@@ -153,8 +162,9 @@ def run_interactive(ctx) -> dict:
 
 # Generation and win-rate ----------------------------------------------------------------------------------------
 
-def run_generation_phase(ctx, run: EvaluationRun, pool: BackendPool, questions) -> None:
+def run_generation_phase(ctx: JobContext, run: EvaluationRun, pool: BackendPool, questions: list[Question]) -> None:
     config = GenerationConfig.from_dict(run.config)
+    assert run.endpoint is not None  # a generation run names the model it generates with
     role = pool.role("generator", run.endpoint, config.sampling)
     run.provenance.update({"generator": {"model": role.model_name, "sampling": role.sampling.to_dict()},
                            "rendering": config.rendering, "seed": config.seed})
@@ -166,7 +176,7 @@ def run_generation_phase(ctx, run: EvaluationRun, pool: BackendPool, questions) 
 
 
 @job_runner("generate_questions", label="question generation")
-def run_generate_questions(ctx) -> dict:
+def run_generate_questions(ctx: JobContext) -> dict:
     run = EvaluationRun.objects.select_related("endpoint").get(pk=ctx.params["run"])
     config = GenerationConfig.from_dict(run.config)
     questions = select_questions(config.split, config.qids, config.limit)
@@ -180,14 +190,14 @@ def run_generate_questions(ctx) -> dict:
     return {**run.metrics, "run": run.pk}
 
 
-def texts_of(run: EvaluationRun | None, questions) -> dict:
+def texts_of(run: EvaluationRun | None, questions: Iterable[Question]) -> dict:
     if run is None:
         return {q.pk: q.text for q in questions}  # the real doctor's question
     return dict(run.questions.values_list("question_id", "text"))
 
 
 @job_runner("evaluate_winrate", label="win-rate evaluation")
-def run_winrate(ctx) -> dict:
+def run_winrate(ctx: JobContext) -> dict:
     run = EvaluationRun.objects.select_related("generation__endpoint", "reference_generation__endpoint").get(
         pk=ctx.params["run"])
     config = WinrateConfig.from_dict(run.config)

@@ -9,19 +9,19 @@ from .configs import ExpertCheckConfig, GenerationConfig, InteractiveConfig, Win
 from .models import CaseSet, Episode, EvaluationRun
 
 
-class InteractiveRequestSerializer(config_serializer_class(InteractiveConfig)):
+class InteractiveRequestSerializer(config_serializer_class(InteractiveConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     pass
 
 
-class WinrateRequestSerializer(config_serializer_class(WinrateConfig)):
+class WinrateRequestSerializer(config_serializer_class(WinrateConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     pass
 
 
-class GenerationRequestSerializer(config_serializer_class(GenerationConfig)):
+class GenerationRequestSerializer(config_serializer_class(GenerationConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     pass
 
 
-class ExpertCheckRequestSerializer(config_serializer_class(ExpertCheckConfig)):
+class ExpertCheckRequestSerializer(config_serializer_class(ExpertCheckConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     pass
 
 
@@ -33,7 +33,8 @@ class CaseSetSerializer(serializers.ModelSerializer):
 
 class RunSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
-    case_set = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    case_set: "serializers.SlugRelatedField[CaseSet]" = serializers.SlugRelatedField(slug_field="name",
+                                                                                   read_only=True)
     url = serializers.CharField(source="get_absolute_url", read_only=True)
 
     class Meta:

@@ -2,9 +2,12 @@
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 N_BOOT = 2000
 LEVEL = 0.95
@@ -23,18 +26,18 @@ class Estimate:
         return {key: (round(value, 6) if isinstance(value, float) else value) for key, value in asdict(self).items()}
 
 
-def percentile_interval(samples, level: float = LEVEL) -> tuple[float | None, float | None]:
+def percentile_interval(samples: ArrayLike, level: float = LEVEL) -> tuple[float | None, float | None]:
     """Return the central `level` percentile interval of bootstrap samples (NaNs ignored)."""
-    samples = np.asarray(samples, dtype=float)
-    samples = samples[~np.isnan(samples)]
-    if samples.size == 0:
+    values: np.ndarray = np.asarray(samples, dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
         return None, None
     tail = (1 - level) / 2 * 100
-    low, high = np.percentile(samples, [tail, 100 - tail])
+    low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
 
 
-def bootstrap_mean(values, n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
+def bootstrap_mean(values: ArrayLike, n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
     """Return the mean of `values` with a percentile bootstrap interval over the units."""
     values = np.asarray(values, dtype=float)
     if values.size == 0:
@@ -44,7 +47,7 @@ def bootstrap_mean(values, n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
     return Estimate(float(values.mean()), *percentile_interval(means), int(values.size))
 
 
-def mean_interval(values) -> Estimate:
+def mean_interval(values: ArrayLike) -> Estimate:
     """Return the mean of repeated measurements with a Student t 95% interval (None for fewer than two)."""
     from scipy import stats
 
@@ -63,7 +66,7 @@ def mean_interval(values) -> Estimate:
 OUTCOME_SCORE = {"win": 1.0, "tie": 0.5, "loss": 0.0}
 
 
-def item_score(outcomes) -> float | None:
+def item_score(outcomes: Iterable[str | None]) -> float | None:
     """Return the candidate's score on one item: the mean over its valid verdicts (win 1, tie 1/2, loss 0).
 
     Unparseable verdicts (None) are left out, never counted as losses; an item with no valid verdict has no score.
@@ -73,7 +76,7 @@ def item_score(outcomes) -> float | None:
     return sum(scores) / len(scores) if scores else None
 
 
-def win_rate(item_scores, n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
+def win_rate(item_scores: Iterable[float | None], n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
     """Return the mean item score (ties as half) with a bootstrap 95% interval over items; unscored items left out."""
     return bootstrap_mean([score for score in item_scores if score is not None], n_boot=n_boot, seed=seed)
 
@@ -88,7 +91,7 @@ def error_reduction(base_accuracy: float, model_accuracy: float) -> float | None
     return (base_error - (1 - model_accuracy)) / base_error
 
 
-def paired_error_reduction(base, model, n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
+def paired_error_reduction(base: ArrayLike, model: ArrayLike, n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
     """Return the error reduction of `model` against `base` with a paired bootstrap interval.
 
     base, model: per-case correctness (0/1, or the share over repeats), aligned case by case; each replicate resamples
@@ -109,9 +112,9 @@ def paired_error_reduction(base, model, n_boot: int = N_BOOT, seed: int = 0) -> 
     return Estimate(value, *percentile_interval(samples), int(base.size))
 
 
-def accuracy_by_questions(episodes) -> dict[int, dict]:
+def accuracy_by_questions(episodes: Iterable[Mapping[str, Any]]) -> dict[int, dict]:
     """Return {questions asked: {cases, correct, accuracy}} from dicts with `num_questions` and `correct`."""
-    groups = defaultdict(lambda: [0, 0])
+    groups: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
     for episode in episodes:
         group = groups[episode["num_questions"]]
         group[0] += 1
@@ -119,7 +122,7 @@ def accuracy_by_questions(episodes) -> dict[int, dict]:
     return {k: {"cases": n, "correct": c, "accuracy": c / n} for k, (n, c) in sorted(groups.items())}
 
 
-def accuracy_curve(episodes, max_questions: int) -> list[dict]:
+def accuracy_curve(episodes: Sequence[Mapping[str, Any]], max_questions: int) -> list[dict]:
     """Return the accuracy of the expert's letter after k answers, k = 0..max_questions.
 
     Each episode carries `choices` (the letter chosen after 0, 1, ... answers; the last one is its final answer) and
@@ -138,7 +141,8 @@ def accuracy_curve(episodes, max_questions: int) -> list[dict]:
 
 # Bradley-Terry ---------------------------------------------------------------------------------------------------
 
-def bradley_terry(comparisons, models, prior: float = 0.0, iterations: int = 10000, tolerance: float = 1e-10):
+def bradley_terry(comparisons: Iterable[tuple[str, str, float]], models: Sequence[str], prior: float = 0.0,
+                  iterations: int = 10000, tolerance: float = 1e-10) -> dict[str, float]:
     """Return {model: log-strength} (mean zero) fitted by Hunter's MM algorithm.
 
     comparisons: (model_i, model_j, score_i) with score_i in [0, 1] (1 a win for i, 1/2 a tie); `prior` adds that
@@ -171,7 +175,8 @@ def bradley_terry(comparisons, models, prior: float = 0.0, iterations: int = 100
     return {model: float(theta[index[model]] - theta.mean()) for model in models}
 
 
-def bradley_terry_intervals(comparisons_by_item, models, n_boot: int = 500, seed: int = 0, prior: float = 0.5):
+def bradley_terry_intervals(comparisons_by_item: Mapping[str, Sequence[tuple[str, str, float]]], models: Sequence[str],
+                            n_boot: int = 500, seed: int = 0, prior: float = 0.5) -> dict[str, Estimate]:
     """Return {model: Estimate} of Bradley-Terry log-strengths with a bootstrap over items.
 
     comparisons_by_item: {item: [(model_i, model_j, score_i), ...]}; each replicate resamples items with replacement.
@@ -180,7 +185,7 @@ def bradley_terry_intervals(comparisons_by_item, models, n_boot: int = 500, seed
     flat = [c for item in items for c in comparisons_by_item[item]]
     point = bradley_terry(flat, models, prior=prior)
     rng = np.random.default_rng(seed)
-    samples = defaultdict(list)
+    samples: defaultdict[str, list[float]] = defaultdict(list)
     for _ in range(n_boot if items else 0):
         drawn = rng.integers(0, len(items), size=len(items))
         fitted = bradley_terry([c for k in drawn for c in comparisons_by_item[items[k]]], models, prior=prior)

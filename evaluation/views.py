@@ -3,16 +3,19 @@ and exports."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, TemplateView
 
 from alfa_platform.params import parse_id
 from alfa_platform.roles import Role, RoleRequiredMixin, has_role, require_role
+from annotation.auth_requests import as_user
 from corpus.actions import store_upload
 from jobs.configs import config_form_class
 from synthesis.models import ModelEndpoint
@@ -31,31 +34,32 @@ from .winrate import item_scores
 VIEW_ROLE = Role.LEAD
 
 
-class InteractiveForm(config_form_class(InteractiveConfig)):
+class InteractiveForm(config_form_class(InteractiveConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     pass
 
 
-class WinrateForm(config_form_class(WinrateConfig)):
+class WinrateForm(config_form_class(WinrateConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     pass
 
 
-class GenerationForm(config_form_class(GenerationConfig)):
+class GenerationForm(config_form_class(GenerationConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     pass
 
 
-class ExpertCheckForm(config_form_class(ExpertCheckConfig)):
+class ExpertCheckForm(config_form_class(ExpertCheckConfig)):  # type: ignore[misc]  # a base class built from the config at import time
     pass
 
 
-FORMS = {"interactive": InteractiveForm, "winrate": WinrateForm, "generation": GenerationForm,
-         "expert_check": ExpertCheckForm}
+FORMS: dict[str, type[InteractiveForm | WinrateForm | GenerationForm | ExpertCheckForm]] = {
+    "interactive": InteractiveForm, "winrate": WinrateForm, "generation": GenerationForm,
+    "expert_check": ExpertCheckForm}
 
 
 class IndexView(RoleRequiredMixin, TemplateView):
     template_name = "evaluation/index.html"
     required_role = VIEW_ROLE
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         runs = EvaluationRun.objects.select_related("job", "case_set").exclude(
             kind=RunKind.GENERATION, job__kind="evaluate_winrate")  # a win-rate's own generations show on its page
         kind = self.request.GET.get("kind", "")
@@ -74,7 +78,7 @@ class CaseSetUploadForm(forms.Form):
                                               *InitialInfo.choices], required=False)
 
 
-def upload_case_set(request):
+def upload_case_set(request: HttpRequest) -> HttpResponse:
     """Import an uploaded MediQ-format file as a case set (leads); its cases are snapshotted at once."""
     if not request.user.is_authenticated:
         return redirect(f"/login/?next={request.path}")
@@ -83,12 +87,13 @@ def upload_case_set(request):
         return HttpResponseNotAllowed(["POST"])
     form = CaseSetUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        # the stub's ErrorList yields ValidationErrors too; Django's yields their message strings
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))  # type: ignore[arg-type]
         return redirect("evaluation:index")
     upload = form.cleaned_data["file"]
     try:
         case_set = file_case_set(store_upload(upload), form.cleaned_data["initial_info"] or None,
-                                 form.cleaned_data["name"] or Path(upload.name).stem, request.user)
+                                 form.cleaned_data["name"] or Path(upload.name).stem, as_user(request.user))
     except CaseSetError as exc:
         messages.error(request, str(exc))
     else:
@@ -102,7 +107,7 @@ class LaunchView(RoleRequiredMixin, TemplateView):
     template_name = "evaluation/launch.html"
     required_role = Role.LEAD
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         forms = kwargs.pop("forms", None) or {task: form(prefix=task, initial=self.chosen_model())
                                               for task, form in FORMS.items()}
         task = kwargs.pop("task", None) or self.request.GET.get("task", "interactive")
@@ -115,14 +120,14 @@ class LaunchView(RoleRequiredMixin, TemplateView):
         name = self.request.GET.get("model", "")
         return {"model": name} if name and ModelEndpoint.objects.filter(name=name, is_active=True).exists() else {}
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         task = request.POST.get("task", "")
         if task not in FORMS:
             return HttpResponse("Unknown task.", status=400)
         form = FORMS[task](request.POST, prefix=task)
         if form.is_valid():
             try:
-                run = ENQUEUE[task][1](form.config(), owner=request.user)
+                run = ENQUEUE[task][1](form.config(), owner=as_user(request.user))
                 return redirect(run)
             except EvaluationError as exc:
                 form.add_error(None, str(exc))
@@ -136,11 +141,11 @@ class RunView(RoleRequiredMixin, DetailView):
     context_object_name = "run"
     required_role = VIEW_ROLE
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[EvaluationRun]:
         return EvaluationRun.objects.select_related("job", "case_set", "baseline", "generation",
                                                     "reference_generation", "endpoint")
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         run = self.object
         context = {**super().get_context_data(**kwargs), "metrics_json": json.dumps(run.metrics, indent=1),
                    "provenance_json": json.dumps(run.provenance, indent=1),
@@ -164,7 +169,7 @@ class RunView(RoleRequiredMixin, DetailView):
 
 def winrate_items(run: EvaluationRun) -> list[dict]:
     """Return one row per question: both texts, the verdict counts and the candidate's score."""
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for verdict in run.verdicts.order_by("qid", "order", "sample"):
         row = rows.setdefault(verdict.qid, {"qid": verdict.qid, "candidate": verdict.candidate_text,
                                             "reference": verdict.reference_text, "winners": []})
@@ -178,7 +183,7 @@ class RunProgressView(RunView):
 
     template_name = "evaluation/_run_progress.html"
 
-    def render_to_response(self, context, **kwargs):
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
         response = super().render_to_response(context, **kwargs)
         if self.object.is_finished or (self.object.job and self.object.job.is_finished):
             response["HX-Refresh"] = "true"
@@ -192,11 +197,11 @@ class EpisodeView(RoleRequiredMixin, DetailView):
     context_object_name = "episode"
     required_role = VIEW_ROLE
 
-    def get_object(self, queryset=None):
+    def get_object(self, queryset: QuerySet[Episode] | None = None) -> Episode:
         return get_object_or_404(Episode.objects.select_related("run", "item"), run_id=self.kwargs["run_pk"],
                                  pk=self.kwargs["pk"])
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         episode = self.object
         used = {index for event in episode.transcript if event.get("role") == "patient" for index in event["facts"]}
         siblings = list(Episode.objects.filter(run=episode.run, repeat=episode.repeat).order_by(
@@ -213,7 +218,7 @@ class LeaderboardView(RoleRequiredMixin, TemplateView):
     template_name = "evaluation/leaderboard.html"
     required_role = VIEW_ROLE
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         baseline = chosen_baseline(self.request)
         board = leaderboard(baseline)
         columns = board["columns"]
@@ -225,14 +230,14 @@ class LeaderboardView(RoleRequiredMixin, TemplateView):
                     kind=RunKind.INTERACTIVE, finished_at__isnull=False).select_related("case_set")[:100]}
 
 
-def chosen_baseline(request) -> EvaluationRun | None:
+def chosen_baseline(request: HttpRequest) -> EvaluationRun | None:
     value = parse_id(request.GET.get("baseline", ""))
     if value is None:
         return None
     return EvaluationRun.objects.filter(pk=value, kind=RunKind.INTERACTIVE, finished_at__isnull=False).first()
 
 
-def export_run(request, pk, fmt):
+def export_run(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """Download a run as JSON (everything) or CSV (one row per episode, verdict or question)."""
     if not request.user.is_authenticated:
         return redirect(f"/login/?next={request.path}")
@@ -245,7 +250,7 @@ def export_run(request, pk, fmt):
                       f"evaluation-run-{run.pk}.json")
 
 
-def export_leaderboard(request, fmt):
+def export_leaderboard(request: HttpRequest, fmt: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect(f"/login/?next={request.path}")
     require_role(request.user, VIEW_ROLE)

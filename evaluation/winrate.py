@@ -2,15 +2,20 @@
 fixes of §7.2 items 33-35: zeros kept, unconfusable labels and a strict structured parser, failures recorded)."""
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from corpus.models import Question
 
 from .models import EvaluationRun, GeneratedQuestion, PairwiseVerdict, Winner
-from .parsing import JudgeReplyError, parse_judge_reply, parse_question
+from .parsing import JudgeReplyError, JudgeVerdict, parse_judge_reply, parse_question
 from .prompts import JUDGE_PAIRWISE, judge_messages
 from .roles import RoleModel, ask, request_seed
 from .statistics import bradley_terry_intervals, item_score, win_rate
+
+if TYPE_CHECKING:
+    from synthesis.models import Attribute
 
 HUMAN = "human"
 CHUNK = 64  # questions per backend call: large enough to batch, small enough for progress and resume
@@ -37,7 +42,7 @@ def conversation_text(question: Question) -> str:
 # Generation -----------------------------------------------------------------------------------------------------
 
 def generate_questions(run: EvaluationRun, role: RoleModel, questions: list[Question], rendering: str, seed: int,
-                       max_attempts: int, progress=None) -> int:
+                       max_attempts: int, progress: Callable[[int], object] | None = None) -> int:
     """Generate the next question for every question the run lacks; return how many were generated.
 
     Each chunk is one backend call (plus retries for replies that ask nothing); a resumed job skips stored rows.
@@ -91,7 +96,8 @@ def same_text(first: str, second: str) -> bool:
 
 
 def judge_comparisons(run: EvaluationRun, judge: RoleModel, comparisons: list[Comparison], samples: int, seed: int,
-                      max_attempts: int, attribute=None, progress=None) -> int:
+                      max_attempts: int, attribute: "Attribute | None" = None,
+                      progress: Callable[[int], object] | None = None) -> int:
     """Judge every comparison in both orders, `samples` times each, skipping verdicts already stored.
 
     Requests sharing (order, sample) go to the backend together, each seeded by (seed, order, sample, qid). A
@@ -117,7 +123,8 @@ def judge_comparisons(run: EvaluationRun, judge: RoleModel, comparisons: list[Co
     return made
 
 
-def identical_ties(run, comparisons, order, sample):
+def identical_ties(run: EvaluationRun, comparisons: list[Comparison], order: int, sample: int
+                   ) -> list[PairwiseVerdict]:
     """Two identical questions tie by definition; no judge call is made for them."""
     return [PairwiseVerdict(run=run, question=c.question, qid=c.question.qid, order=order, sample=sample,
                             candidate_text=c.candidate, reference_text=c.reference, winner=Winner.TIE,
@@ -125,14 +132,15 @@ def identical_ties(run, comparisons, order, sample):
                             attempts=0, seed=0, prompt_hash="") for c in comparisons]
 
 
-def judge_batch(run, judge, comparisons, order, sample, seed: int, max_attempts, attribute):
+def judge_batch(run: EvaluationRun, judge: RoleModel, comparisons: list[Comparison], order: int, sample: int, seed: int,
+                max_attempts: int, attribute: "Attribute | None") -> list[PairwiseVerdict]:
     from synthesis.backends import GenerationRequest
 
     prompts = []
     for c in comparisons:
         first, second = (c.candidate, c.reference) if order == 0 else (c.reference, c.candidate)
         prompts.append(judge_messages(conversation_text(c.question), first, second, attribute))
-    def parse(i, text: str):
+    def parse(i: int, text: str) -> JudgeVerdict | None:
         try:
             return parse_judge_reply(text)
         except JudgeReplyError:
@@ -165,12 +173,13 @@ def reply_error(text: str) -> str:
 
 # Metrics --------------------------------------------------------------------------------------------------------
 
-OUTCOME = {Winner.CANDIDATE: "win", Winner.REFERENCE: "loss", Winner.TIE: "tie", Winner.UNPARSEABLE: None}
+OUTCOME: dict[str, str | None] = {Winner.CANDIDATE: "win", Winner.REFERENCE: "loss", Winner.TIE: "tie",
+                                  Winner.UNPARSEABLE: None}
 
 
-def item_scores(verdicts) -> dict[str, float | None]:
+def item_scores(verdicts: Iterable[tuple[str, str]]) -> dict[str, float | None]:
     """Return {qid: the candidate's score}, from (qid, winner) pairs."""
-    outcomes = defaultdict(list)
+    outcomes: defaultdict[str, list[str | None]] = defaultdict(list)
     for qid, winner in verdicts:
         outcomes[qid].append(OUTCOME[winner])
     return {qid: item_score(values) for qid, values in outcomes.items()}
@@ -181,15 +190,15 @@ def winrate_metrics(run: EvaluationRun, seed: int = 0) -> dict:
     rows = list(run.verdicts.values_list("qid", "order", "sample", "winner"))
     scores = item_scores([(qid, winner) for qid, _order, _sample, winner in rows])
     estimate = win_rate(scores.values(), seed=seed)
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for _qid, _order, _sample, winner in rows:
         counts[winner] += 1
-    by_order = {}
+    by_order: dict[str, float | None] = {}
     for order in (0, 1):
         valid = [w for _q, o, _s, w in rows if o == order and w != Winner.UNPARSEABLE]
         by_order[str(order)] = (sum(1.0 if w == Winner.CANDIDATE else 0.5 if w == Winner.TIE else 0.0
                                     for w in valid) / len(valid)) if valid else None
-    paired = defaultdict(dict)
+    paired: defaultdict[tuple[str, int], dict[int, str]] = defaultdict(dict)
     for qid, order, sample, winner in rows:
         paired[(qid, sample)][order] = winner
     both = [v for v in paired.values() if len(v) == 2 and Winner.UNPARSEABLE not in v.values()]
@@ -203,11 +212,11 @@ def winrate_metrics(run: EvaluationRun, seed: int = 0) -> dict:
     }
 
 
-def bradley_terry_table(runs, n_boot: int = 500, seed: int = 0) -> dict:
+def bradley_terry_table(runs: Iterable[EvaluationRun], n_boot: int = 500, seed: int = 0) -> dict:
     """Return Bradley-Terry log-strengths with bootstrap intervals over questions for the models compared in
     finished win-rate runs (candidate vs reference per question, the item score as the candidate's share)."""
-    by_item = defaultdict(list)
-    models = set()
+    by_item: defaultdict[str, list[tuple[str, str, float]]] = defaultdict(list)
+    models: set[str] = set()
     for run in runs:
         for qid, score in item_scores(run.verdicts.values_list("qid", "winner")).items():
             if score is not None:

@@ -2,18 +2,21 @@
 
 import argparse
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alfa_platform.celery import app
 from evaluation.actions import ENQUEUE, EvaluationError
 from evaluation.configs import CONFIGS
-from jobs.configs import ConfigError, add_config_arguments, config_from_options, flat_options
+from evaluation.models import EvaluationRun
+from jobs.configs import ConfigError, JobConfig, add_config_arguments, config_from_options, flat_options
 from jobs.models import JobStatus
 from jobs.runner import run_job_here
 
 
-def named_task(args) -> str | None:
+def named_task(args: Iterable[str] | None) -> str | None:
     """Return the task `args` name with --task (None when they name none): it decides which options exist."""
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("--task")
@@ -27,7 +30,7 @@ class TaskParser(CommandParser):
 
     added = None
 
-    def parse_known_args(self, args=None, namespace=None):
+    def parse_known_args(self, args: Iterable[str] | None = None, namespace: Any = None) -> tuple[Any, list[str]]:
         task = named_task(args)
         if task in CONFIGS and self.added is None:
             add_config_arguments(self, CONFIGS[task])
@@ -50,19 +53,19 @@ class Command(BaseCommand):
             "campaign from two generation runs); `--task TASK --help` lists that task's options. With --inline the "
             "job runs in this process and the run's metrics are printed as one JSON object on the last line.")
 
-    def create_parser(self, prog_name: str, subcommand, **kwargs):
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.__class__ = TaskParser  # BaseCommand builds a CommandParser; this one adds the task's options
         return parser
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--task", required=True, choices=list(CONFIGS))
         parser.add_argument("--inline", action="store_true", help="Run the job here, through the worker's function.")
 
-    def handle(self, **options):
+    def handle(self, **options: Any) -> None:
         task = options["task"]
         try:
-            config = config_from_options(CONFIGS[task], options)
+            config: JobConfig = config_from_options(CONFIGS[task], options)
         except ConfigError as exc:
             raise CommandError(str(exc)) from exc
         run = self.enqueue(task, config, options["inline"])
@@ -87,7 +90,7 @@ class Command(BaseCommand):
             raise CommandError(job.error or f"The job ended {job.status}.")
         self.stdout.write(json.dumps({"run": run.pk, **run.metrics}, sort_keys=True))
 
-    def enqueue(self, task, config, inline):
+    def enqueue(self, task: str, config: JobConfig, inline: bool) -> EvaluationRun:
         previous = app.conf.task_always_eager
         app.conf.task_always_eager = inline or previous
         try:

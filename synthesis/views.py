@@ -15,6 +15,7 @@ from django.views.generic import FormView, TemplateView
 
 from alfa_platform.roles import RoleRequiredMixin
 from corpus.models import Question
+from jobs.configs.forms import ConfigForm
 from jobs.models import Job
 
 from .actions import (
@@ -172,7 +173,7 @@ class EnqueueView(RoleRequiredMixin, FormView):
     template_name = "synthesis/run_form.html"
     enqueue: Callable[..., Job] | None = None
 
-    def form_valid(self, form: Any) -> HttpResponse:
+    def form_valid(self, form: ConfigForm) -> HttpResponse:
         queue = {"queue": form.cleaned_data["queue"] or None} if "queue" in form.fields else {}
         try:
             enqueue = type(self).enqueue

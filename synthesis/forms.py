@@ -29,7 +29,8 @@ def offer_catalogue(form: ConfigForm, role: str | None = None) -> None:
     form.offer_choices("attributes", [(a.key, f"{a.name} ({a.group})") for a in Attribute.objects.all()])
 
 
-class SynthesisForm(config_form_class(SynthesisConfig)):  # type: ignore[misc]  # a base class built from the config at import time
+# The base class is built from the config at import time, which mypy cannot follow.
+class SynthesisForm(config_form_class(SynthesisConfig)):  # type: ignore[misc]
     queue = forms.ChoiceField(choices=QUEUE_CHOICES, required=False, help_text=QUEUE_HELP)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -37,7 +38,8 @@ class SynthesisForm(config_form_class(SynthesisConfig)):  # type: ignore[misc]  
         offer_catalogue(self, "generator")
 
 
-class VerificationForm(config_form_class(VerificationConfig)):  # type: ignore[misc]  # a base class built from the config at import time
+# The base class is built from the config at import time, which mypy cannot follow.
+class VerificationForm(config_form_class(VerificationConfig)):  # type: ignore[misc]
     queue = forms.ChoiceField(choices=QUEUE_CHOICES, required=False, help_text=QUEUE_HELP)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -45,7 +47,8 @@ class VerificationForm(config_form_class(VerificationConfig)):  # type: ignore[m
         offer_catalogue(self, "judge")
 
 
-class PairForm(config_form_class(PairConfig)):  # type: ignore[misc]  # a base class built from the config at import time
+# The base class is built from the config at import time, which mypy cannot follow.
+class PairForm(config_form_class(PairConfig)):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         offer_catalogue(self)

@@ -121,21 +121,24 @@ class OverrideSerializer(serializers.Serializer):
 QUEUE_HELP = "Which workers run the job: default, or gpu (empty: the endpoint's backend decides)."
 
 
-class SynthesisRequestSerializer(config_serializer_class(SynthesisConfig)):  # type: ignore[misc]  # a base class built from the config at import time
+# The base class is built from the config at import time, which mypy cannot follow.
+class SynthesisRequestSerializer(config_serializer_class(SynthesisConfig)):  # type: ignore[misc]
     """A synthesis job: SynthesisConfig's options, and the queue to run it on."""
 
     queue = serializers.ChoiceField(choices=Queue.choices, required=False, allow_blank=True, default="",
                                     help_text=QUEUE_HELP)
 
 
-class VerificationRequestSerializer(config_serializer_class(VerificationConfig)):  # type: ignore[misc]  # a base class built from the config at import time
+# The base class is built from the config at import time, which mypy cannot follow.
+class VerificationRequestSerializer(config_serializer_class(VerificationConfig)):  # type: ignore[misc]
     """A verification job: VerificationConfig's options, and the queue to run it on."""
 
     queue = serializers.ChoiceField(choices=Queue.choices, required=False, allow_blank=True, default="",
                                     help_text=QUEUE_HELP)
 
 
-class PairBuildRequestSerializer(config_serializer_class(PairConfig)):  # type: ignore[misc]  # a base class built from the config at import time
+# The base class is built from the config at import time, which mypy cannot follow.
+class PairBuildRequestSerializer(config_serializer_class(PairConfig)):  # type: ignore[misc]
     """A pair-building job: PairConfig's options."""
 
 

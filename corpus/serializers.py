@@ -57,7 +57,10 @@ class PostFilterSerializer(serializers.Serializer):
 
 
 class MultipleChoiceCaseFilterSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=MultipleChoiceCase.Source.choices, required=False)  # type: ignore[assignment]  # a declared field: the metaclass moves it off the class
+    # a declared field (the metaclass moves it off the class), not Field.source
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=MultipleChoiceCase.Source.choices, required=False
+    )
     thread = serializers.CharField(required=False, help_text="A thread_id.")
     case_id = serializers.CharField(required=False)
 
@@ -173,7 +176,8 @@ class MultipleChoiceCaseSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="corpus-mcq-detail")
     thread = serializers.CharField(source="thread_key", read_only=True, allow_null=True)
     options = serializers.DictField(child=serializers.CharField(), read_only=True)
-    context = serializers.ListField(child=serializers.CharField(), read_only=True)  # type: ignore[assignment]  # a declared field: the metaclass moves it off the class
+    # a declared field (the metaclass moves it off the class), not Field.context
+    context = serializers.ListField(child=serializers.CharField(), read_only=True)  # type: ignore[assignment]
     atomic_facts = serializers.ListField(child=serializers.CharField(), read_only=True)
     initial_info_note = serializers.SerializerMethodField()
 
@@ -261,7 +265,8 @@ class ImportRunSerializer(serializers.ModelSerializer):
     """One file's import report; `errors` and `warnings` keep the first problems, `error_count` counts them all."""
 
     user: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    errors = CorpusImportProblemSerializer(many=True, read_only=True)  # type: ignore[assignment]  # a declared field: the metaclass moves it off the class
+    # a declared field (the metaclass moves it off the class), not Serializer.errors
+    errors = CorpusImportProblemSerializer(many=True, read_only=True)  # type: ignore[assignment]
     warnings = CorpusImportProblemSerializer(many=True, read_only=True)
     job_url = serializers.SerializerMethodField()
     job_page_url = serializers.SerializerMethodField()

@@ -97,7 +97,8 @@ class RoleRequiredMixin(AccessMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         require_role(request.user, self.required_role)
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]  # mixed into a View, which has it
+        # AccessMixin is mixed into a View, which has dispatch; the stub gives the mixin none
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
 def role_permission(role: str) -> type[BasePermission]:

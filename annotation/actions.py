@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from alfa_platform.roles import Role, has_role
+from audit.recording import record_event
 from corpus.models import Question
 
 from .assignment import do_expire_open_assignments
@@ -91,6 +92,8 @@ def do_set_members(campaign, users):
     """
     users = _check_members(users)
     with transaction.atomic():
+        before = sorted(CampaignMember.objects.filter(campaign=campaign, invited=True)
+                        .values_list("user__username", flat=True))
         leaving = CampaignMember.objects.filter(campaign=campaign, invited=True).exclude(user__in=users)
         removed = list(leaving.values_list("user_id", flat=True))
         CampaignMember.objects.filter(campaign=campaign).exclude(user__in=users).update(invited=False)
@@ -98,6 +101,9 @@ def do_set_members(campaign, users):
             CampaignMember.objects.update_or_create(campaign=campaign, user=user, defaults={"invited": True})
         if removed and not campaign.open_to_all:
             do_expire_open_assignments(campaign, removed)
+        after = sorted(user.username for user in users)
+        if before != after:
+            record_event(campaign, "campaign.members", before={"annotators": before}, after={"annotators": after})
 
 
 def do_set_campaign_status(campaign, status):
@@ -146,6 +152,7 @@ def do_import_items(campaign, data):
     if parsed.error_count:
         raise ImportRejected(parsed.errors, parsed.error_count)
     _link_questions(new)
+    item_count_before = campaign.item_count
     with transaction.atomic():
         ComparisonItem.objects.bulk_create([ComparisonItem(campaign=campaign, **item) for item in new],
                                            batch_size=2000)
@@ -154,6 +161,8 @@ def do_import_items(campaign, data):
         campaign.selection = selection
         campaign.item_count = campaign.items.count()
         campaign.save(update_fields=["selection", "item_count"])
+        record_event(campaign, "campaign.import", before={"item_count": item_count_before},
+                     after={"item_count": campaign.item_count}, details=selection["files"][-1])
     return ImportReport(created=len(new), unchanged=unchanged, gold=sum(item["is_gold"] for item in new))
 
 

@@ -17,6 +17,14 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from alfa_platform.roles import Role, has_role
+from audit.recording import (
+    chain_cte,
+    is_enabled,
+    record_event,
+    record_submission,
+    submission_repr,
+    submission_sql_params,
+)
 
 from .models import (
     Assignment,
@@ -524,12 +532,13 @@ def _submit(assignment, rows, duration_ms):
     CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id).update(
         done_count=F("done_count") + 1
     )
+    record_submission(assignment, rows, duration_ms, assignment.annotator)
     assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
 
 
 @cache
-def _submit_sql(judgment_count):
-    """The submit statement for an item asking `judgment_count` judgments (see _submit_fast)."""
+def _submit_sql(judgment_count, audited):
+    """The submit statement for an item asking `judgment_count` judgments, with its audit record (see _submit_fast)."""
     values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * judgment_count)
     members = row_loader(CampaignMember, "m").columns
     return (
@@ -547,7 +556,8 @@ def _submit_sql(judgment_count):
         f"counted AS (UPDATE {ComparisonItem._meta.db_table} SET submitted_count = submitted_count + 1 "
         f"WHERE id IN (SELECT item_id FROM claimed)), "
         f"done AS (UPDATE {CampaignMember._meta.db_table} m SET done_count = m.done_count + 1 "
-        f"WHERE m.campaign_id = %s AND m.user_id = %s AND EXISTS (SELECT 1 FROM claimed) RETURNING {members}) "
+        f"WHERE m.campaign_id = %s AND m.user_id = %s AND EXISTS (SELECT 1 FROM claimed) RETURNING {members})"
+        f"{chain_cte('claimed') if audited else ''} "
         f"SELECT (SELECT count(*) FROM claimed), done.* FROM (SELECT 1) one LEFT JOIN done ON true"
     )
 
@@ -566,8 +576,11 @@ def _submit_fast(assignment, rows, duration_ms, now):
         params += [str(row.attribute), str(row.choice), str(row.side), str(row.strength), json.dumps(row.reasons),
                    row.rationale, row.time_ms]
     params += [assignment.campaign_id, assignment.annotator_id]
+    audited = is_enabled()
+    if audited:
+        params += submission_sql_params(assignment, rows, duration_ms, assignment.annotator, now)
     with prepared_cursor() as cursor:
-        cursor.execute(_submit_sql(len(rows)), params)
+        cursor.execute(_submit_sql(len(rows), audited), params)
         result = cursor.fetchone()
     if not result[0]:
         raise refusal(assignment)
@@ -610,9 +623,12 @@ def do_undo_last_submission(campaign, user):
         Assignment.objects.filter(pk=last.pk).update(
             status=AssignmentStatus.ASSIGNED, submitted_at=None, reopened_at=now, duration_ms=None
         )
-        Judgment.objects.filter(assignment=last, retracted_at__isnull=True).update(retracted_at=now)
+        retracted = Judgment.objects.filter(assignment=last, retracted_at__isnull=True).update(retracted_at=now)
         ComparisonItem.objects.filter(pk=last.item_id).update(submitted_count=F("submitted_count") - 1)
         CampaignMember.objects.filter(campaign=campaign, user=user).update(done_count=F("done_count") - 1)
+        record_event(last, "judgment.undo", before={"status": "submitted"}, after={"status": "assigned"}, actor=user,
+                     object_repr=submission_repr(last), details={"campaign": campaign.pk, "item": last.item_id,
+                                                                 "retracted_judgments": retracted})
     return Assignment.objects.select_related("item", "campaign").get(pk=last.pk)
 
 

@@ -46,7 +46,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_results",
     "axes",
+    "auditlog",
     "alfa_platform",
+    "audit",
     "jobs",
     "corpus",
     "synthesis",
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.context.AuditContextMiddleware",  # who the audit trail's records name
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -279,6 +282,16 @@ ENDPOINT_ALLOWED_HOSTS = env_list("ALFA_ENDPOINT_ALLOWED_HOSTS", "127.0.0.1,loca
 # Where a worker serves a registered model (training's model page, "Serve it"): loopback unless a deployment says.
 MODEL_SERVE_HOST = os.environ.get("ALFA_MODEL_SERVE_HOST", "127.0.0.1")
 SHARED_DATA_DIR = Path(os.environ.get("ALFA_SHARED_DATA_DIR", BASE_DIR.parent / "shared" / "data"))
+
+# The audit trail (the audit app, on django-auditlog): records form a hash chain that verify_audit checks.
+# ALFA_AUDIT=0 turns recording off, for the benchmark's side-by-side figures only.
+AUDIT_ENABLED = env_bool("ALFA_AUDIT", default=True)
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditRecord"
+AUDITLOG_STORE_JSON_CHANGES = True  # typed values before and after, not their str()
+# auditlog's own model is swapped out; its migrations would still create its table, unused, which blocks flushes.
+MIGRATION_MODULES = {"auditlog": None}
+# A deleted campaign or dataset version can be restored this many days; then purge_deleted removes it for good.
+ALFA_SOFT_DELETE_RETENTION_DAYS = int(os.environ.get("ALFA_SOFT_DELETE_RETENTION_DAYS", "30"))
 
 LOGGING = {
     "version": 1,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("datasets/", include("dataversions.urls")),
     path("training/", include("training.urls")),
     path("evaluation/", include("evaluation.urls")),
+    path("audit/", include("audit.urls")),
     path("api/", include("alfa_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start script as a file: the Content-Security-Policy allows no inline one.

@@ -6,6 +6,8 @@ from .actions import annotator_users
 from .attributes import list_attributes
 from .models import LETTERS, Campaign, Choice, JudgmentMode
 
+DEFAULTED = ("qualification_items", "qualification_pass_mark", "gold_alert_accuracy", "gold_alert_min_judged")
+
 
 class CampaignForm(forms.ModelForm):
     attribute_keys = forms.MultipleChoiceField(
@@ -18,7 +20,8 @@ class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = ["name", "description", "guidelines", "judgment_mode", "attribute_keys", "overlap", "gold_rate",
-                  "items_per_annotator", "open_to_all"]
+                  "items_per_annotator", "open_to_all", "qualification_required", "qualification_items",
+                  "qualification_pass_mark", "gold_alert_accuracy", "gold_alert_min_judged"]
         widgets = {"guidelines": forms.Textarea(attrs={"rows": 8}), "description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -26,10 +29,21 @@ class CampaignForm(forms.ModelForm):
         self.fields["attribute_keys"].choices = [(a.key, a.name) for a in list_attributes()]
         self.fields["annotators"].queryset = annotator_users()
         self.fields["judgment_mode"].choices = JudgmentMode.choices
+        for name in DEFAULTED:  # forms and clients written before these settings existed keep working
+            self.fields[name].required = False
         if self.instance.pk:
             self.fields["annotators"].initial = list(
                 self.instance.members.filter(invited=True).values_list("user_id", flat=True)
             )
+
+
+    def clean(self):
+        data = super().clean()
+        for name in DEFAULTED:
+            if data.get(name) is None:
+                field = Campaign._meta.get_field(name)
+                data[name] = getattr(self.instance, name) if self.instance.pk else field.default
+        return data
 
 
 class ImportForm(forms.Form):

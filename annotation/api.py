@@ -289,7 +289,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         return Response(campaign_quality(self.get_object(), attribute, allow_stale=True))
 
     @extend_schema(responses=MemberSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a campaign's members: one short list
     def members(self, request, pk=None):
         """Every annotator of the campaign with their qualification, pause and exclusion."""
         campaign = self.get_object()

@@ -121,7 +121,7 @@ def test_an_unqualified_annotator_gets_qualification_items_with_feedback_then_re
 
 
 def test_a_failed_round_refuses_real_items_until_a_lead_allows_a_retry(campaign, annotator, lead, client_of,
-                                                                       api_client_for):
+                                                                       api_client_for, client_for):
     client = client_of(annotator)
     item = client.post(f"{API}/campaigns/{campaign.pk}/next/").json()["item"]
     for _ in range(3):
@@ -137,6 +137,7 @@ def test_a_failed_round_refuses_real_items_until_a_lead_allows_a_retry(campaign,
     assert "did not pass" in refused.json()["detail"]
     assert refused.json()["qualification"]["status"] == "failed" and refused.json()["qualification"]["seen"] == 3
     assert not Assignment.objects.filter(annotator=annotator, item__is_qualification=False).exists()
+    assert "qualification not passed" in client_for(annotator).get(reverse("annotation:index")).content.decode()
 
     lead_api = api_client_for(lead)
     url = f"{API}/campaigns/{campaign.pk}/members/{annotator.username}/"

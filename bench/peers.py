@@ -310,15 +310,16 @@ def stop_process(process, seconds=30):
 class PlatformServer:
     """The platform on a fresh database: migrate, users with tokens, gunicorn and a Celery worker as `make run`."""
 
-    def __init__(self, database, database_url, folder, port):
-        self.database, self.url, self.folder, self.port = database, database_url, folder, port
+    def __init__(self, database, database_url, folder, port, code):
+        self.database, self.url, self.folder, self.port, self.code = database, database_url, folder, port, code
         self.workers, self.threads, self.source = SERVERS[database]
         var = folder / "var"
         (var / "log").mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, "DATABASE_URL": database_url, "ALFA_VAR_DIR": str(var),
                     "ALFA_BROKER_DIR": str(folder / "broker"), "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                     "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                    "TOKENIZERS_PARALLELISM": "false"}
+                    "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": f"{code}:{code / 'platform'}",
+                    "ALFA_SHARED_DATA_DIR": str(ASKDOCS.parents[1])}
         self.processes = []
 
     @property
@@ -328,19 +329,20 @@ class PlatformServer:
 
     def start(self):
         python = str(ROOT / ".venv" / "bin" / "python")
-        subprocess.run([python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=self.env, check=True)
-        made = subprocess.run([python, __file__, "--make-users", str(ANNOTATORS)], cwd=ROOT, env=self.env,
+        subprocess.run([python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=self.code, env=self.env,
+                       check=True)
+        made = subprocess.run([python, __file__, "--make-users", str(ANNOTATORS)], cwd=self.code, env=self.env,
                               check=True, capture_output=True, text=True)
         self.users = json.loads(made.stdout.strip().splitlines()[-1])
         log = self.folder / "var" / "log"
         self.web = subprocess.Popen(
             [python, "-m", "gunicorn", "alfa_platform.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers),
              "--threads", str(self.threads), "--access-logfile", str(log / "access.log")],
-            cwd=ROOT, env=self.env, stdout=open(log / "gunicorn.log", "w"), stderr=subprocess.STDOUT)
+            cwd=self.code, env=self.env, stdout=open(log / "gunicorn.log", "w"), stderr=subprocess.STDOUT)
         self.worker = subprocess.Popen(
             [python, "-m", "celery", "-A", "alfa_platform", "worker", "-Q", "default,gpu", "--pool", "threads",
              "--concurrency", "2", "-l", "info"],
-            cwd=ROOT, env=self.env, stdout=open(log / "worker.log", "w"), stderr=subprocess.STDOUT)
+            cwd=self.code, env=self.env, stdout=open(log / "worker.log", "w"), stderr=subprocess.STDOUT)
         self.processes = [self.web, self.worker]
         wait_for(f"http://127.0.0.1:{self.port}/health/", self.web)
         return [self.web.pid, self.worker.pid]
@@ -453,7 +455,7 @@ def run_one(system, database, round_no, args, tasks, scratch):
     folder.mkdir(parents=True)
     url, drop = fresh_database(database, args, folder, label)
     if system == "ours":
-        server = PlatformServer(database, url, folder, args.port)
+        server = PlatformServer(database, url, folder, args.port, args.code_dir)
     else:
         server = LabelStudioServer(database, url, folder / "ls", args.port + 1, args.ls_venv)
     print(f"\n== {label}: {server.description}, load {load()}", flush=True)
@@ -492,10 +494,24 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
 
 
-def commit():
-    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          check=False)
-    return done.stdout.strip()
+def git(*arguments):
+    return subprocess.run(["git", "-C", str(ROOT), *arguments], capture_output=True, check=True).stdout
+
+
+def platform_code(choice, scratch):
+    """Return (the folder the platform runs from, the commit it is): a snapshot of HEAD, or the working tree."""
+    head = git("rev-parse", "--short", "HEAD").decode().strip()
+    if choice == "worktree":
+        return ROOT, head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no").strip() else "")
+    folder = scratch / "code"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=git("archive", "HEAD"), check=True)
+    # The venv's editable install resolves any module the snapshot lacks (a new file in the working tree) from the
+    # working tree; with its finder gone, the snapshot on PYTHONPATH is the only code (site runs this after the .pth).
+    (folder / "sitecustomize.py").write_text(
+        "import sys\nsys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in repr(f)]\n")
+    return folder, head
 
 
 # The table -------------------------------------------------------------------------------------------------------
@@ -522,6 +538,8 @@ FIGURES = [
      None),
     ("W2 next (re-served) p50", lambda r: dig(r, "W2_next_task", "p50_ms"), "ms", "lower", None),
     ("W2 next (re-served) p95", lambda r: dig(r, "W2_next_task", "p95_ms"), "ms", "lower", None),
+    ("W2b next (re-served) after W3 p50", lambda r: dig(r, "W2b_next_task_after_W3", "p50_ms"), "ms", "lower", None),
+    ("W2b next (re-served) after W3 p95", lambda r: dig(r, "W2b_next_task_after_W3", "p95_ms"), "ms", "lower", None),
     ("W2c label loop: next p50", lambda r: dig(r, "W2c_label_loop", "next", "p50_ms"), "ms", "lower", None),
     ("W2c label loop: next p95", lambda r: dig(r, "W2c_label_loop", "next", "p95_ms"), "ms", "lower", 2),
     ("W2c label loop: submit p50", lambda r: dig(r, "W2c_label_loop", "submit", "p50_ms"), "ms", "lower", None),
@@ -530,6 +548,9 @@ FIGURES = [
      lambda r: dig(r, "W3_submit", "throughput_per_s"), "/s", "higher", 5),
     ("W3 latency p50 (ours: next+submit)", lambda r: dig(r, "W3_submit", "p50_ms"), "ms", "lower", None),
     ("W3 latency p95 (ours: next+submit)", lambda r: dig(r, "W3_submit", "p95_ms"), "ms", "lower", None),
+    ("W3 server CPU per judgment (ours: next+submit; database not counted)", lambda r: None
+     if dig(r, "W3_submit", "server_cpu_s") is None
+     else r["W3_submit"]["server_cpu_s"] * 1000 / r["W3_submit"]["annotations_sent"], "ms", "lower", None),
     ("W3 exactly N stored, failed attempts", lambda r: None if "W3_submit" not in r else
      f"{'yes' if r['W3_submit']['exact_count_ok'] else 'NO'}, {r['W3_submit']['failed_attempts']}", "", "", None),
     ("W4 export wall (ours: freeze + export + download)", lambda r: dig(export_entry(r), "wall_s", "median"), "s",
@@ -598,8 +619,7 @@ def header(report):
 
 def make_users(count):
     """(Child process, Django set up) Create a lead and `count` annotators with API tokens; print them as JSON."""
-    sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alfa_platform.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alfa_platform.settings")  # the code is on PYTHONPATH
     import django
 
     django.setup()
@@ -632,6 +652,9 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, default=8871, help="ours; Label Studio gets the next port")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--tag", default="", help="suffix of the result files (peers_<database><tag>.json)")
+    parser.add_argument("--code", choices=["head", "worktree"], default="head",
+                        help="head: run a snapshot of the committed HEAD (git archive into the scratch folder), so the "
+                             "results name the code they measured; worktree: the working tree as it is")
     parser.add_argument("--keep", action="store_true", help="keep each run's scratch folder")
     parser.add_argument("--table", nargs="+", type=Path, help="print the tables of saved results and stop")
     parser.add_argument("--make-users", type=int, help=argparse.SUPPRESS)
@@ -654,6 +677,7 @@ def main(argv=None):
             print(f"\n{header(report)}\n\n{table(report)}")
         return None
     args.scratch.mkdir(parents=True, exist_ok=True)
+    args.code_dir, measured = platform_code(args.code, args.scratch)
     path, digest = workload(args.scratch)
     tasks = json.loads(path.read_text())[:args.limit] if args.limit else json.loads(path.read_text())
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -663,7 +687,7 @@ def main(argv=None):
         workers, threads, source = SERVERS[database]
         report = {"database": database, "n_tasks": len(tasks), "workload_sha256": digest, "machine": machine(),
                   "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": load(),
-                  "commit": commit(), "settings": {k: v for k, v in vars(args).items() if k != "table"},
+                  "commit": measured, "settings": {k: str(v) for k, v in vars(args).items() if k != "table"},
                   "servers": {"ours": f"gunicorn {workers}x{threads} ({source}) + Celery worker",
                               "labelstudio": LabelStudioServer.description}, "runs": []}
         out = args.out_dir / f"peers_{database}{args.tag}.json"

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import oidc, tokens, views
+from . import oidc, people, tokens, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +17,8 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("account/tokens/", tokens.token_list, name="tokens"),
     path("account/tokens/<int:user_id>/revoke/", tokens.token_revoke, name="token-revoke"),
+    path("account/people/", people.people_list, name="people"),
+    path("account/people/<int:user_id>/roles/", people.change_role, name="people-role"),
     path("admin/", admin.site.urls),
     path("corpus/", include("corpus.urls")),
     path("jobs/", include("jobs.urls")),

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from audit.softdelete import LiveManager
+
 from .attributes import OVERALL
 
 
@@ -117,6 +119,9 @@ class Campaign(models.Model):
     item_count = models.PositiveIntegerField(default=0, help_text="Items, kept here so progress needs no COUNT.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LiveManager()  # a soft-deleted campaign is hidden until an admin restores it (audit.softdelete)
+    DELETED_STATUS = CampaignStatus.CLOSED  # while deleted it takes no work, not even on the raw-SQL hot path
 
     class Meta:
         ordering = ["-created_at"]
@@ -289,11 +294,13 @@ class JudgmentQuerySet(models.QuerySet):
     def counted(self):
         """The judgments that count in agreement, adjudication and datasets.
 
-        Left out: judgments of qualification items, and those of annotators a lead excluded (kept, never deleted).
+        Left out: judgments of qualification items, those of annotators a lead excluded (kept, never deleted), and
+        those of soft-deleted campaigns (Campaign.objects leaves those out).
         """
         excluded = CampaignMember.objects.filter(campaign_id=models.OuterRef("campaign_id"),
                                                  user_id=models.OuterRef("annotator_id"), excluded=True)
-        return self.filter(item__is_qualification=False).exclude(models.Exists(excluded))
+        live = Campaign.objects.filter(pk=models.OuterRef("campaign_id"))
+        return self.filter(item__is_qualification=False).exclude(models.Exists(excluded)).filter(models.Exists(live))
 
 
 class Judgment(models.Model):

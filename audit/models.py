@@ -2,14 +2,16 @@
 
 import hashlib
 import json
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 
 from .context import current_actor
 
@@ -170,3 +172,31 @@ class AuditChainHead(models.Model):
 
     def __str__(self):
         return f"audit chain: {self.length} records"
+
+
+class SoftDeletion(models.Model):
+    """A soft-deleted object (campaign, dataset version): hidden by its LiveManager until restored or purged."""
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE, related_name="+")
+    object_id = models.BigIntegerField()
+    object_repr = models.CharField(max_length=300)
+    deleted_at = models.DateTimeField(default=timezone.now)
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Field values to put back on restore (a deleted campaign is closed meanwhile: its status before).
+    restore_state = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-deleted_at"]
+        constraints = [models.UniqueConstraint(fields=["content_type", "object_id"], name="softdeletion_unique")]
+        # The unique constraint's index serves LiveManager's NOT EXISTS (content type, object id) lookup.
+
+    def __str__(self):
+        return f"{self.object_repr} (deleted {self.deleted_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def restorable_until(self):
+        return self.deleted_at + timedelta(days=settings.ALFA_SOFT_DELETE_RETENTION_DAYS)
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.restorable_until

@@ -5,12 +5,16 @@ Each operation calls one of these at the one place it happens, so it leaves exac
 single statement: `chain_cte` appends the record in SQL there, with the hash verify_audit recomputes.
 """
 
+import contextlib
 import json
+from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cache
 
 from auditlog.models import AbstractLogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 
 from .models import HEAD_ID, AuditChainHead, AuditRecord, as_stored_json, canonical_content
 
@@ -114,3 +118,40 @@ def submission_sql_params(assignment, rows, duration_ms, actor, now) -> list:
     return [content, content_type.pk, str(assignment.pk), assignment.pk, submission_repr(assignment), Action.UPDATE,
             "judgment.submit", "", json.dumps(changes), json.dumps(details), actor.pk, username,
             actor.email or None, now]
+
+
+def append_submission_sql(assignment, rows, duration_ms, actor, now) -> None:
+    """Append a submission's record in one statement (PostgreSQL), as the hot path's own statement would."""
+    with connection.cursor() as cursor:
+        cursor.execute("WITH one AS (SELECT 1)" + chain_cte("one") + " SELECT 1",
+                       submission_sql_params(assignment, rows, duration_ms, actor, now))
+
+
+# Records queued by append_at_end inside a records_at_end() block; None outside one.
+_queued: ContextVar[list | None] = ContextVar("audit_queued", default=None)
+
+
+@contextlib.contextmanager
+def records_at_end():
+    """Append the records queued inside the block when it ends, as the last statements of its transaction.
+
+    Appending locks the chain's head until the commit: a transaction that does more after its change (submit, then
+    serve the next item) holds that lock for less time, and so queues its concurrent peers less, when its record
+    comes last. Put it inside the transaction: `with transaction.atomic(), records_at_end():`.
+    """
+    token = _queued.set([])
+    try:
+        yield
+        for append in _queued.get():
+            append()
+    finally:
+        _queued.reset(token)
+
+
+def append_at_end(append: Callable[[], None]) -> bool:
+    """Queue `append` for the end of the enclosing records_at_end() block; False (nothing queued) outside one."""
+    queued = _queued.get()
+    if queued is None:
+        return False
+    queued.append(append)
+    return True

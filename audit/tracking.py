@@ -10,6 +10,9 @@ from django.apps import apps
 TRACKED_MODELS = {
     # Imports and item counts are recorded as one campaign.import event each, not as field changes.
     "annotation.Campaign": {"exclude_fields": ["selection", "item_count"]},
+    # A lead pausing or excluding an annotator, and qualification outcomes; invitations are campaign.members events.
+    "annotation.CampaignMember": {"include_fields": ["paused", "excluded", "qualification_status",
+                                                     "qualification_round"]},
     "annotation.Adjudication": {},
     "annotation.GoldLabel": {},
     "corpus.ImportRun": {"include_fields": ["file_name", "file_sha256", "format", "split", "status", "job", "user",

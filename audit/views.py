@@ -1,16 +1,21 @@
-"""The audit trail's pages (admins): the filtered trail and its CSV export."""
+"""The audit trail's pages (admins): the filtered trail, its CSV export, and restoring soft-deleted objects."""
 
 import csv
 import json
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from alfa_platform.roles import Role, role_required
 
 from .filters import filtered_records, object_type_choices
+from .models import SoftDeletion
+from .softdelete import SoftDeleteError, closing_changes, do_restore, do_soft_delete, live_object, retention
 
 CSV_COLUMNS = ["sequence", "timestamp", "user", "event", "object_type", "object_id", "object", "changes",
                "details", "remote_addr", "record_hash", "previous_hash"]
@@ -54,3 +59,37 @@ def trail_csv(request):
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.csv"'
     return response
+
+
+@role_required(Role.ADMIN)
+def deleted_list(request):
+    """What was soft-deleted and may still be restored, oldest first (the first to be purged)."""
+    deletions = SoftDeletion.objects.select_related("content_type", "deleted_by").order_by("deleted_at")
+    return render(request, "audit/deleted.html", {"deletions": deletions, "retention_days": retention().days})
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def restore(request, pk):
+    deletion = get_object_or_404(SoftDeletion, pk=pk)
+    try:
+        obj = do_restore(deletion, request.user)
+    except SoftDeleteError as exc:
+        messages.error(request, str(exc))
+        return redirect("audit:deleted")
+    messages.success(request, f"{obj} restored.")
+    return redirect(obj.get_absolute_url() if hasattr(obj, "get_absolute_url") else "audit:deleted")
+
+
+@require_POST
+@role_required(Role.LEAD)
+def delete(request, object_type, pk):
+    """Soft-delete a campaign or dataset version (leads); an admin may restore it within the retention period."""
+    obj = live_object(object_type, pk)
+    if obj is None:
+        raise Http404("No such object.")
+    do_soft_delete(obj, request.user, **closing_changes(obj))
+    messages.success(request, f"{obj} deleted; an admin can restore it for {retention().days} days.")
+    after = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(after, {request.get_host()}, require_https=request.is_secure())
+    return redirect(after if safe else "home")

@@ -175,3 +175,11 @@ def test_it_records_nothing_with_the_trail_switched_off(settings, campaign, anno
     client.post(f"{API}/assignments/{item['assignment']}/submit/", submit_body(item), format="json")
     assert AuditRecord.objects.count() == before
     assert Campaign.objects.get(pk=campaign.pk).items.count() == 3
+
+
+def test_it_records_a_lead_pausing_and_excluding_an_annotator(campaign, lead, annotator, api_client_for):
+    response = api_client_for(lead).post(f"{API}/campaigns/{campaign.pk}/members/{annotator.username}/",
+                                         {"paused": True, "excluded": True}, format="json")
+    assert response.status_code == 200
+    (change,) = records(content_type__model="campaignmember", action=AuditRecord.Action.UPDATE)
+    assert change.actor == lead and change.changes == {"paused": [False, True], "excluded": [False, True]}

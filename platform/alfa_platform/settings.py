@@ -305,6 +305,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {"task": "jobs.tasks.requeue_stale_jobs", "schedule": 30.0},
     "purge-uploads": {"task": "corpus.tasks.purge_uploads", "schedule": 24 * 3600.0},
+    "purge-deleted": {"task": "audit.tasks.purge_deleted", "schedule": 24 * 3600.0},  # soft deletes past retention
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

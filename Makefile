@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint typecheck browser demo-model
+.PHONY: install run test lint typecheck browser demo-model bench-peers
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,3 +39,8 @@ typecheck: install
 
 run: install
 	scripts/run.sh
+
+# Label Studio's peer workload against the platform and Label Studio side by side (bench/peers.py; Label Studio goes
+# into a scratch venv outside the repository, never into make test). PEERS_ARGS: e.g. --databases sqlite --limit 600
+bench-peers: install
+	$(PY) bench/peers.py $(PEERS_ARGS)

@@ -10,12 +10,22 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from alfa_platform.roles import Role, has_role
+from audit.recording import record_event
 from corpus.models import Question
 
-from .assignment import do_expire_open_assignments
+from .assignment import do_expire_open_assignments, needs_qualification
 from .attributes import attribute_keys
 from .imports import ParsedItems, RowError, parse_items
-from .models import Adjudication, Campaign, CampaignMember, CampaignStatus, Choice, ComparisonItem, Judgment
+from .models import (
+    Adjudication,
+    Campaign,
+    CampaignMember,
+    CampaignStatus,
+    Choice,
+    ComparisonItem,
+    Judgment,
+    QualificationStatus,
+)
 
 COMPARED_FIELDS = ("post_title", "post_body", "turns", "question_a", "question_b", "attribute", "source_a", "source_b")
 
@@ -38,6 +48,7 @@ class ImportReport:
     created: int = 0
     unchanged: int = 0
     gold: int = 0
+    qualification: int = 0
     errors: list = field(default_factory=list)
 
 
@@ -51,13 +62,24 @@ def _check_settings(judgment_mode: str, keys: Iterable[str], overlap: int, gold_
         raise CampaignError("The gold rate must be between 0 and 0.5.")
 
 
-def do_create_campaign(name: str, created_by: User | None, annotators: Iterable[User] = (), **settings: Any
-                       ) -> Campaign:
+SHARES = {"qualification_pass_mark": "The qualification pass mark", "gold_alert_accuracy": "The gold accuracy alert"}
+
+
+def _check_quality_settings(settings):
+    for key, label in SHARES.items():
+        if key in settings and not 0 <= settings[key] <= 1:
+            raise CampaignError(f"{label} must be a share between 0 and 1.")
+    if "qualification_items" in settings and not 1 <= settings["qualification_items"] <= 200:
+        raise CampaignError("A qualification round has between 1 and 200 items.")
+
+
+def do_create_campaign(name, created_by, annotators=(), **settings):
     """Create a campaign (in draft) and invite its annotators."""
     _check_settings(
         settings.get("judgment_mode", ""), settings.get("attribute_keys", []),
         settings.get("overlap", 3), settings.get("gold_rate", 0.1),
     )
+    _check_quality_settings(settings)
     with transaction.atomic():
         campaign = Campaign.objects.create(name=name, created_by=created_by, **settings)
         do_set_members(campaign, annotators)
@@ -69,6 +91,7 @@ def do_update_campaign(campaign: Campaign, annotators: Iterable[User] | None = N
     merged = {key: changes.get(key, getattr(campaign, key)) for key in ("judgment_mode", "attribute_keys",
                                                                       "overlap", "gold_rate")}
     _check_settings(merged["judgment_mode"], merged["attribute_keys"], merged["overlap"], merged["gold_rate"])
+    _check_quality_settings(changes)
     if annotators is not None:
         annotators = _check_members(annotators)
     with transaction.atomic():
@@ -96,6 +119,8 @@ def do_set_members(campaign: Campaign, users: Iterable[User]) -> None:
     """
     users = _check_members(users)
     with transaction.atomic():
+        before = sorted(CampaignMember.objects.filter(campaign=campaign, invited=True)
+                        .values_list("user__username", flat=True))
         leaving = CampaignMember.objects.filter(campaign=campaign, invited=True).exclude(user__in=users)
         removed = list(leaving.values_list("user_id", flat=True))
         CampaignMember.objects.filter(campaign=campaign).exclude(user__in=users).update(invited=False)
@@ -103,6 +128,9 @@ def do_set_members(campaign: Campaign, users: Iterable[User]) -> None:
             CampaignMember.objects.update_or_create(campaign=campaign, user=user, defaults={"invited": True})
         if removed and not campaign.open_to_all:
             do_expire_open_assignments(campaign, removed)
+        after = sorted(user.username for user in users)
+        if before != after:
+            record_event(campaign, "campaign.members", before={"annotators": before}, after={"annotators": after})
 
 
 def do_set_campaign_status(campaign: Campaign, status: str) -> Campaign:
@@ -152,15 +180,61 @@ def do_import_items(campaign: Campaign, data: bytes) -> ImportReport:
     if parsed.error_count:
         raise ImportRejected(parsed.errors, parsed.error_count)
     _link_questions(new)
+    item_count_before = campaign.item_count
     with transaction.atomic():
         ComparisonItem.objects.bulk_create([ComparisonItem(campaign=campaign, **item) for item in new],
                                            batch_size=2000)
         selection = dict(campaign.selection)
         selection["files"] = [*selection.get("files", []), {"rows": len(new) + unchanged, "created": len(new)}]
         campaign.selection = selection
-        campaign.item_count = campaign.items.count()
+        campaign.item_count = campaign.items.filter(is_qualification=False).count()
         campaign.save(update_fields=["selection", "item_count"])
-    return ImportReport(created=len(new), unchanged=unchanged, gold=sum(item["is_gold"] for item in new))
+        record_event(campaign, "campaign.import", before={"item_count": item_count_before},
+                     after={"item_count": campaign.item_count}, details=selection["files"][-1])
+    return ImportReport(created=len(new), unchanged=unchanged, gold=sum(item["is_gold"] for item in new),
+                        qualification=sum(item["is_qualification"] for item in new))
+
+
+# --- Annotators' standing -------------------------------------------------------------------------------------------
+
+
+def do_change_member(campaign, member, paused=None, excluded=None, retry_qualification=False):
+    """Pause or resume an annotator, exclude or include their judgments, or allow a new qualification round.
+
+    Pausing returns their open items to the pool. Excluding never deletes anything: agreement, adjudication and
+    datasets leave the judgments out (Judgment.objects.counted) while the switch is on.
+    """
+    with transaction.atomic():
+        member = CampaignMember.objects.select_for_update().get(pk=member.pk)
+        if retry_qualification:
+            if not (campaign.qualification_required and member.qualification_status == QualificationStatus.FAILED):
+                raise CampaignError("A retry is for an annotator who did not pass this campaign's qualification round.")
+            member.qualification_status = QualificationStatus.PENDING
+            member.qualification_round += 1
+            member.qualification_seen = member.qualification_correct = 0
+        if paused is not None:
+            member.paused = paused
+        if excluded is not None:
+            member.excluded = excluded
+        member.save(update_fields=["qualification_status", "qualification_round", "qualification_seen",
+                                   "qualification_correct", "paused", "excluded"])
+        if paused:
+            do_expire_open_assignments(campaign, [member.user_id])
+    return member
+
+
+def member_standing(campaign, member):
+    """A short phrase for the lead: qualification, paused, excluded."""
+    words = []
+    if needs_qualification(campaign, member):
+        words.append(QualificationStatus(member.qualification_status).label.lower())
+    elif campaign.qualification_required:
+        words.append("qualified")
+    if member.paused:
+        words.append("paused")
+    if member.excluded:
+        words.append("excluded from results")
+    return ", ".join(words)
 
 
 # --- Adjudication ---------------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .actions import (
     CampaignError,
     ImportRejected,
     do_adjudicate,
+    do_change_member,
     do_create_campaign,
     do_import_items,
     do_set_campaign_status,
@@ -40,6 +41,7 @@ from .assignment import (
     AssignmentError,
     Conflict,
     NotEligible,
+    NotQualified,
     Removed,
     do_assign_next_item,
     do_skip_assignment,
@@ -73,6 +75,8 @@ from .serializers import (
     InitialInfoSerializer,
     JobQueuedSerializer,
     JudgmentSerializer,
+    MemberChangeSerializer,
+    MemberSerializer,
     NextResponseSerializer,
     OwnJudgmentSerializer,
     PairSelectionSerializer,
@@ -88,7 +92,8 @@ from .serializers import (
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission
 
-LEAD_ACTIONS = {"create", "update", "partial_update", "import_items", "set_status", "quality", "add_pairs"}
+LEAD_ACTIONS = {"create", "update", "partial_update", "import_items", "set_status", "quality", "add_pairs", "members",
+                "change_member"}
 
 
 AUTHENTICATION = [SessionAuthentication, TokenAuthenticationWithRoles]
@@ -99,13 +104,21 @@ def _member(campaign: Campaign, user: User) -> CampaignMember | None:
 
 
 class StateConflict(APIException):
-    """409: the campaign is paused or closed, or the annotator was removed from it (the detail says which)."""
+    """409: the campaign is paused or closed, or the annotator was removed from it or paused (the detail says which)."""
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
 
 
-def campaign_for_annotating(pk: str | int | None) -> Campaign:
+class QualificationConflict(StateConflict):
+    """409 for an annotator with no real item until qualified: the detail and their standing in the round."""
+
+    def __init__(self, exc):
+        super().__init__(str(exc))
+        self.detail = {"detail": str(exc), "qualification": exc.state}  # numbers kept as numbers
+
+
+def campaign_for_annotating(pk):
     """Return a campaign by id for the annotation loop; lock_member then decides eligibility (404 otherwise)."""
     try:
         return fetch_campaign(int(pk))  # type: ignore[arg-type]  # None raises the TypeError caught below
@@ -119,6 +132,8 @@ def next_payload(campaign: Campaign, user: User) -> dict[str, Any]:
         assignment = do_assign_next_item(campaign, user)
     except (NotEligible, Removed) as exc:
         raise Http404("No such campaign.") from exc  # uninvited annotators learn nothing about the campaign
+    except NotQualified as exc:
+        raise QualificationConflict(exc) from exc
     except Conflict as exc:
         raise StateConflict(str(exc)) from exc
     except AssignmentError as exc:
@@ -156,12 +171,18 @@ def submit_payload(assignment: Assignment, user: User, entries: list[dict[str, A
     """
     if not want_next:
         do_submit_assignment(assignment, entries, duration_ms)
-        return after_payload(assignment, user)
+        return _with_feedback(after_payload(assignment, user), assignment)
     following = do_submit_and_assign_next(assignment, entries, duration_ms)
     if following is None:
-        return after_payload(assignment, user)
+        return _with_feedback(after_payload(assignment, user), assignment)  # after a failed round: the feedback says
     payload = assignment_payload(following, following.member)
-    return {"item": payload, "progress": payload["progress"]}
+    return _with_feedback({"item": payload, "progress": payload["progress"]}, assignment)
+
+
+def _with_feedback(payload, assignment):
+    """Add a qualification item's feedback (expected answer, guideline passage, standing) to a submit's answer."""
+    feedback = getattr(assignment, "feedback", None)
+    return payload if feedback is None else {**payload, "feedback": feedback}
 
 
 class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -283,6 +304,28 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             raise ValidationError({"attribute": ["Ensure this field has no more than 32 characters."]})
         return Response(campaign_quality(self.get_object(), attribute, allow_stale=True))
 
+    @extend_schema(responses=MemberSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)  # a campaign's members: one short list
+    def members(self, request, pk=None):
+        """Every annotator of the campaign with their qualification, pause and exclusion."""
+        campaign = self.get_object()
+        rows = campaign.members.select_related("user").order_by("user__username")
+        return Response(MemberSerializer(rows, many=True).data)
+
+    @extend_schema(request=MemberChangeSerializer, responses=MemberSerializer)
+    @action(detail=True, methods=["post"], url_path=r"members/(?P<username>[\w.@+-]{1,150})")
+    def change_member(self, request, pk=None, username=None):
+        """Pause or resume an annotator, exclude or include their judgments, or allow a qualification retry."""
+        campaign = self.get_object()
+        member = get_object_or_404(CampaignMember, campaign=campaign, user__username=username)
+        data = MemberChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            member = do_change_member(campaign, member, **data.validated_data)
+        except CampaignError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(MemberSerializer(member).data)
+
     @extend_schema(parameters=[OpenApiParameter("attribute", str)], responses=DisagreementSerializer(many=True))
     @action(detail=True, methods=["get"])
     def disagreements(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
@@ -341,6 +384,8 @@ class AssignmentViewSet(viewsets.GenericViewSet):
             do_skip_assignment(assignment, data.validated_data["reason"], data.validated_data.get("note", ""))
         except Conflict as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except AssignmentError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
         return self._after(assignment, data.validated_data["next"])
 
     def _after(self, assignment: Assignment, want_next: bool) -> Response:

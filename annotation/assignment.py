@@ -8,6 +8,7 @@ by the database (IMMEDIATE transactions), so the same code is correct there too.
 """
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
@@ -23,7 +24,19 @@ if TYPE_CHECKING:
     from django.db.backends.utils import _ExecuteQuery
 
 from alfa_platform.roles import Role, has_role
+from audit.recording import (
+    append_at_end,
+    append_submission_sql,
+    chain_cte,
+    is_enabled,
+    record_event,
+    record_submission,
+    records_at_end,
+    submission_repr,
+    submission_sql_params,
+)
 
+from .attributes import OVERALL
 from .models import (
     Assignment,
     AssignmentStatus,
@@ -33,6 +46,7 @@ from .models import (
     Choice,
     ComparisonItem,
     Judgment,
+    QualificationStatus,
     Side,
     SkipReason,
     Strength,
@@ -60,7 +74,19 @@ class Removed(Conflict):
     """The annotator was removed from the campaign: their own work there is refused, not hidden."""
 
 
-STATE_WORDS: dict[str, str] = {CampaignStatus.DRAFT: "not open yet", CampaignStatus.PAUSED: "paused",
+class MemberPaused(Conflict):
+    """A lead paused this annotator in the campaign: no items, submits, skips or undos until resumed."""
+
+
+class NotQualified(Conflict):
+    """The campaign requires qualification and this annotator cannot be served a real item (`state` says why)."""
+
+    def __init__(self, message, state):
+        super().__init__(message)
+        self.state = state
+
+
+STATE_WORDS = {CampaignStatus.DRAFT: "not open yet", CampaignStatus.PAUSED: "paused",
                CampaignStatus.CLOSED: "closed"}
 
 
@@ -101,6 +127,8 @@ def lock_member(campaign: Campaign, user: User) -> CampaignMember:
     else:
         member = CampaignMember.objects.select_for_update().filter(campaign=campaign, user=user).first()
     if member is not None and (member.invited or campaign.open_to_all):
+        if member.paused:
+            raise MemberPaused(PAUSED)
         return member
     if member is None and campaign.open_to_all:
         CampaignMember.objects.get_or_create(campaign=campaign, user=user, defaults={"invited": False})
@@ -111,6 +139,7 @@ def lock_member(campaign: Campaign, user: User) -> CampaignMember:
 
 
 REMOVED = "You are no longer an annotator of this campaign."
+PAUSED = "A lead has paused your work in this campaign: it takes no judgments, skips or undos from you until resumed."
 
 
 def refusal(assignment: Assignment) -> Conflict:
@@ -122,21 +151,22 @@ def refusal(assignment: Assignment) -> Conflict:
     member = CampaignMember.objects.filter(campaign=campaign, user_id=assignment.annotator_id).first()
     if member is None or not (member.invited or campaign.open_to_all):
         return Removed(REMOVED)
+    if member.paused:
+        return MemberPaused(PAUSED)
     if campaign.status != CampaignStatus.ACTIVE:
         return not_serving(campaign)  # a draft too: the assignment is the annotator's own, so no 404
     return Conflict("This item was already submitted, skipped or expired.")
 
 
-def takes_work(annotator_id: int) -> Q:
-    """The claim's condition that the assignment's campaign is active and its annotator still a member of it.
+def takes_work(annotator_id):
+    """The claim's condition that the assignment's campaign is active and its annotator a member of it, not paused.
 
     An ORM filter for the UPDATE that claims an assignment (the SQL form is in _submit_sql): folded into that one
     statement, so a pause or a removal committed before it refuses the claim, with no query of its own.
     """
     active = Campaign.objects.filter(pk=OuterRef("campaign_id"), status=CampaignStatus.ACTIVE)
-    member = CampaignMember.objects.filter(campaign_id=OuterRef("campaign_id"), user_id=annotator_id).filter(
-        Q(invited=True) | Q(campaign__open_to_all=True)
-    )
+    member = CampaignMember.objects.filter(campaign_id=OuterRef("campaign_id"), user_id=annotator_id,
+                                           paused=False).filter(Q(invited=True) | Q(campaign__open_to_all=True))
     return Q(Exists(active)) & Q(Exists(member))
 
 
@@ -162,7 +192,8 @@ def _lock_candidate(campaign: Campaign, user: User, gold: bool) -> ComparisonIte
     queueing on the same one; databases without row locks (SQLite) serialise writers instead.
     """
     items, assignments = ComparisonItem._meta.db_table, Assignment._meta.db_table
-    below_overlap = "" if gold else "AND i.active_count < %s "
+    # gold items have no overlap; qualification items are gold items served only in qualification rounds
+    below_overlap = "AND NOT i.is_qualification " if gold else "AND i.active_count < %s "
     lock = " FOR UPDATE OF i SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     query = (
         f"SELECT i.* FROM {items} i WHERE i.campaign_id = %s AND i.is_gold = %s {below_overlap}"  # noqa: S608
@@ -217,6 +248,8 @@ def _assign_next(campaign: Campaign, user: User, member: CampaignMember | None =
     """
     if member is None or not (member.invited or campaign.open_to_all) or not has_role(user, Role.ANNOTATOR):
         member = lock_member(campaign, user)  # which raises NotEligible where these checks fail
+    if needs_qualification(campaign, member):  # read from the locked row: the qualified hot path pays nothing
+        return _assign_qualification_item(campaign, user, member)
     if _fast_sql() and not _quota_reached(campaign, member, 0):
         return _assign_next_fast(campaign, user, member)
     current = open_assignments(campaign, user).first()
@@ -274,7 +307,8 @@ class _LoggedCursor(CursorDebugWrapper):
 NOT_READ = {
     "annotation.Campaign": {"description", "guidelines", "selection", "created_at"},
     "annotation.ComparisonItem": {"external_id", "position", "source_a", "source_b", "split", "question_id", "pair_id",
-                                  "gold_choice", "expected_choice", "judge_choice", "meta", "created_at"},
+                                  "explanation", "gold_choice", "expected_choice", "judge_choice", "meta",
+                                  "created_at"},
     "auth.User": {"password", "last_login", "date_joined"},
 }
 
@@ -383,7 +417,7 @@ def _claim_sql(gold: bool) -> str:
     Returns the item's columns, the new assignment's id and side, and the open assignment's id (or NULL).
     """
     items, assignments = ComparisonItem._meta.db_table, Assignment._meta.db_table
-    below_overlap = "" if gold else "AND i.active_count < %(overlap)s "
+    below_overlap = "AND NOT i.is_qualification " if gold else "AND i.active_count < %(overlap)s "
     take_below = "" if gold else "AND u.active_count < %(overlap)s "
     returned = row_loader(ComparisonItem, "u")
     nothing = ", ".join(["NULL"] * (returned.width + 2))
@@ -503,6 +537,10 @@ def do_submit_assignment(assignment: Assignment, entries: list[dict[str, Any]], 
 ) -> list[Judgment]:
     """Store the judgments of an open assignment; a second submit of the same assignment is a Conflict."""
     rows = build_judgments(assignment, entries)
+    if assignment.item.is_qualification:
+        with transaction.atomic():
+            _submit_qualification(assignment, rows, duration_ms, timezone.now())
+        return rows
     if _fast_sql():  # one statement, atomic by itself: no BEGIN and COMMIT round trips around it
         _submit_fast(assignment, rows, duration_ms, timezone.now())
         return rows
@@ -515,16 +553,22 @@ def do_submit_and_assign_next(assignment: Assignment, entries: list[dict[str, An
 ) -> Assignment | None:
     """Submit and serve the next item in one transaction: the page's Enter, with one commit per judgment."""
     rows = build_judgments(assignment, entries)
-    with transaction.atomic():
+    with transaction.atomic(), records_at_end():  # the submission's audit record comes last, after the next item
         member = _submit(assignment, rows, duration_ms)
         if not assignment.campaign.is_serving:
             return None
+        if member is not None and needs_qualification(assignment.campaign, member) and (
+            member.qualification_status == QualificationStatus.FAILED
+        ):
+            return None  # the round just failed: the feedback says so, and there is no next item
         return _assign_next(assignment.campaign, assignment.annotator, member)
 
 
 def _submit(assignment: Assignment, rows: list[Judgment], duration_ms: int | None) -> CampaignMember | None:
     """The body of do_submit_assignment; the caller holds the transaction. Returns the locked member row or None."""
     now = timezone.now()
+    if assignment.item.is_qualification:
+        return _submit_qualification(assignment, rows, duration_ms, now)
     if _fast_sql():
         return _submit_fast(assignment, rows, duration_ms, now)
     claimed = Assignment.objects.filter(
@@ -537,13 +581,14 @@ def _submit(assignment: Assignment, rows: list[Judgment], duration_ms: int | Non
     CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id).update(
         done_count=F("done_count") + 1
     )
+    record_submission(assignment, rows, duration_ms, assignment.annotator)
     assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
     return None
 
 
 @cache
-def _submit_sql(judgment_count: int) -> str:
-    """The submit statement for an item asking `judgment_count` judgments (see _submit_fast)."""
+def _submit_sql(judgment_count, audited):
+    """The submit statement for an item asking `judgment_count` judgments, with its audit record (see _submit_fast)."""
     values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * judgment_count)
     members = row_loader(CampaignMember, "m").columns
     return (
@@ -551,7 +596,7 @@ def _submit_sql(judgment_count: int) -> str:
         f"submitted_at = %s, duration_ms = %s::integer WHERE a.id = %s AND a.status = 'assigned' "
         f"AND EXISTS (SELECT 1 FROM {Campaign._meta.db_table} c JOIN {CampaignMember._meta.db_table} cm "
         f"ON cm.campaign_id = c.id AND cm.user_id = a.annotator_id WHERE c.id = a.campaign_id "
-        f"AND c.status = 'active' AND (cm.invited OR c.open_to_all)) "
+        f"AND c.status = 'active' AND (cm.invited OR c.open_to_all) AND NOT cm.paused) "
         f"RETURNING a.id, a.campaign_id, a.item_id, a.annotator_id), "
         f"judged AS (INSERT INTO {Judgment._meta.db_table} (assignment_id, campaign_id, item_id, annotator_id, "
         f"attribute, choice, side, strength, reasons, rationale, time_ms, created_at) SELECT c.id, c.campaign_id, "
@@ -561,7 +606,8 @@ def _submit_sql(judgment_count: int) -> str:
         f"counted AS (UPDATE {ComparisonItem._meta.db_table} SET submitted_count = submitted_count + 1 "
         f"WHERE id IN (SELECT item_id FROM claimed)), "
         f"done AS (UPDATE {CampaignMember._meta.db_table} m SET done_count = m.done_count + 1 "
-        f"WHERE m.campaign_id = %s AND m.user_id = %s AND EXISTS (SELECT 1 FROM claimed) RETURNING {members}) "
+        f"WHERE m.campaign_id = %s AND m.user_id = %s AND EXISTS (SELECT 1 FROM claimed) RETURNING {members})"
+        f"{chain_cte('claimed') if audited else ''} "
         f"SELECT (SELECT count(*) FROM claimed), done.* FROM (SELECT 1) one LEFT JOIN done ON true"
     )
 
@@ -581,8 +627,12 @@ def _submit_fast(assignment: Assignment, rows: list[Judgment], duration_ms: int 
         params += [str(row.attribute), str(row.choice), str(row.side), str(row.strength), json.dumps(row.reasons),
                    row.rationale, row.time_ms]
     params += [assignment.campaign_id, assignment.annotator_id]
+    audited = is_enabled() and not append_at_end(
+        lambda: append_submission_sql(assignment, rows, duration_ms, assignment.annotator, now))
+    if audited:  # in this statement, unless a records_at_end() block appends it last
+        params += submission_sql_params(assignment, rows, duration_ms, assignment.annotator, now)
     with prepared_cursor() as cursor:
-        cursor.execute(_submit_sql(len(rows)), params)
+        cursor.execute(_submit_sql(len(rows), audited), params)
         result = cursor.fetchone()
     if not result[0]:
         raise refusal(assignment)
@@ -597,6 +647,8 @@ def do_skip_assignment(assignment: Assignment, reason: str, note: str = "") -> N
     """Give the item back to the pool (another annotator will take it); this annotator never sees it again."""
     if reason not in SkipReason.values:
         raise AssignmentError("Choose a reason for skipping.")
+    if assignment.item.is_qualification:
+        raise AssignmentError("Qualification items cannot be skipped: answer it, and the feedback follows.")
     with transaction.atomic():
         claimed = Assignment.objects.filter(
             takes_work(assignment.annotator_id), pk=assignment.pk, status=AssignmentStatus.ASSIGNED
@@ -616,7 +668,8 @@ def do_undo_last_submission(campaign: Campaign, user: User) -> Assignment:
         lock_member(campaign, user)
         check_serving(campaign)
         last = (
-            Assignment.objects.filter(campaign=campaign, annotator=user, status=AssignmentStatus.SUBMITTED)
+            Assignment.objects.filter(campaign=campaign, annotator=user, status=AssignmentStatus.SUBMITTED,
+                                      item__is_qualification=False)  # its answer was shown: it stays as given
             .order_by("-submitted_at", "-pk").first()
         )
         if last is None:
@@ -625,9 +678,12 @@ def do_undo_last_submission(campaign: Campaign, user: User) -> Assignment:
         Assignment.objects.filter(pk=last.pk).update(
             status=AssignmentStatus.ASSIGNED, submitted_at=None, reopened_at=now, duration_ms=None
         )
-        Judgment.objects.filter(assignment=last, retracted_at__isnull=True).update(retracted_at=now)
+        retracted = Judgment.objects.filter(assignment=last, retracted_at__isnull=True).update(retracted_at=now)
         ComparisonItem.objects.filter(pk=last.item_id).update(submitted_count=F("submitted_count") - 1)
         CampaignMember.objects.filter(campaign=campaign, user=user).update(done_count=F("done_count") - 1)
+        record_event(last, "judgment.undo", before={"status": "submitted"}, after={"status": "assigned"}, actor=user,
+                     object_repr=submission_repr(last), details={"campaign": campaign.pk, "item": last.item_id,
+                                                                 "retracted_judgments": retracted})
     return Assignment.objects.select_related("item", "campaign").get(pk=last.pk)
 
 
@@ -672,3 +728,125 @@ def _expire(assignments: QuerySet[Assignment]) -> int:
                 ComparisonItem.objects.filter(pk=item_id).update(active_count=F("active_count") - 1)
                 expired += 1
     return expired
+
+
+# --- Qualification ---------------------------------------------------------------------------------------------------
+# A campaign requiring qualification serves an annotator its qualification items (is_qualification, which are also
+# is_gold: every count of real items leaves them out) until they pass a round. Rounds are served and graded through
+# the ORM on every database: the gate is one test of the locked member row, so a qualified annotator's hot path is
+# unchanged. A retry serves items the annotator has not seen (answers once shown are no test).
+
+
+def needs_qualification(campaign, member):
+    """Whether this member must (still) pass the campaign's qualification round before real items."""
+    return campaign.qualification_required and member.qualification_status != QualificationStatus.PASSED
+
+
+def needed_correct(campaign):
+    """How many of a full round's items must be answered as expected to pass."""
+    return math.ceil(campaign.qualification_pass_mark * campaign.qualification_items - 1e-9)
+
+
+def qualification_state(campaign, member):
+    """The member's standing in the qualification round, as the page and the API show it."""
+    return {
+        "status": member.qualification_status if member else QualificationStatus.PENDING,
+        "round": member.qualification_round if member else 1,
+        "seen": member.qualification_seen if member else 0,
+        "correct": member.qualification_correct if member else 0,
+        "items": campaign.qualification_items,
+        "pass_mark": campaign.qualification_pass_mark,
+        "needed": needed_correct(campaign),
+    }
+
+
+def failed_message(campaign, member):
+    return (f"You did not pass the qualification round: {member.qualification_correct} of "
+            f"{member.qualification_seen} answered as expected, {campaign.qualification_pass_mark:.0%} needed. "
+            "A lead can allow you a retry.")
+
+
+def _unseen_qualification_items(campaign, user_id):
+    served = Assignment.objects.filter(item_id=OuterRef("pk"), annotator_id=user_id)
+    return ComparisonItem.objects.filter(campaign=campaign, is_qualification=True).exclude(Exists(served))
+
+
+def _assign_qualification_item(campaign, user, member):
+    """The member's open qualification item, else the next one they have not seen; NotQualified when none is due."""
+    if member.qualification_status == QualificationStatus.FAILED:
+        raise NotQualified(failed_message(campaign, member), qualification_state(campaign, member))
+    current = open_assignments(campaign, user).filter(item__is_qualification=True).first()
+    if current is not None:
+        current.member = member
+        return current
+    item = _unseen_qualification_items(campaign, user.pk).order_by("position", "pk").first()
+    if item is None:
+        raise NotQualified("This campaign asks for a qualification round first, and it has no qualification items "
+                           "left for you: a lead must add some.", qualification_state(campaign, member))
+    ComparisonItem.objects.filter(pk=item.pk).update(active_count=F("active_count") + 1)
+    item.campaign = campaign
+    assignment = Assignment.objects.create(
+        campaign=campaign, item=item, annotator=user, is_gold=True, left_is_a=item.left_is_a_for(user.pk),
+    )
+    assignment.member = member
+    return assignment
+
+
+def graded_judgment(rows, item):
+    """The judgment a qualification item is graded on: its own attribute if asked, else overall, else the first."""
+    by_key = {row.attribute: row for row in rows}
+    return by_key.get(item.attribute) or by_key.get(OVERALL) or rows[0]
+
+
+def _submit_qualification(assignment, rows, duration_ms, now):
+    """Store a qualification item's judgments, grade it, and end the round when it is complete.
+
+    Sets `assignment.feedback` (the expected answer and the guideline passage) and the progress counters; returns
+    the locked member row. The round ends after the campaign's number of items, or earlier when the annotator has
+    no unseen qualification item left; it is passed when the share answered as expected reaches the pass mark.
+    """
+    claimed = Assignment.objects.filter(
+        takes_work(assignment.annotator_id), pk=assignment.pk, status=AssignmentStatus.ASSIGNED
+    ).update(status=AssignmentStatus.SUBMITTED, submitted_at=now, duration_ms=duration_ms)
+    if not claimed:
+        raise refusal(assignment)
+    Judgment.objects.bulk_create(rows)
+    ComparisonItem.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
+    record_submission(assignment, rows, duration_ms, assignment.annotator)
+    campaign = Campaign.objects.get(pk=assignment.campaign_id)  # with the guidelines the hot path leaves out
+    item = ComparisonItem.objects.get(pk=assignment.item_id)
+    member = CampaignMember.objects.select_for_update().get(campaign=campaign, user_id=assignment.annotator_id)
+    graded = graded_judgment(rows, item)
+    correct = graded.choice == item.gold_choice
+    if member.qualification_status == QualificationStatus.PENDING:
+        member.qualification_seen += 1
+        member.qualification_correct += int(correct)
+        if (member.qualification_seen >= campaign.qualification_items
+                or not _unseen_qualification_items(campaign, assignment.annotator_id).exists()):
+            share = member.qualification_correct / member.qualification_seen
+            member.qualification_status = (QualificationStatus.PASSED if share >= campaign.qualification_pass_mark
+                                           - 1e-9 else QualificationStatus.FAILED)
+        member.save(update_fields=["qualification_seen", "qualification_correct", "qualification_status"])
+    assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
+    assignment.done_count, assignment.skipped_count = member.done_count, member.skipped_count
+    assignment.feedback = _feedback(assignment, campaign, item, member, graded, correct)
+    return member
+
+
+def _feedback(assignment, campaign, item, member, graded, correct):
+    """What the page shows after a qualification item: right or not, the expected answer, the guideline passage."""
+    expected = screen_pick(item.gold_choice, assignment.left_is_a)
+    texts = {"left": item.question_a if assignment.left_is_a else item.question_b,
+             "right": item.question_b if assignment.left_is_a else item.question_a}
+    state = qualification_state(campaign, member)
+    return {
+        "correct": correct,
+        "attribute": graded.attribute,
+        "your_pick": screen_pick(graded.choice, assignment.left_is_a),
+        "expected": str(expected),
+        "expected_text": texts.get(expected, ""),
+        "explanation_html": item.explanation_html() if item.explanation.strip() else campaign.guidelines_html(),
+        "explanation_from": "item" if item.explanation.strip() else "guidelines",
+        "qualification": state,
+        "message": failed_message(campaign, member) if state["status"] == QualificationStatus.FAILED else "",
+    }

@@ -13,6 +13,8 @@ from .models import LETTERS, Campaign, Choice, JudgmentMode
 if TYPE_CHECKING:
     from .pairs import PairSelection
 
+DEFAULTED = ("qualification_items", "qualification_pass_mark", "gold_alert_accuracy", "gold_alert_min_judged")
+
 
 class CampaignForm(forms.ModelForm):
     attribute_keys = forms.MultipleChoiceField(
@@ -27,18 +29,30 @@ class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = ["name", "description", "guidelines", "judgment_mode", "attribute_keys", "overlap", "gold_rate",
-                  "items_per_annotator", "open_to_all"]
+                  "items_per_annotator", "open_to_all", "qualification_required", "qualification_items",
+                  "qualification_pass_mark", "gold_alert_accuracy", "gold_alert_min_judged"]
         widgets = {"guidelines": forms.Textarea(attrs={"rows": 8}), "description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["attribute_keys"]).choices = [(a.key, a.name) for a in list_attributes()]
-        cast(forms.ModelMultipleChoiceField, self.fields["annotators"]).queryset = annotator_users()
-        cast(forms.ChoiceField, self.fields["judgment_mode"]).choices = JudgmentMode.choices
+        self.fields["attribute_keys"].choices = [(a.key, a.name) for a in list_attributes()]
+        self.fields["annotators"].queryset = annotator_users()
+        self.fields["judgment_mode"].choices = JudgmentMode.choices
+        for name in DEFAULTED:  # forms and clients written before these settings existed keep working
+            self.fields[name].required = False
         if self.instance.pk:
             self.fields["annotators"].initial = list(
                 self.instance.members.filter(invited=True).values_list("user_id", flat=True)
             )
+
+
+    def clean(self):
+        data = super().clean()
+        for name in DEFAULTED:
+            if data.get(name) is None:
+                field = Campaign._meta.get_field(name)
+                data[name] = getattr(self.instance, name) if self.instance.pk else field.default
+        return data
 
 
 class ImportForm(forms.Form):

@@ -156,6 +156,11 @@ def parse_row(row: object, line: int, known_attributes: Sequence[str]) -> dict[s
         raise RowInvalid("attribute", f"unknown attribute {attribute!r}; expected one of {', '.join(known_attributes)}")
     question_a, question_b = _text(row, "question_a", MAX_QUESTION_CHARS), _text(row, "question_b", MAX_QUESTION_CHARS)
     gold = _choice(row, "gold", {Choice.A, Choice.B, Choice.TIE})
+    qualification = row.get("qualification", False)
+    if not isinstance(qualification, bool):
+        raise RowInvalid("qualification", "must be true or false")
+    if qualification and not gold:
+        raise RowInvalid("gold", "a qualification item needs its known answer")
     meta = row.get("meta") or {}
     if not isinstance(meta, dict):
         raise RowInvalid("meta", "must be an object")
@@ -164,7 +169,8 @@ def parse_row(row: object, line: int, known_attributes: Sequence[str]) -> dict[s
         "post_title": title, "post_body": body, "turns": turns, "question_a": question_a, "question_b": question_b,
         "attribute": attribute, "source_a": _text(row, "source_a", 200, required=False),
         "source_b": _text(row, "source_b", 200, required=False), "split": _text(row, "split", 16, required=False),
-        "is_gold": bool(gold), "gold_choice": gold,
+        "is_gold": bool(gold), "gold_choice": gold, "is_qualification": qualification,
+        "explanation": _text(row, "explanation", MAX_QUESTION_CHARS, required=False),
         "expected_choice": _choice(row, "expected", {Choice.A, Choice.B}),
         "judge_choice": _choice(row, "judge", {Choice.A, Choice.B, Choice.TIE}),
         "meta": {**meta, **({"qid": row["qid"]} if isinstance(row.get("qid"), str) else {})},

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from audit.softdelete import LiveManager
+
 from .attributes import OVERALL
 
 
@@ -72,6 +74,18 @@ class AssignmentStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+class QualificationStatus(models.TextChoices):
+    PENDING = "pending", "Not passed yet"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Did not pass"
+
+
+def sanitized_markdown(text):
+    """Return Markdown rendered and sanitized with an allow-list (leads write it, annotators read it)."""
+    html = markdown.markdown(text, extensions=["sane_lists", "tables"])
+    return nh3.clean(html, link_rel="noopener noreferrer")
+
+
 class Campaign(models.Model):
     """A set of comparison items, the judgments asked, the overlap and who may annotate."""
 
@@ -88,11 +102,27 @@ class Campaign(models.Model):
     gold_rate = models.FloatField(default=0.1, help_text="Share of served items that are gold/attention items.")
     items_per_annotator = models.PositiveIntegerField(null=True, blank=True, help_text="Quota; empty = no quota.")
     open_to_all = models.BooleanField(default=False, help_text="Any annotator may join, not only invited members.")
+    qualification_required = models.BooleanField(
+        default=False, help_text="Annotators first pass a round of qualification items (known answers, with feedback).",
+    )
+    qualification_items = models.PositiveSmallIntegerField(default=10, help_text="Items in a qualification round.")
+    qualification_pass_mark = models.FloatField(
+        default=0.8, help_text="Share of a round's items answered as expected to pass (0-1).",
+    )
+    gold_alert_accuracy = models.FloatField(
+        default=0.7, help_text="Alert the lead when an annotator's hidden-gold accuracy falls below this (0-1).",
+    )
+    gold_alert_min_judged = models.PositiveSmallIntegerField(
+        default=10, help_text="Gold judgments an annotator must have made before the alert applies.",
+    )
     seed = models.BigIntegerField(default=0, help_text="Seeds the per-annotator side randomisation.")
     selection = models.JSONField(default=dict, blank=True, help_text="How the items were chosen (provenance).")
     item_count = models.PositiveIntegerField(default=0, help_text="Items, kept here so progress needs no COUNT.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LiveManager()  # a soft-deleted campaign is hidden until an admin restores it (audit.softdelete)
+    DELETED_STATUS = CampaignStatus.CLOSED  # while deleted it takes no work, not even on the raw-SQL hot path
 
     class Meta:
         ordering = ["-created_at"]
@@ -123,8 +153,7 @@ class Campaign(models.Model):
 
     def guidelines_html(self) -> str:
         """Return the guidelines rendered from Markdown and sanitized (leads write them, annotators read them)."""
-        html = markdown.markdown(self.guidelines, extensions=["sane_lists", "tables"])
-        return nh3.clean(html, link_rel="noopener noreferrer")
+        return sanitized_markdown(self.guidelines)
 
 
 class CampaignMember(models.Model):
@@ -137,6 +166,17 @@ class CampaignMember(models.Model):
     skipped_count = models.PositiveIntegerField(default=0)
     gold_served_count = models.PositiveIntegerField(default=0)
     served_count = models.PositiveIntegerField(default=0)
+    qualification_status = models.CharField(
+        max_length=8, choices=QualificationStatus.choices, default=QualificationStatus.PENDING,
+        help_text="Read only where the campaign requires qualification.",
+    )
+    qualification_round = models.PositiveSmallIntegerField(default=1, help_text="1, then one more per retry.")
+    qualification_seen = models.PositiveSmallIntegerField(default=0, help_text="Items judged in the current round.")
+    qualification_correct = models.PositiveSmallIntegerField(default=0)
+    paused = models.BooleanField(default=False, help_text="A lead paused this annotator: no items until resumed.")
+    excluded = models.BooleanField(
+        default=False, help_text="Judgments kept, but left out of agreement, adjudication and datasets.",
+    )
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -169,6 +209,12 @@ class ComparisonItem(models.Model):
         "synthesis.PreferencePair", null=True, blank=True, on_delete=models.SET_NULL, related_name="comparison_items"
     )
     is_gold = models.BooleanField(default=False, help_text="Gold/attention item with a known answer.")
+    is_qualification = models.BooleanField(
+        default=False, help_text="Served only in qualification rounds, with feedback (also is_gold, with gold_choice).",
+    )
+    explanation = models.TextField(
+        blank=True, help_text="Markdown: the guideline passage shown after a qualification item (else the guidelines).",
+    )
     gold_choice = models.CharField(max_length=8, choices=Choice.choices, blank=True)
     expected_choice = models.CharField(
         max_length=8, choices=Choice.choices, blank=True, help_text="The pipeline's intended better question."
@@ -204,6 +250,9 @@ class ComparisonItem(models.Model):
         """
         digest = hashlib.sha256(f"{self.campaign.seed}:{user_id}:{self.pk}".encode()).digest()
         return digest[0] & 1 == 0
+
+    def explanation_html(self):
+        return sanitized_markdown(self.explanation)
 
 
 class Assignment(models.Model):
@@ -247,6 +296,19 @@ class Assignment(models.Model):
         return self.status == AssignmentStatus.ASSIGNED
 
 
+class JudgmentQuerySet(models.QuerySet):
+    def counted(self):
+        """The judgments that count in agreement, adjudication and datasets.
+
+        Left out: judgments of qualification items, those of annotators a lead excluded (kept, never deleted), and
+        those of soft-deleted campaigns (Campaign.objects leaves those out).
+        """
+        excluded = CampaignMember.objects.filter(campaign_id=models.OuterRef("campaign_id"),
+                                                 user_id=models.OuterRef("annotator_id"), excluded=True)
+        live = Campaign.objects.filter(pk=models.OuterRef("campaign_id"))
+        return self.filter(item__is_qualification=False).exclude(models.Exists(excluded)).filter(models.Exists(live))
+
+
 class Judgment(models.Model):
     """One preference on one attribute (or overall) for one assignment; undo retracts it, never deletes it."""
 
@@ -263,6 +325,8 @@ class Judgment(models.Model):
     time_ms = models.PositiveIntegerField(null=True, blank=True, help_text="From item shown to this judgment's pick.")
     created_at = models.DateTimeField(auto_now_add=True)
     retracted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JudgmentQuerySet.as_manager()
 
     class Meta:
         constraints = [

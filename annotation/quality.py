@@ -23,6 +23,7 @@ from .models import (
     Assignment,
     AssignmentStatus,
     Campaign,
+    CampaignMember,
     Choice,
     ComparisonItem,
     Judgment,
@@ -61,6 +62,7 @@ class JudgmentTable:
     is_gold: np.ndarray
     gold_choice: np.ndarray  # index into CATEGORIES, -1 when none
     judge_choice: np.ndarray
+    excluded: np.ndarray  # the annotator's judgments are left out of agreement (CampaignMember.excluded)
     keys: list
 
     def __len__(self) -> int:
@@ -76,14 +78,20 @@ def live_judgments(campaign: Campaign, attribute: str | None = None) -> QuerySet
     return judgments.filter(attribute=attribute) if attribute else judgments
 
 
-def data_version(campaign: Campaign, attribute: str | None = None) -> str:
-    """Return a cheap fingerprint of the judgments the dashboard depends on (one indexed aggregate)."""
+def excluded_annotators(campaign):
+    """The ids of the annotators whose judgments a lead has excluded from the campaign's results."""
+    return sorted(CampaignMember.objects.filter(campaign=campaign, excluded=True).values_list("user_id", flat=True))
+
+
+def data_version(campaign, attribute=None):
+    """Return a cheap fingerprint of the judgments the dashboard depends on (an indexed aggregate, the exclusions)."""
     judgments = Judgment.objects.filter(campaign=campaign)
     if attribute:
         judgments = judgments.filter(attribute=attribute)
     stats = judgments.aggregate(n=Count("id", filter=Q(retracted_at__isnull=True)), last=Max("id"),
                                 retracted=Max("retracted_at"))
-    return f"{stats['n']}:{stats['last']}:{stats['retracted'].timestamp() if stats['retracted'] else 0}"
+    excluded = ",".join(map(str, excluded_annotators(campaign)))
+    return f"{stats['n']}:{stats['last']}:{stats['retracted'].timestamp() if stats['retracted'] else 0}:{excluded}"
 
 
 def _case(column: str, mapping: Mapping[str, int], default: int) -> tuple[str, list[str | int]]:
@@ -116,8 +124,11 @@ def _fetch(columns: list[str], rest: str, params: Sequence[Any], width: int) -> 
         return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, width)
 
 
-def load_table(campaign: Campaign, attribute: str | None = None) -> JudgmentTable:
-    """Load the live judgments as integer arrays: two raw queries coded in SQL, no joins, no model instances."""
+def load_table(campaign, attribute=None):
+    """Load the live judgments as integer arrays: two raw queries coded in SQL, no joins, no model instances.
+
+    Judgments of qualification items are left out: they never count, not even in gold accuracy.
+    """
     keys = sorted(set(live_judgments(campaign, attribute).values_list("attribute", flat=True).distinct()),
                   key=_key_order)
     columns, params = ["item_id", "annotator_id"], []
@@ -130,15 +141,18 @@ def load_table(campaign: Campaign, attribute: str | None = None) -> JudgmentTabl
         columns.append(sql)
         params += values
     columns.append("COALESCE(time_ms, -1)")
-    where = "campaign_id = %s AND retracted_at IS NULL" + (" AND attribute = %s" if attribute else "")
+    qualification = f"SELECT id FROM {ComparisonItem._meta.db_table} WHERE campaign_id = %s AND is_qualification"  # noqa: S608
+    where = ("campaign_id = %s AND retracted_at IS NULL" + (" AND attribute = %s" if attribute else "")
+             + f" AND item_id NOT IN ({qualification})")
     judgments = _fetch(columns, f"FROM {Judgment._meta.db_table} WHERE {where}",
-                       [*params, campaign.pk, *([attribute] if attribute else [])], 6)
+                       [*params, campaign.pk, *([attribute] if attribute else []), campaign.pk], 6)
     items = _item_columns(campaign)
     position = np.searchsorted(items[:, 0], judgments[:, 0])
     return JudgmentTable(
         item=judgments[:, 0], annotator=judgments[:, 1], attribute=judgments[:, 2], choice=judgments[:, 3],
         side=judgments[:, 4], time_ms=judgments[:, 5], is_gold=items[position, 1].astype(bool),
-        gold_choice=items[position, 2], judge_choice=items[position, 3], keys=keys,
+        gold_choice=items[position, 2], judge_choice=items[position, 3],
+        excluded=np.isin(judgments[:, 1], excluded_annotators(campaign)), keys=keys,
     )
 
 
@@ -218,8 +232,31 @@ def _number(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def annotator_rows(campaign: Campaign, table: JudgmentTable, usernames: Mapping[int, str]) -> list[dict[str, Any]]:
-    """Per annotator: judgments, gold accuracy, median time per judgment, agreement with the majority, skips."""
+def annotator_rows(campaign, table, usernames, n_boot=None):
+    """Per annotator: judgments, gold accuracy (overall and per attribute, Wilson 95% intervals), median time per
+    judgment (order-statistic 95% interval), agreement with the majority (bootstrap 95% interval), skips.
+
+    Agreement with the majority is among the annotators who count: an excluded annotator is compared with the
+    majority of the counted others, and never sways anyone else's.
+    """
+    n_boot = n_boot or bootstrap_samples()
+    counted = table.subset(~table.excluded)
+    majority = _majority_agreement(counted)
+    for annotator in np.unique(table.annotator[table.excluded]).tolist():
+        majority[int(annotator)] = _majority_agreement(table.subset(~table.excluded | (table.annotator == annotator))
+                                                       ).get(int(annotator), (0, 0))
+    skips = dict(
+        Assignment.objects.filter(campaign=campaign, status=AssignmentStatus.SKIPPED)
+        .values_list("annotator_id").annotate(n=Count("id"))
+    )
+    rows = []
+    for annotator in np.unique(table.annotator):
+        rows.append(_annotator_row(table, int(annotator), usernames, majority, skips, n_boot))
+    return rows
+
+
+def _majority_agreement(table):
+    """{annotator: (agreeing, compared)} over the regular items, attribute by attribute."""
     regular = table.subset(~table.is_gold)
     majority: dict[int, list[int]] = {}
     for index in range(len(regular.keys)):
@@ -230,29 +267,81 @@ def annotator_rows(campaign: Campaign, table: JudgmentTable, usernames: Mapping[
                 total = majority.setdefault(int(rater), [0, 0])
                 total[0] += agree
                 total[1] += compared
-    skips = dict(
-        Assignment.objects.filter(campaign=campaign, status=AssignmentStatus.SKIPPED)
-        .values_list("annotator_id").annotate(n=Count("id"))
-    )
-    rows = []
-    for annotator in np.unique(table.annotator):
-        rows.append(_annotator_row(table, int(annotator), usernames, majority, skips))
-    return rows
+    return majority
 
 
-def _annotator_row(table: JudgmentTable, annotator: int, usernames: Mapping[int, str],
-                   majority: Mapping[int, Sequence[int]], skips: Mapping[int, int]) -> dict[str, Any]:
+def wilson_interval(successes, trials):
+    """The Wilson score 95% interval of a proportion (statsmodels), or (None, None) without trials."""
+    if not trials:
+        return None, None
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(successes, trials, alpha=0.05, method="wilson")
+    return float(low), float(high)
+
+
+def median_interval(values):
+    """The median and its distribution-free 95% interval from order statistics: (median, low, high).
+
+    The interval is [x_(l), x_(n-l+1)] with l the largest rank whose binomial tail P(B <= l-1), B ~ Bin(n, 1/2),
+    is at most 2.5%, so it covers the median with probability at least 95%. Under six values no such rank
+    exists and the bounds are None.
+    """
+    if not len(values):
+        return None, None, None
+    from scipy.stats import binom
+
+    ordered = np.sort(np.asarray(values, dtype=float))
+    n = len(ordered)
+    tails = binom.cdf(np.arange(n), n, 0.5)  # tails[j] = P(B <= j)
+    ranks = np.flatnonzero(tails <= 0.025)  # j = l - 1
+    if not len(ranks):
+        return float(np.median(ordered)), None, None
+    low_rank = int(ranks[-1]) + 1
+    return float(np.median(ordered)), float(ordered[low_rank - 1]), float(ordered[n - low_rank])
+
+
+def share_bootstrap_interval(successes, trials, n_boot, seed=0):
+    """The percentile bootstrap 95% interval of a share of 0/1 outcomes, or (None, None) without trials.
+
+    Resampling n outcomes with replacement gives a mean distributed as Binomial(n, k/n) / n, so each resample is
+    drawn from that exactly (as agreement.py does for count patterns).
+    """
+    if not trials:
+        return None, None
+    rng = np.random.default_rng(seed)
+    shares = rng.binomial(trials, successes / trials, size=n_boot) / trials
+    low, high = np.percentile(shares, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _gold_accuracy(correct, judged):
+    low, high = wilson_interval(correct, judged)
+    return {"gold_judged": judged, "gold_correct": correct, "gold_accuracy": correct / judged if judged else None,
+            "gold_accuracy_low": low, "gold_accuracy_high": high}
+
+
+def _annotator_row(table, annotator, usernames, majority, skips, n_boot):
     mine = table.annotator == annotator
     gold = mine & table.is_gold & (table.gold_choice >= 0)
-    times = table.time_ms[mine & (table.time_ms >= 0)]
+    right = gold & (table.choice == table.gold_choice)
+    median, median_low, median_high = median_interval(table.time_ms[mine & (table.time_ms >= 0)] / 1000)
     agree, compared = majority.get(annotator, (0, 0))
+    agree_low, agree_high = share_bootstrap_interval(agree, compared, n_boot, seed=annotator)
+    names = attribute_names()
+    by_attribute = []
+    for index, key in enumerate(table.keys):
+        on_key = table.attribute == index
+        if (gold & on_key).any():
+            by_attribute.append({"attribute": key, "name": names.get(key, key),
+                                 **_gold_accuracy(int((right & on_key).sum()), int((gold & on_key).sum()))})
     return {
-        "annotator": usernames.get(annotator, str(annotator)), "judgments": int(mine.sum()),
-        "gold_judged": int(gold.sum()),
-        "gold_accuracy": float((table.choice[gold] == table.gold_choice[gold]).mean()) if gold.any() else None,
-        "median_seconds": float(np.median(times)) / 1000 if len(times) else None,
+        "annotator": usernames.get(annotator, str(annotator)), "user_id": annotator, "judgments": int(mine.sum()),
+        **_gold_accuracy(int(right.sum()), int(gold.sum())), "gold_by_attribute": by_attribute,
+        "median_seconds": median, "median_seconds_low": median_low, "median_seconds_high": median_high,
         "majority_agreement": agree / compared if compared else None, "majority_compared": compared,
-        "skipped": skips.get(annotator, 0),
+        "majority_agreement_low": agree_low, "majority_agreement_high": agree_high,
+        "skipped": skips.get(annotator, 0), "excluded": bool(table.excluded[mine].any()),
     }
 
 
@@ -290,12 +379,14 @@ def compute_quality(campaign: Campaign, attribute: str | None = None, n_boot: in
     table = load_table(campaign, attribute)
     usernames = dict(get_user_model().objects.filter(pk__in=np.unique(table.annotator).tolist())
                      .values_list("pk", "username"))
+    counted = table.subset(~table.excluded)
     return {
-        "judgments": len(table),
-        "agreement": agreement_rows(table, n_boot),
+        "judgments": len(counted),
+        "excluded_judgments": len(table) - len(counted),
+        "agreement": agreement_rows(counted, n_boot),
         "position_bias": position_bias_rows(table, usernames),
-        "annotators": annotator_rows(campaign, table, usernames),
-        "judge": judge_rows(table),
+        "annotators": annotator_rows(campaign, table, usernames, n_boot),
+        "judge": judge_rows(counted),
         "n_boot": n_boot,
     }
 
@@ -339,8 +430,34 @@ def campaign_quality(campaign: Campaign, attribute: str | None = None, allow_sta
         _queue_refresh(campaign, attribute)
     elif snapshot is None or stale:
         snapshot, stale = refresh_quality(campaign, attribute), False
-    return {**snapshot.data, "computed_at": snapshot.computed_at.isoformat(), "seconds": snapshot.seconds,
-            "stale": stale}
+    data = with_alerts(campaign, snapshot.data)
+    return {**data, "computed_at": snapshot.computed_at.isoformat(), "seconds": snapshot.seconds, "stale": stale}
+
+
+def gold_alerts(campaign, row):
+    """Why an annotator row falls below the campaign's gold accuracy alert, overall or on an attribute (or [])."""
+    reasons = []
+    parts = [(row, "all attributes"), *[(entry, entry["name"]) for entry in row.get("gold_by_attribute", [])]]
+    for part, label in parts:
+        judged = part["gold_judged"]
+        if judged and judged >= campaign.gold_alert_min_judged and part["gold_accuracy"] < campaign.gold_alert_accuracy:
+            reasons.append(f"{label}: {part['gold_accuracy']:.0%} of {part['gold_judged']} gold judgments")
+    return reasons
+
+
+def with_alerts(campaign, data):
+    """The dashboard's numbers with each annotator's current standing (paused, excluded) and gold alerts.
+
+    Read at every view, not stored in the snapshot: a lead's new threshold or pause shows at once.
+    """
+    members = {m.user_id: m for m in CampaignMember.objects.filter(campaign=campaign)}
+    rows = []
+    for row in data.get("annotators", []):
+        member = members.get(row.get("user_id"))
+        reasons = gold_alerts(campaign, row) if "gold_judged" in row else []
+        rows.append({**row, "paused": bool(member and member.paused), "excluded": bool(member and member.excluded),
+                     "alert": bool(reasons), "alert_reasons": reasons})
+    return {**data, "annotators": rows, "alerts": [row for row in rows if row["alert"]]}
 
 
 # --- Disagreements for adjudication ---------------------------------------------------------------------------------
@@ -349,7 +466,7 @@ def campaign_quality(campaign: Campaign, attribute: str | None = None, allow_sta
 def disagreements(campaign: Campaign, attribute: str | None = None, include_resolved: bool = False
                   ) -> QuerySet[Judgment, Any]:
     """Return (item_id, attribute, judgments, distinct choices) for items whose annotators disagree."""
-    judgments = live_judgments(campaign, attribute).filter(item__is_gold=False)
+    judgments = live_judgments(campaign, attribute).filter(item__is_gold=False).counted()
     if not include_resolved:
         resolved = Adjudication.objects.filter(item_id=OuterRef("item_id"), attribute=OuterRef("attribute"))
         judgments = judgments.exclude(Exists(resolved))

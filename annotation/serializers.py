@@ -39,7 +39,7 @@ class CampaignSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
         fields = ["id", "name", "description", "status", "judgment_mode", "attribute_keys", "item_count",
-                  "items_per_annotator"]
+                  "items_per_annotator", "qualification_required"]
         read_only_fields = fields
 
 
@@ -56,8 +56,9 @@ class CampaignLeadSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
         fields = ["id", "name", "description", "guidelines", "status", "judgment_mode", "attribute_keys", "overlap",
-                  "gold_rate", "items_per_annotator", "open_to_all", "item_count", "selection", "created_at",
-                  "annotators"]
+                  "gold_rate", "items_per_annotator", "open_to_all", "qualification_required", "qualification_items",
+                  "qualification_pass_mark", "gold_alert_accuracy", "gold_alert_min_judged", "item_count",
+                  "selection", "created_at", "annotators"]
         read_only_fields = ["id", "status", "item_count", "selection", "created_at"]
 
 
@@ -71,6 +72,7 @@ class ImportReportSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     gold = serializers.IntegerField()
+    qualification = serializers.IntegerField()
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -110,11 +112,35 @@ class AssignmentItemSerializer(serializers.Serializer):
     judgments = serializers.ListField(child=serializers.DictField())
     previous = serializers.DictField()
     progress = serializers.DictField()
+    qualification = serializers.DictField(required=False, help_text="On qualification items: {round, position, of}.")
 
 
 class NextResponseSerializer(serializers.Serializer):
     item = AssignmentItemSerializer(allow_null=True)
     progress = serializers.DictField()
+    feedback = serializers.DictField(
+        required=False, help_text="After a qualification item: correct, expected, expected_text, explanation_html, "
+                                  "qualification {status, round, seen, correct, items, pass_mark, needed}, message.",
+    )
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """An annotator's standing in a campaign, for leads."""
+
+    annotator = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = CampaignMember
+        fields = ["annotator", "invited", "done_count", "skipped_count", "qualification_status",
+                  "qualification_round", "qualification_seen", "qualification_correct", "paused", "excluded"]
+        read_only_fields = fields
+
+
+class MemberChangeSerializer(serializers.Serializer):
+    paused = serializers.BooleanField(required=False, help_text="No items, submits, skips or undos until resumed.")
+    excluded = serializers.BooleanField(required=False,
+                                        help_text="Leave their judgments out of agreement and datasets (kept).")
+    retry_qualification = serializers.BooleanField(required=False, help_text="Allow a new round after a failed one.")
 
 
 def progress_payload(campaign: Campaign, member: CampaignMember | SimpleNamespace | None) -> dict[str, int]:
@@ -139,7 +165,7 @@ def assignment_payload(assignment: Assignment, member: CampaignMember | SimpleNa
     """Return what the annotation page needs for one assignment; sources, gold answers and judges stay hidden."""
     item, campaign = assignment.item, assignment.campaign
     left, right = (item.question_a, item.question_b) if assignment.left_is_a else (item.question_b, item.question_a)
-    return {
+    payload = {
         "assignment": assignment.pk,
         "campaign": campaign.pk,
         "context": {"messages": conversation_messages(item.post_title, item.post_body, item.turns)},
@@ -149,6 +175,11 @@ def assignment_payload(assignment: Assignment, member: CampaignMember | SimpleNa
         "previous": previous_picks(assignment),
         "progress": progress_payload(campaign, member),
     }
+    if item.is_qualification:  # shown first and with feedback: the annotator knows these are a test
+        payload["qualification"] = {"round": member.qualification_round if member else 1,
+                                    "position": (member.qualification_seen if member else 0) + 1,
+                                    "of": campaign.qualification_items}
+    return payload
 
 
 class OwnJudgmentSerializer(serializers.ModelSerializer):

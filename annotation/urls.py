@@ -12,6 +12,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/import/", views.campaign_import, name="campaign-import"),
     path("campaigns/<int:pk>/status/", views.campaign_status, name="campaign-status"),
     path("campaigns/<int:pk>/add-pairs/", views.campaign_add_pairs, name="campaign-add-pairs"),
+    path("campaigns/<int:pk>/members/<int:member_pk>/", views.campaign_member, name="campaign-member"),
     path("campaigns/<int:pk>/annotate/", views.annotate, name="annotate"),
     path("campaigns/<int:pk>/guidelines/", views.guidelines, name="guidelines"),
     path("campaigns/<int:pk>/dashboard/", views.dashboard, name="dashboard"),

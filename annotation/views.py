@@ -24,10 +24,12 @@ from .actions import (
     CampaignError,
     ImportRejected,
     do_adjudicate,
+    do_change_member,
     do_create_campaign,
     do_import_items,
     do_set_campaign_status,
     do_update_campaign,
+    member_standing,
 )
 from .assignment import may_annotate
 from .attributes import attribute_names
@@ -113,8 +115,10 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Settings saved.")
             return redirect(campaign)
-    counts = campaign.items.aggregate(total=Count("id"), gold=Count("id", filter=Q(is_gold=True)))
-    members = campaign.members.select_related("user").order_by("user__username")
+    counts = campaign.items.aggregate(total=Count("id"), gold=Count("id", filter=Q(is_gold=True)),
+                                      qualification=Count("id", filter=Q(is_qualification=True)))
+    members = [(member, member_standing(campaign, member))
+               for member in campaign.members.select_related("user").order_by("user__username")]
     context = {"campaign": campaign, "form": form, "import_form": ImportForm(), "counts": counts,
                "members": members, "statuses": CampaignStatus.choices, "pairs_form": SynthesisPairsForm()}
     return render(request, "annotation/campaign_detail.html", context)
@@ -132,8 +136,8 @@ def campaign_import(request: HttpRequest, pk: int) -> HttpResponse:
         report = do_import_items(campaign, form.cleaned_data["file"].read())
     except ImportRejected as exc:
         return render(request, "annotation/import_errors.html", {"campaign": campaign, "rejected": exc}, status=400)
-    messages.success(request, f"Imported {report.created} item(s) ({report.gold} gold); "
-                              f"{report.unchanged} already present.")
+    messages.success(request, f"Imported {report.created} item(s) ({report.gold} gold, of which "
+                              f"{report.qualification} qualification); {report.unchanged} already present.")
     return redirect(campaign)
 
 
@@ -160,6 +164,31 @@ def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
         do_set_campaign_status(campaign, request.POST.get("status", ""))
     except CampaignError as exc:
         messages.error(request, str(exc))
+    return redirect(campaign)
+
+
+MEMBER_CHANGES = {"pause": {"paused": True}, "resume": {"paused": False}, "exclude": {"excluded": True},
+                  "include": {"excluded": False}, "retry": {"retry_qualification": True}}
+
+
+@role_required(Role.LEAD)
+@require_POST
+def campaign_member(request, pk, member_pk):
+    """A lead pauses or resumes an annotator, excludes or includes their judgments, or allows a qualification retry."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    member = get_object_or_404(CampaignMember.objects.select_related("user"), pk=member_pk, campaign=campaign)
+    change = MEMBER_CHANGES.get(request.POST.get("change", ""))
+    if change is None:
+        messages.error(request, "Unknown change.")
+    else:
+        try:
+            do_change_member(campaign, member, **change)
+        except CampaignError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{member.user.username}: {request.POST['change']} done.")
+    if request.POST.get("back") == "dashboard":
+        return redirect("annotation:dashboard", pk=campaign.pk)
     return redirect(campaign)
 
 
@@ -234,6 +263,9 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     quality = campaign_quality(campaign, attribute, allow_stale=True)
     from .quality import progress
 
+    members = {member.user_id: member for member in campaign.members.all()}
+    for row in quality["annotators"]:
+        row["member"] = members.get(row.get("user_id"))
     context = {
         "campaign": campaign, "campaigns": Campaign.objects.order_by("-created_at"), "attribute": attribute,
         "attributes": attribute_names(), "quality": quality, "statistics": STATISTICS, "progress": progress(campaign),

@@ -12,6 +12,10 @@ Measures, against a gunicorn server on this machine:
   3. the same clients in the page's mode (submit returns the next item: one round trip per judgment);
 and then checks that the database holds exactly the judgments the clients saw accepted (none lost, none
 duplicated) and that no item exceeds its overlap. Prints the machine's load average next to the figures.
+
+With --audit-compare, it measures what the audit trail costs instead: two servers, one recording (ALFA_AUDIT=1)
+and one not (ALFA_AUDIT=0), measured in alternation, --rounds times each, in both modes (next then submit, and
+the page's), with the judgments/s, p95 and the on/off ratio per pair of runs; then verify_audit checks the chain.
 """
 
 import argparse
@@ -35,6 +39,7 @@ os.environ.setdefault("ALFA_BROKER_DIR", "/tmp/alfa-annotation-bench-broker")
 BENCH_DB = "alfa_annotation_bench"
 CAMPAIGN = "bench-load-100k"
 PORT = 8765
+AUDIT_OFF_PORT = 8766
 ATTRIBUTES = ["clarity", "focus", "answerability", "accuracy", "relevance", "avoidbias"]
 
 
@@ -123,15 +128,15 @@ def prepare(pairs, annotators, reuse=False):
     return campaign.pk, tokens, report.created, import_seconds
 
 
-def start_server(workers, threads):
-    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
-    command = [str(ROOT / ".venv/bin/gunicorn"), "alfa_platform.wsgi", "--bind", f"127.0.0.1:{PORT}",
+def start_server(workers, threads, port=PORT, audit=True):
+    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "ALFA_AUDIT": "1" if audit else "0"}
+    command = [str(ROOT / ".venv/bin/gunicorn"), "alfa_platform.wsgi", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
                "--keep-alive", "30", "--log-level", "warning", "--chdir", str(ROOT)]
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     for _ in range(100):
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/health/")
             if connection.getresponse().status == 200:
                 return server
@@ -192,8 +197,8 @@ def cpu_report(before, after, client_seconds, judgments, wall):
 class Client:
     """A keep-alive HTTP client for one annotator."""
 
-    def __init__(self, token, campaign):
-        self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    def __init__(self, token, campaign, port=PORT):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.campaign = campaign
 
@@ -214,9 +219,9 @@ class Client:
         return self.post(f"/api/annotation/assignments/{item['assignment']}/submit/", body)
 
 
-def client_loop(token, campaign, seconds, combined, results):
+def client_loop(token, campaign, seconds, combined, results, port=PORT):
     """Judge for `seconds`; report latencies and how many judgments the server accepted."""
-    client = Client(token, campaign)
+    client = Client(token, campaign, port)
     next_ms, submit_ms, accepted, errors = [], [], 0, 0
     status, data, _ = client.next_item()
     item = data["item"] if status == 200 else None
@@ -247,9 +252,9 @@ def percentiles(values):
     return f"p50 {statistics.median(values):.1f} ms, p95 {p95:.1f} ms (n={len(values)})"
 
 
-def run_clients(tokens, campaign, seconds, combined, server_pid):
+def run_clients(tokens, campaign, seconds, combined, server_pid, port=PORT):
     results = multiprocessing.Queue()
-    processes = [multiprocessing.Process(target=client_loop, args=(token, campaign, seconds, combined, results))
+    processes = [multiprocessing.Process(target=client_loop, args=(token, campaign, seconds, combined, results, port))
                  for token in tokens]
     load_before = os.getloadavg()[0]
     cpu_before = cpu_snapshot(server_pid)
@@ -309,6 +314,63 @@ def verify(campaign_id, accepted_total, stored_before=0):
     return stored == accepted_total and not duplicates and not over and not repeated
 
 
+def p95(values):
+    values = sorted(values)
+    return values[min(len(values) - 1, round(0.95 * (len(values) - 1)))] if values else float("nan")
+
+
+def audit_records():
+    from audit.models import AuditRecord
+
+    return AuditRecord.objects.filter(event="judgment.submit").count()
+
+
+def compare_audit(args, campaign, tokens):
+    """Alternate runs against a recording and a non-recording server; print each pair and the on/off ratios."""
+    from django.db import connections
+
+    clients = tokens[: args.clients]
+    servers = {True: start_server(args.workers, args.threads, PORT, audit=True),
+               False: start_server(args.workers, args.threads, AUDIT_OFF_PORT, audit=False)}
+    ports = {True: PORT, False: AUDIT_OFF_PORT}
+    accepted, rows = 0, []
+    try:
+        for audit in (True, False):  # every worker thread of both servers warm before anything is measured
+            accepted += run_clients(clients, campaign, args.warmup, True, servers[audit].pid, ports[audit])[1]
+        for round_number in range(1, args.rounds + 1):
+            for combined in (False, True):
+                pair = {}
+                order = (True, False) if round_number % 2 else (False, True)  # who goes first alternates too
+                for audit in order:
+                    merged, judged, errors, wall, _load0, load1 = run_clients(
+                        clients, campaign, args.seconds, combined, servers[audit].pid, ports[audit])
+                    accepted += judged
+                    pair[audit] = {"rate": judged / wall, "p95_submit": p95(merged["submit"]),
+                                   "p95_next": p95(merged["next"]), "errors": errors, "load": load1}
+                rows.append((round_number, "page mode" if combined else "next+submit", pair))
+                on, off = pair[True], pair[False]
+                print(f"round {round_number} {rows[-1][1]:<11} on {on['rate']:6.0f}/s p95 submit "
+                      f"{on['p95_submit']:5.1f} ms | off {off['rate']:6.0f}/s p95 submit {off['p95_submit']:5.1f} ms"
+                      f" | on/off {on['rate'] / off['rate']:.3f} (load {off['load']:.1f}, errors "
+                      f"{on['errors'] + off['errors']})", flush=True)
+    finally:
+        for server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
+    connections.close_all()
+    for mode in ("next+submit", "page mode"):
+        pairs = [pair for _round, name, pair in rows if name == mode]
+        ratio = statistics.median(pair[True]["rate"] / pair[False]["rate"] for pair in pairs)
+        on = statistics.median(pair[True]["rate"] for pair in pairs)
+        off = statistics.median(pair[False]["rate"] for pair in pairs)
+        p95_on = statistics.median(pair[True]["p95_submit"] for pair in pairs)
+        p95_off = statistics.median(pair[False]["p95_submit"] for pair in pairs)
+        print(f"median {mode:<11}: audit on {on:.0f} judgments/s (p95 submit {p95_on:.1f} ms), off {off:.0f} "
+              f"judgments/s (p95 submit {p95_off:.1f} ms); on/off throughput {ratio:.3f} "
+              f"(cost {1 - ratio:.1%})")
+    return rows, accepted
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=100_000)
@@ -320,6 +382,10 @@ def main():
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=3, help="seconds of unmeasured load first (every worker warm)")
     parser.add_argument("--reuse", action="store_true", help="keep the campaign of an earlier run (no import)")
+    parser.add_argument("--audit-compare", action="store_true",
+                        help="alternate runs with the audit trail on and off (two servers) and print the ratio")
+    parser.add_argument("--rounds", type=int, default=3, help="--audit-compare: pairs of runs per mode")
+    parser.add_argument("--json", type=Path, help="--audit-compare: also write the runs to this file")
     args = parser.parse_args()
 
     require_bench_database()
@@ -336,6 +402,20 @@ def main():
     from django.db import connections
 
     connections.close_all()  # the server and client processes open their own
+    if args.audit_compare:
+        records_before = audit_records()
+        rows, accepted = compare_audit(args, campaign, tokens)
+        from django.core.management import call_command
+
+        call_command("verify_audit")
+        print(f"audit: {audit_records() - records_before} submissions recorded by the recording server")
+        if args.json:
+            args.json.write_text(json.dumps({
+                "pairs": created, "clients": args.clients, "seconds": args.seconds, "workers": args.workers,
+                "threads": args.threads, "cores": os.cpu_count(),
+                "runs": [{"round": r, "mode": mode, "audit_on": pair[True], "audit_off": pair[False]}
+                         for r, mode, pair in rows]}, indent=2) + "\n")
+        sys.exit(0 if verify(campaign, accepted, stored_before) else 1)
     server = start_server(args.workers, args.threads)
     try:
         # Every worker thread's first requests pay one-off costs (the URLconf and views imported, connections

@@ -57,7 +57,8 @@ def annotator_pseudonym(user_id: int) -> str:
 
 def pair_majorities(campaign_ids: Iterable[int]) -> dict[int, str]:
     """Return each expert-judged pair's campaign verdict (an adjudication wins over the majority of judgments)."""
-    judgments = Judgment.objects.filter(retracted_at__isnull=True, item__pair__isnull=False)
+    # counted(): no qualification items, no annotator a lead excluded (annotation.models.JudgmentQuerySet)
+    judgments = Judgment.objects.counted().filter(retracted_at__isnull=True, item__pair__isnull=False)
     adjudications = Adjudication.objects.filter(item__pair__isnull=False)
     if campaign_ids:
         judgments = judgments.filter(campaign_id__in=list(campaign_ids))
@@ -183,7 +184,7 @@ def judged_split(split: str) -> str:
 
 
 def judgments_order(selection: Selection, attributes: list[str]) -> list:
-    judgments = Judgment.objects.all()
+    judgments = Judgment.objects.counted()  # retracted ones stay, flagged; excluded annotators' do not
     adjudications = Adjudication.objects.all()
     if selection.campaigns:
         judgments = judgments.filter(campaign_id__in=list(selection.campaigns))

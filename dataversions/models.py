@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.softdelete import LiveManager
+
 
 class DatasetKind(models.TextChoices):
     PREFERENCE = "preference", "Preference pairs"
@@ -73,6 +75,8 @@ class DatasetVersion(models.Model):
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = LiveManager()  # a soft-deleted version is hidden until an admin restores it (audit.softdelete)
 
     class Meta:
         ordering = ["dataset", "-number"]

@@ -171,8 +171,8 @@ def expert_check_metrics(run: EvaluationRun) -> dict:
     agreement (Cohen's kappa with a bootstrap interval), from the campaign's live overall judgments."""
     campaign = Campaign.objects.get(pk=run.provenance["campaign"])
     by_item = defaultdict(list)
-    for item_id, choice in campaign.judgments.filter(attribute=OVERALL, retracted_at__isnull=True,
-                                                     item__is_gold=False).values_list("item_id", "choice"):
+    for item_id, choice in campaign.judgments.counted().filter(attribute=OVERALL, retracted_at__isnull=True,
+                                                               item__is_gold=False).values_list("item_id", "choice"):
         by_item[item_id].append(choice)
     judge = dict(campaign.items.exclude(judge_choice="").values_list("pk", "judge_choice"))
     expert = bootstrap_mean([np.mean([EXPERT_SCORE[c] for c in choices]) for choices in by_item.values()])

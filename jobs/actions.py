@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.recording import record_event
+
 from .models import ItemStatus, Job, JobStatus
 from .runner import JOB_KINDS, stale_cutoff
 
@@ -59,6 +61,7 @@ def do_cancel_job(job: Job) -> Job:
     """
     if not job.can_cancel:
         raise JobError(f"A {job.status} job cannot be cancelled.")
+    before = {"status": job.status, "cancel_requested": job.cancel_requested}
     now = timezone.now()
     Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
         status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now, error="Cancelled before it started."
@@ -69,6 +72,7 @@ def do_cancel_job(job: Job) -> Job:
     )
     Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
+    record_event(job, "job.cancel", before=before, after={"status": job.status, "cancel_requested": True})
     return job
 
 
@@ -84,7 +88,9 @@ def do_retry_job(job: Job) -> Job:
         if not updated:
             raise JobError("The job changed meanwhile; reload and try again.")
         job.items.filter(status=ItemStatus.FAILED).update(status=ItemStatus.PENDING)
+        before = {"status": job.status, "version": job.version}
         job.refresh_from_db()
+        record_event(job, "job.retry", before=before, after={"status": job.status, "version": job.version})
         send_job(job)
     return job
 

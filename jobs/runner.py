@@ -15,6 +15,8 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from audit.context import acting_as
+
 from .models import ItemStatus, Job, JobItem, JobStatus, Queue, item_counts
 
 logger = logging.getLogger(__name__)
@@ -279,7 +281,8 @@ def execute_job(job_id: int, version: int) -> int | None:
     heartbeat.start()
     try:
         ctx.log(f"started (attempt {job.attempts})")
-        outcome: dict[str, Any] = {"status": JobStatus.SUCCEEDED, "result": kind.function(ctx) or {}}
+        with acting_as(job.owner):  # the audit records a job writes name whoever launched it
+            outcome = {"status": JobStatus.SUCCEEDED, "result": kind.function(ctx) or {}}
         ctx.note("finished")
     except JobSuperseded as exc:
         logger.warning("%s", exc)  # the attempt that owns the job now writes its outcome

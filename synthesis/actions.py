@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit.recording import record_event
 from corpus.models import Question
 from jobs.actions import do_enqueue_job
 from jobs.models import Job
@@ -244,9 +245,14 @@ def do_supersede_template(template: PromptTemplate, user: User, system_text: str
             user_text=user_text, placeholders=placeholders, supersedes=template, notes=notes, created_by=user,
         )
         new.full_clean(validate_constraints=False)
-        PromptTemplate.objects.filter(kind=template.kind, attribute=template.attribute,
-                                      status=TemplateStatus.ACTIVE).update(status=TemplateStatus.SUPERSEDED)
+        active = PromptTemplate.objects.filter(kind=template.kind, attribute=template.attribute,
+                                               status=TemplateStatus.ACTIVE)
+        superseded = list(active)
+        active.update(status=TemplateStatus.SUPERSEDED)
         new.save()
+        for old in superseded:
+            record_event(old, "template.supersede", before={"status": old.status},
+                         after={"status": TemplateStatus.SUPERSEDED}, details={"superseded_by": new.pk})
     return new
 
 

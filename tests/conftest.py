@@ -217,3 +217,16 @@ def login(live_server):
         return page
 
     return log_in
+
+
+# --- A real OpenID Connect provider for the single sign-on tests (tests/oidc_provider/) ---------------------------
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    """django-oidc-provider in its own process on a free loopback port, with its own database; stopped at the end."""
+    from tests.oidc_provider.server import ProviderProcess
+
+    provider = ProviderProcess(tmp_path_factory.mktemp("oidc-provider")).start()
+    yield provider
+    provider.stop()

@@ -1,6 +1,7 @@
 """The apps form layers: a module imports only its own layer and those below, and no two modules import each other.
 
-platform (alfa_platform) -> jobs -> corpus -> synthesis -> annotation -> dataversions -> training -> evaluation.
+platform (alfa_platform) -> audit -> jobs -> corpus -> synthesis -> annotation -> dataversions -> training ->
+evaluation.
 Every import statement counts, including those inside functions (a lazy import is still a dependency).
 """
 
@@ -9,7 +10,8 @@ import itertools
 import grimp
 import pytest
 
-LAYERS = ["alfa_platform", "jobs", "corpus", "synthesis", "annotation", "dataversions", "training", "evaluation"]
+LAYERS = ["alfa_platform", "audit", "jobs", "corpus", "synthesis", "annotation", "dataversions", "training",
+          "evaluation"]
 
 
 @pytest.fixture(scope="module")

@@ -19,4 +19,5 @@ urlpatterns = [
     path("datasets/", include("dataversions.api_urls")),
     path("training/", include("training.api_urls")),
     path("evaluation/", include("evaluation.api_urls")),
+    path("audit/", include("audit.api_urls")),
 ]

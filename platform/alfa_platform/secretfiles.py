@@ -53,3 +53,19 @@ def check_secret(name: str, value: str, debug: bool) -> None:
             f"{name} is {len(value)} characters; with DEBUG off it must be at least {MIN_SECRET_LENGTH} "
             f"(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or unset to use the one under var/."
         )
+
+
+def secret_from_environment(name: str) -> str:
+    """Return the secret in variable `name`, or read from the file that `name`_FILE names (Docker/Kubernetes secrets).
+
+    Setting both is refused: which one wins would otherwise be a guess.
+    """
+    value, path = os.environ.get(name, ""), os.environ.get(f"{name}_FILE", "")
+    if value and path:
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
+    return value

@@ -3,11 +3,12 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
-from alfa_platform.secretfiles import check_secret, read_or_create_secret
+from alfa_platform.secretfiles import check_secret, read_or_create_secret, secret_from_environment
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("ALFA_VAR_DIR", BASE_DIR / "var"))
@@ -46,7 +47,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_results",
     "axes",
+    "auditlog",
     "alfa_platform",
+    "audit",
     "jobs",
     "corpus",
     "synthesis",
@@ -63,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.context.AuditContextMiddleware",  # who the audit trail's records name
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -121,7 +125,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # django-axes first: it refuses a locked-out account or address before the password is checked (login page, admin
 # and /api/token/). A lock lasts AXES_COOLOFF_TIME; `manage.py axes_reset_username NAME` lifts it early.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# The password backend answers only while ALFA_LOCAL_LOGIN is on; the OpenID Connect one only for an SSO callback.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "alfa_platform.oidc.LocalPasswordBackend",
+    "alfa_platform.oidc.OIDCBackend",
+]
 AXES_FAILURE_LIMIT = int(os.environ.get("ALFA_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ALFA_LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account from anywhere, an address for any
@@ -134,6 +143,28 @@ ALFA_API_TOKEN_TTL_DAYS = int(os.environ.get("ALFA_API_TOKEN_TTL_DAYS", "30"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Single sign-on with OpenID Connect (alfa_platform.oidc, on mozilla-django-oidc): on when ALFA_OIDC_ISSUER is set.
+# Endpoints come from the issuer's discovery document unless ALFA_OIDC_<NAME>_ENDPOINT names them; roles come from
+# the ALFA_OIDC_ROLES_CLAIM claim through ALFA_OIDC_ROLE_MAP ("physicians=annotator,leads=lead") at every login.
+ALFA_OIDC_ISSUER = os.environ.get("ALFA_OIDC_ISSUER", "")
+ALFA_OIDC_ENDPOINTS = {
+    name: os.environ.get(f"ALFA_OIDC_{name.upper()}_ENDPOINT", "")
+    for name in ("authorization", "token", "userinfo", "jwks", "end_session")
+}
+ALFA_OIDC_PROVIDER_NAME = os.environ.get("ALFA_OIDC_PROVIDER_NAME", "single sign-on")
+ALFA_OIDC_ROLES_CLAIM = os.environ.get("ALFA_OIDC_ROLES_CLAIM", "groups")
+ALFA_OIDC_ROLE_MAP = os.environ.get("ALFA_OIDC_ROLE_MAP", "")
+# Off: the login page offers only single sign-on, and passwords are refused there, in the admin and on /api/token/.
+ALFA_LOCAL_LOGIN = env_bool("ALFA_LOCAL_LOGIN", True)
+OIDC_RP_CLIENT_ID = os.environ.get("ALFA_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = secret_from_environment("ALFA_OIDC_CLIENT_SECRET")
+OIDC_RP_SCOPES = os.environ.get("ALFA_OIDC_SCOPES", "openid profile email")
+OIDC_RP_SIGN_ALGO = os.environ.get("ALFA_OIDC_SIGN_ALGO", "RS256")
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint the provider's end_session endpoint asks for at logout
+OIDC_OP_LOGOUT_URL_METHOD = "alfa_platform.oidc.provider_logout_url"
+OIDC_TIMEOUT = int(os.environ.get("ALFA_OIDC_TIMEOUT_SECONDS", "10"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -193,6 +224,18 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+
+def provider_origins(*urls):
+    """Return the origins (scheme://host:port) of the given URLs, skipping empty ones."""
+    return sorted({f"{part.scheme}://{part.netloc}" for part in map(urlsplit, filter(None, urls))})
+
+
+# Logging out posts to /logout/, which then redirects to the provider's end_session endpoint: browsers hold that
+# redirect to form-action too, so the provider's origin joins it.
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += provider_origins(
+    ALFA_OIDC_ISSUER, ALFA_OIDC_ENDPOINTS["end_session"]
+)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -214,7 +257,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Corpus, jobs, synthesis and annotation for clinical follow-up question alignment.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["alfa_platform.roles.IsAnnotator"],  # any role: a signed-in stranger sees no schema either
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
@@ -262,6 +305,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {"task": "jobs.tasks.requeue_stale_jobs", "schedule": 30.0},
     "purge-uploads": {"task": "corpus.tasks.purge_uploads", "schedule": 24 * 3600.0},
+    "purge-deleted": {"task": "audit.tasks.purge_deleted", "schedule": 24 * 3600.0},  # soft deletes past retention
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -279,6 +323,17 @@ ENDPOINT_ALLOWED_HOSTS = env_list("ALFA_ENDPOINT_ALLOWED_HOSTS", "127.0.0.1,loca
 # Where a worker serves a registered model (training's model page, "Serve it"): loopback unless a deployment says.
 MODEL_SERVE_HOST = os.environ.get("ALFA_MODEL_SERVE_HOST", "127.0.0.1")
 SHARED_DATA_DIR = Path(os.environ.get("ALFA_SHARED_DATA_DIR", BASE_DIR.parent / "shared" / "data"))
+
+# The audit trail (the audit app, on django-auditlog): records form a hash chain that verify_audit checks.
+# ALFA_AUDIT=0 turns recording off, for the benchmark's side-by-side figures only.
+AUDIT_ENABLED = env_bool("ALFA_AUDIT", default=True)
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditRecord"
+AUDITLOG_STORE_JSON_CHANGES = True  # typed values before and after, not their str()
+AUDITLOG_DISABLE_ON_RAW_SAVE = True  # loading a fixture or a serialized database is no change to record
+# auditlog's own model is swapped out; its migrations would still create its table, unused, which blocks flushes.
+MIGRATION_MODULES = {"auditlog": None}
+# A deleted campaign or dataset version can be restored this many days; then purge_deleted removes it for good.
+ALFA_SOFT_DELETE_RETENTION_DAYS = int(os.environ.get("ALFA_SOFT_DELETE_RETENTION_DAYS", "30"))
 
 LOGGING = {
     "version": 1,

@@ -34,7 +34,10 @@ def lockout_message() -> str:
     )
 
 
-def issue_token(user: User) -> Token:
+LOCAL_LOGIN_OFF_MESSAGE = "Password login is switched off (ALFA_LOCAL_LOGIN); sign in with single sign-on."
+
+
+def issue_token(user) -> Token:
     """Return the user's token, replacing an expired one with a fresh key."""
     token = Token.objects.filter(user=user).first()
     if token is not None and is_expired(token):
@@ -83,10 +86,13 @@ class ObtainExpiringAuthToken(ObtainAuthToken):
                 "password": serializers.ListField(child=serializers.CharField(), required=False),
                 "detail": serializers.CharField(required=False),
             }),
+            403: inline_serializer("PasswordLoginOff", {"detail": serializers.CharField()}),
             429: inline_serializer("TokenLockedOut", {"detail": serializers.CharField()}),
         },
     )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        if not settings.ALFA_LOCAL_LOGIN:
+            return Response({"detail": LOCAL_LOGIN_OFF_MESSAGE}, status=status.HTTP_403_FORBIDDEN)
         serializer = self.get_serializer(data=request.data)
         try:
             serializer.is_valid(raise_exception=True)

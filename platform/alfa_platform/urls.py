@@ -1,20 +1,24 @@
 """Root URLconf: pages per app, the REST API under /api/, its schema and docs."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import tokens, views
+from . import oidc, people, tokens, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    # POST only; also ends the session at the provider when the user signed in with it (alfa_platform.oidc).
+    path("logout/", oidc.LogoutView.as_view(), name="logout"),
+    path("oidc/authenticate/", oidc.AuthenticationRequestView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.CallbackView.as_view(), name="oidc_authentication_callback"),
     path("health/", views.health, name="health"),
     path("account/tokens/", tokens.token_list, name="tokens"),
     path("account/tokens/<int:user_id>/revoke/", tokens.token_revoke, name="token-revoke"),
+    path("account/people/", people.people_list, name="people"),
+    path("account/people/<int:user_id>/roles/", people.change_role, name="people-role"),
     path("admin/", admin.site.urls),
     path("corpus/", include("corpus.urls")),
     path("jobs/", include("jobs.urls")),
@@ -23,6 +27,7 @@ urlpatterns = [
     path("datasets/", include("dataversions.urls")),
     path("training/", include("training.urls")),
     path("evaluation/", include("evaluation.urls")),
+    path("audit/", include("audit.urls")),
     path("api/", include("alfa_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start script as a file: the Content-Security-Policy allows no inline one.

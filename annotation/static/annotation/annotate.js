@@ -1,5 +1,6 @@
 /* The annotation page: keyboard-first pairwise judgments, loaded and submitted through the JSON API.
-   All user text is inserted with textContent, never as HTML. */
+   All user text is inserted with textContent, never as HTML; the one exception is a qualification item's guideline
+   passage, which the server renders from Markdown and sanitizes with nh3 (as the guidelines dialog). */
 (function () {
   "use strict";
 
@@ -17,6 +18,7 @@
   let shownAt = 0;
   let hiddenSince = null;
   let hiddenMs = 0;
+  let afterFeedback = null;  // the response to show once the annotator has read a qualification item's feedback
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -172,13 +174,25 @@
   function show(payload) {
     setProgress(payload.progress);
     item = payload.item;
+    const banner = $("qualification-banner");
+    banner.hidden = !(item && item.qualification);
+    if (item && item.qualification) {
+      banner.textContent = "Qualification round " + item.qualification.round + ": item " + item.qualification.position +
+        " of " + item.qualification.of + ". Each answer is followed by the expected one and the guideline passage.";
+    }
     if (!item) {
       $("workspace").hidden = true;
-      $("done").hidden = false;
+      const failed = payload.feedback && payload.feedback.qualification.status === "failed";
+      if (failed) { say(payload.feedback.message, "warn"); }
+      $("done").hidden = failed;
       return;
     }
     $("done").hidden = true;
     $("workspace").hidden = false;
+    $("feedback").hidden = true;
+    $("left-card").classList.remove("expected");
+    $("right-card").classList.remove("expected");
+    document.querySelector(".submit-row").hidden = false;
     renderContext(item.context);
     $("left").textContent = item.left;
     $("right").textContent = item.right;
@@ -257,9 +271,45 @@
       const result = await post(url, body);
       if (result.status === 409) { await refused(result); return; }
       if (!result.ok) { say(describe(result.data) || "Could not save.", "error"); return; }
+      if (result.data.feedback) { showFeedback(result.data); return; }
       say("Saved.", "ok");
       show(result.data);
     });
+  }
+
+  const STATUS_WORDS = { passed: "You passed the qualification round.", failed: "", pending: "" };
+
+  // After a qualification item: right or not, the expected answer on screen, the guideline passage; Enter goes on.
+  function showFeedback(payload) {
+    const feedback = payload.feedback;
+    const state = feedback.qualification;
+    afterFeedback = payload;
+    item = null;
+    document.querySelector(".submit-row").hidden = true;
+    $("feedback-verdict").textContent = feedback.correct ? "As expected" : "Not the expected answer";
+    $("feedback").className = "card feedback " + (feedback.correct ? "correct" : "incorrect");
+    let expected = "Expected: " + PICK_LABELS[feedback.expected] + ".";
+    if (feedback.expected_text) expected += " “" + feedback.expected_text + "”";
+    if (!feedback.correct) expected += " You answered: " + (PICK_LABELS[feedback.your_pick] || feedback.your_pick) + ".";
+    $("feedback-expected").textContent = expected;
+    if (feedback.expected === "left" || feedback.expected === "right") {
+      $(feedback.expected + "-card").classList.add("expected");
+    }
+    $("feedback-explanation").innerHTML = feedback.explanation_html;  // sanitized server-side (nh3)
+    $("feedback-standing").textContent = (STATUS_WORDS[state.status] || "") + " " + state.correct + " of " +
+      state.seen + " as expected so far; " + state.needed + " of " + state.items + " needed to pass." +
+      (feedback.message ? " " + feedback.message : "");
+    $("feedback").hidden = false;
+    say("Saved.", "ok");
+    $("feedback-continue").focus();
+  }
+
+  function continueAfterFeedback() {
+    if (!afterFeedback) return;
+    const payload = afterFeedback;
+    afterFeedback = null;
+    $("feedback").hidden = true;
+    show(payload);
   }
 
   // A 409 says why the item took nothing: already submitted or expired (the next item follows), or the campaign
@@ -331,6 +381,7 @@
   }
 
   $("submit").addEventListener("click", submit);
+  $("feedback-continue").addEventListener("click", continueAfterFeedback);
   $("undo").addEventListener("click", undo);
   $("open-skip").addEventListener("click", openSkip);
   $("open-guidelines").addEventListener("click", toggleGuidelines);
@@ -348,6 +399,11 @@
 
   document.addEventListener("keydown", function (event) {
     if (document.querySelector("dialog[open]")) return;  // dialogs handle their own keys
+    if (afterFeedback) {  // reading the feedback: Enter goes on, G opens the guidelines, nothing else
+      if (event.key === "Enter") { event.preventDefault(); continueAfterFeedback(); }
+      else if (event.key.toLowerCase() === "g" && !event.ctrlKey && !event.metaKey) { toggleGuidelines(); }
+      return;
+    }
     const typing = /^(TEXTAREA|INPUT|SELECT)$/.test(event.target.tagName);
     if (typing) {
       if (event.key === "Escape") { event.target.blur(); event.preventDefault(); }

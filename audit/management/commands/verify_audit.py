@@ -1,0 +1,15 @@
+"""manage.py verify_audit: check the audit trail's hash chain; exit non-zero naming the first broken record."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from audit.verification import ChainBreak, find_first_break
+
+
+class Command(BaseCommand):
+    help = "Check the audit trail's hash chain; exits 1 at the first gap or edited record, naming it."
+
+    def handle(self, *args, **options):
+        result = find_first_break()
+        if isinstance(result, ChainBreak):
+            raise CommandError(str(result))
+        self.stdout.write(f"audit chain intact: {result.length} records, last hash {result.last_hash}")

@@ -1,0 +1,157 @@
+"""Record the changes that model signals never see: bulk statements, raw SQL, and multi-row operations.
+
+Each operation calls one of these at the one place it happens, so it leaves exactly one record (an import of
+100,000 rows is one record, not 100,000). The PostgreSQL hot path of a judgment cannot call Python inside its
+single statement: `chain_cte` appends the record in SQL there, with the hash verify_audit recomputes.
+"""
+
+import contextlib
+import json
+from collections.abc import Callable
+from contextvars import ContextVar
+from functools import cache
+
+from auditlog.models import AbstractLogEntry
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+
+from .models import HEAD_ID, AuditChainHead, AuditRecord, as_stored_json, canonical_content
+
+Action = AbstractLogEntry.Action
+
+
+def is_enabled() -> bool:
+    """Whether the trail records (ALFA_AUDIT=0 turns it off, for the benchmark's side-by-side figures only)."""
+    return settings.AUDIT_ENABLED
+
+
+def field_changes(before: dict, after: dict) -> dict:
+    """Return auditlog's change format, {field: [before, after]}, for the fields whose values differ."""
+    return {key: [before.get(key), after.get(key)] for key in sorted({*before, *after})
+            if before.get(key) != after.get(key)}
+
+
+def record_event(instance, event: str, *, before: dict | None = None, after: dict | None = None, actor=None,
+                 action: int = Action.UPDATE, details: dict | None = None,
+                 object_repr: str | None = None) -> AuditRecord | None:
+    """Append one record of `event` on `instance`: the values before and after, and what else it touched.
+
+    `actor` defaults to the request's user (or the user a job runs for); `object_repr` to str(instance).
+    """
+    if not is_enabled():
+        return None
+    fields = {} if object_repr is None else {"object_repr": object_repr}
+    return AuditRecord.objects.log_create(
+        instance, force_log=True, action=action, event=event, actor=actor,
+        changes=field_changes(before or {}, after or {}), additional_data=details, **fields,
+    )
+
+
+def judgment_entries(rows) -> list[dict]:
+    """The submitted judgments as the record keeps them (canonical choices, not screen sides)."""
+    return [{"attribute": str(row.attribute), "choice": str(row.choice), "strength": str(row.strength),
+             "reasons": list(row.reasons), "rationale": row.rationale, "time_ms": row.time_ms} for row in rows]
+
+
+def submission_repr(assignment) -> str:
+    return f"assignment {assignment.pk} (campaign {assignment.campaign_id}, item {assignment.item_id})"
+
+
+def submission_changes(rows, duration_ms) -> dict:
+    return {"status": ["assigned", "submitted"], "judgments": [None, judgment_entries(rows)],
+            "duration_ms": [None, duration_ms]}
+
+
+def submission_details(assignment) -> dict:
+    return {"campaign": assignment.campaign_id, "item": assignment.item_id}
+
+
+def record_submission(assignment, rows, duration_ms, actor) -> AuditRecord | None:
+    """Record an annotator's submitted judgments (the ORM path; the PostgreSQL path uses submission_sql_params)."""
+    if not is_enabled():
+        return None
+    return AuditRecord.objects.log_create(
+        assignment, force_log=True, action=Action.UPDATE, event="judgment.submit", actor=actor,
+        object_repr=submission_repr(assignment), changes=submission_changes(rows, duration_ms),
+        additional_data=submission_details(assignment),
+    )
+
+
+# The columns chain_cte inserts, in its order (every NOT NULL column of AuditRecord without a database default).
+RECORD_COLUMNS = ("content_type_id", "object_pk", "object_id", "object_repr", "action", "event", "changes_text",
+                  "changes", "additional_data", "actor_id", "actor_username", "actor_email", "timestamp")
+
+
+@cache
+def chain_cte(condition: str) -> str:
+    """CTEs (to follow others in a WITH) appending one record to the chain when `condition` (a CTE) has rows.
+
+    Takes len(RECORD_COLUMNS) + 1 positional parameters, from submission_sql_params: the canonical content first
+    (its hash is computed from the head row as locked, so concurrent appends queue on that row), then the columns.
+    The head's old hash is read back through its scratch column: RETURNING shows new values only.
+    """
+    head, records = AuditChainHead._meta.db_table, AuditRecord._meta.db_table
+    placeholders = ", ".join("%s::jsonb" if name in ("changes", "additional_data") else "%s"
+                             for name in RECORD_COLUMNS)
+    return (
+        f", chained AS (UPDATE {head} h SET length = h.length + 1, previous_hash = h.last_hash, "  # noqa: S608
+        f"last_hash = encode(sha256(convert_to(h.last_hash || '|' || (h.length + 1)::text || '|' || %s, 'UTF8')), "
+        f"'hex') WHERE h.id = {HEAD_ID} AND EXISTS (SELECT 1 FROM {condition}) "
+        f"RETURNING h.length, h.previous_hash, h.last_hash), "
+        f"recorded AS (INSERT INTO {records} ({', '.join(RECORD_COLUMNS)}, sequence, previous_hash, record_hash) "
+        f"SELECT {placeholders}, c.length, c.previous_hash, c.last_hash FROM chained c RETURNING 1)"
+    )
+
+
+def submission_sql_params(assignment, rows, duration_ms, actor, now) -> list:
+    """The parameters of chain_cte for a submission: what record_submission would store, and its hash input."""
+    content_type = ContentType.objects.get_for_model(assignment)
+    changes = as_stored_json(submission_changes(rows, duration_ms))
+    details = submission_details(assignment)
+    username = actor.get_username()
+    content = canonical_content(
+        timestamp=now, content_type=f"{content_type.app_label}.{content_type.model}", object_pk=assignment.pk,
+        object_repr=submission_repr(assignment), action=Action.UPDATE, event="judgment.submit", changes=changes,
+        actor=username, remote_addr=None, additional_data=details,
+    )
+    return [content, content_type.pk, str(assignment.pk), assignment.pk, submission_repr(assignment), Action.UPDATE,
+            "judgment.submit", "", json.dumps(changes), json.dumps(details), actor.pk, username,
+            actor.email or None, now]
+
+
+def append_submission_sql(assignment, rows, duration_ms, actor, now) -> None:
+    """Append a submission's record in one statement (PostgreSQL), as the hot path's own statement would."""
+    with connection.cursor() as cursor:
+        cursor.execute("WITH one AS (SELECT 1)" + chain_cte("one") + " SELECT 1",
+                       submission_sql_params(assignment, rows, duration_ms, actor, now))
+
+
+# Records queued by append_at_end inside a records_at_end() block; None outside one.
+_queued: ContextVar[list | None] = ContextVar("audit_queued", default=None)
+
+
+@contextlib.contextmanager
+def records_at_end():
+    """Append the records queued inside the block when it ends, as the last statements of its transaction.
+
+    Appending locks the chain's head until the commit: a transaction that does more after its change (submit, then
+    serve the next item) holds that lock for less time, and so queues its concurrent peers less, when its record
+    comes last. Put it inside the transaction: `with transaction.atomic(), records_at_end():`.
+    """
+    token = _queued.set([])
+    try:
+        yield
+        for append in _queued.get():
+            append()
+    finally:
+        _queued.reset(token)
+
+
+def append_at_end(append: Callable[[], None]) -> bool:
+    """Queue `append` for the end of the enclosing records_at_end() block; False (nothing queued) outside one."""
+    queued = _queued.get()
+    if queued is None:
+        return False
+    queued.append(append)
+    return True

@@ -1,0 +1,1 @@
+"""A real OpenID Connect provider (django-oidc-provider) that the single sign-on tests start in its own process."""

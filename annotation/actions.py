@@ -1,6 +1,6 @@
 """State changes of campaigns: create, import items, members, status, and adjudication of disagreements."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +65,7 @@ def _check_settings(judgment_mode: str, keys: Iterable[str], overlap: int, gold_
 SHARES = {"qualification_pass_mark": "The qualification pass mark", "gold_alert_accuracy": "The gold accuracy alert"}
 
 
-def _check_quality_settings(settings):
+def _check_quality_settings(settings: Mapping[str, Any]) -> None:
     for key, label in SHARES.items():
         if key in settings and not 0 <= settings[key] <= 1:
             raise CampaignError(f"{label} must be a share between 0 and 1.")
@@ -73,7 +73,8 @@ def _check_quality_settings(settings):
         raise CampaignError("A qualification round has between 1 and 200 items.")
 
 
-def do_create_campaign(name, created_by, annotators=(), **settings):
+def do_create_campaign(name: str, created_by: User | None, annotators: Iterable[User] = (), **settings: Any
+                       ) -> Campaign:
     """Create a campaign (in draft) and invite its annotators."""
     _check_settings(
         settings.get("judgment_mode", ""), settings.get("attribute_keys", []),
@@ -198,7 +199,8 @@ def do_import_items(campaign: Campaign, data: bytes) -> ImportReport:
 # --- Annotators' standing -------------------------------------------------------------------------------------------
 
 
-def do_change_member(campaign, member, paused=None, excluded=None, retry_qualification=False):
+def do_change_member(campaign: Campaign, member: CampaignMember, paused: bool | None = None,
+                     excluded: bool | None = None, retry_qualification: bool = False) -> CampaignMember:
     """Pause or resume an annotator, exclude or include their judgments, or allow a new qualification round.
 
     Pausing returns their open items to the pool. Excluding never deletes anything: agreement, adjudication and
@@ -223,7 +225,7 @@ def do_change_member(campaign, member, paused=None, excluded=None, retry_qualifi
     return member
 
 
-def member_standing(campaign, member):
+def member_standing(campaign: Campaign, member: CampaignMember) -> str:
     """A short phrase for the lead: qualification, paused, excluded."""
     words = []
     if needs_qualification(campaign, member):

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from alfa_platform.auth_requests import AuthenticatedRequest
 from alfa_platform.authentication import TokenAuthenticationWithRoles
 from alfa_platform.params import parse_id
 from alfa_platform.roles import IsAnnotator, IsLead, IsReviewer, Role, has_role
@@ -50,7 +51,6 @@ from .assignment import (
     do_undo_last_submission,
     fetch_campaign,
 )
-from .auth_requests import AuthenticatedRequest
 from .models import Adjudication, Assignment, BenchmarkRelease, Campaign, CampaignMember, GoldLabel, Judgment
 from .pairs import PairSelection
 from .permissions import campaigns_for_user, get_assignment_for_user, items_judged_by, judges_campaign
@@ -113,12 +113,13 @@ class StateConflict(APIException):
 class QualificationConflict(StateConflict):
     """409 for an annotator with no real item until qualified: the detail and their standing in the round."""
 
-    def __init__(self, exc):
+    def __init__(self, exc: NotQualified) -> None:
         super().__init__(str(exc))
-        self.detail = {"detail": str(exc), "qualification": exc.state}  # numbers kept as numbers
+        detail: dict[str, Any] = {"detail": str(exc), "qualification": exc.state}  # numbers kept as numbers
+        self.detail = detail
 
 
-def campaign_for_annotating(pk):
+def campaign_for_annotating(pk: str | int | None) -> Campaign:
     """Return a campaign by id for the annotation loop; lock_member then decides eligibility (404 otherwise)."""
     try:
         return fetch_campaign(int(pk))  # type: ignore[arg-type]  # None raises the TypeError caught below
@@ -179,7 +180,7 @@ def submit_payload(assignment: Assignment, user: User, entries: list[dict[str, A
     return _with_feedback({"item": payload, "progress": payload["progress"]}, assignment)
 
 
-def _with_feedback(payload, assignment):
+def _with_feedback(payload: dict[str, Any], assignment: Assignment) -> dict[str, Any]:
     """Add a qualification item's feedback (expected answer, guideline passage, standing) to a submit's answer."""
     feedback = getattr(assignment, "feedback", None)
     return payload if feedback is None else {**payload, "feedback": feedback}
@@ -306,7 +307,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     @extend_schema(responses=MemberSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)  # a campaign's members: one short list
-    def members(self, request, pk=None):
+    def members(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Every annotator of the campaign with their qualification, pause and exclusion."""
         campaign = self.get_object()
         rows = campaign.members.select_related("user").order_by("user__username")
@@ -314,7 +315,8 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     @extend_schema(request=MemberChangeSerializer, responses=MemberSerializer)
     @action(detail=True, methods=["post"], url_path=r"members/(?P<username>[\w.@+-]{1,150})")
-    def change_member(self, request, pk=None, username=None):
+    def change_member(self, request: AuthenticatedRequest, pk: str | None = None, username: str | None = None
+                      ) -> Response:
         """Pause or resume an annotator, exclude or include their judgments, or allow a qualification retry."""
         campaign = self.get_object()
         member = get_object_or_404(CampaignMember, campaign=campaign, user__username=username)

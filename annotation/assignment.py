@@ -81,12 +81,12 @@ class MemberPaused(Conflict):
 class NotQualified(Conflict):
     """The campaign requires qualification and this annotator cannot be served a real item (`state` says why)."""
 
-    def __init__(self, message, state):
+    def __init__(self, message: str, state: dict[str, Any]) -> None:
         super().__init__(message)
         self.state = state
 
 
-STATE_WORDS = {CampaignStatus.DRAFT: "not open yet", CampaignStatus.PAUSED: "paused",
+STATE_WORDS: dict[str, str] = {CampaignStatus.DRAFT: "not open yet", CampaignStatus.PAUSED: "paused",
                CampaignStatus.CLOSED: "closed"}
 
 
@@ -158,7 +158,7 @@ def refusal(assignment: Assignment) -> Conflict:
     return Conflict("This item was already submitted, skipped or expired.")
 
 
-def takes_work(annotator_id):
+def takes_work(annotator_id: int) -> Q:
     """The claim's condition that the assignment's campaign is active and its annotator a member of it, not paused.
 
     An ORM filter for the UPDATE that claims an assignment (the SQL form is in _submit_sql): folded into that one
@@ -587,7 +587,7 @@ def _submit(assignment: Assignment, rows: list[Judgment], duration_ms: int | Non
 
 
 @cache
-def _submit_sql(judgment_count, audited):
+def _submit_sql(judgment_count: int, audited: bool) -> str:
     """The submit statement for an item asking `judgment_count` judgments, with its audit record (see _submit_fast)."""
     values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * judgment_count)
     members = row_loader(CampaignMember, "m").columns
@@ -737,17 +737,17 @@ def _expire(assignments: QuerySet[Assignment]) -> int:
 # unchanged. A retry serves items the annotator has not seen (answers once shown are no test).
 
 
-def needs_qualification(campaign, member):
+def needs_qualification(campaign: Campaign, member: CampaignMember) -> bool:
     """Whether this member must (still) pass the campaign's qualification round before real items."""
     return campaign.qualification_required and member.qualification_status != QualificationStatus.PASSED
 
 
-def needed_correct(campaign):
+def needed_correct(campaign: Campaign) -> int:
     """How many of a full round's items must be answered as expected to pass."""
     return math.ceil(campaign.qualification_pass_mark * campaign.qualification_items - 1e-9)
 
 
-def qualification_state(campaign, member):
+def qualification_state(campaign: Campaign, member: CampaignMember | None) -> dict[str, Any]:
     """The member's standing in the qualification round, as the page and the API show it."""
     return {
         "status": member.qualification_status if member else QualificationStatus.PENDING,
@@ -760,18 +760,18 @@ def qualification_state(campaign, member):
     }
 
 
-def failed_message(campaign, member):
+def failed_message(campaign: Campaign, member: CampaignMember) -> str:
     return (f"You did not pass the qualification round: {member.qualification_correct} of "
             f"{member.qualification_seen} answered as expected, {campaign.qualification_pass_mark:.0%} needed. "
             "A lead can allow you a retry.")
 
 
-def _unseen_qualification_items(campaign, user_id):
+def _unseen_qualification_items(campaign: Campaign, user_id: int) -> QuerySet[ComparisonItem]:
     served = Assignment.objects.filter(item_id=OuterRef("pk"), annotator_id=user_id)
     return ComparisonItem.objects.filter(campaign=campaign, is_qualification=True).exclude(Exists(served))
 
 
-def _assign_qualification_item(campaign, user, member):
+def _assign_qualification_item(campaign: Campaign, user: User, member: CampaignMember) -> Assignment:
     """The member's open qualification item, else the next one they have not seen; NotQualified when none is due."""
     if member.qualification_status == QualificationStatus.FAILED:
         raise NotQualified(failed_message(campaign, member), qualification_state(campaign, member))
@@ -792,13 +792,14 @@ def _assign_qualification_item(campaign, user, member):
     return assignment
 
 
-def graded_judgment(rows, item):
+def graded_judgment(rows: Sequence[Judgment], item: ComparisonItem) -> Judgment:
     """The judgment a qualification item is graded on: its own attribute if asked, else overall, else the first."""
     by_key = {row.attribute: row for row in rows}
     return by_key.get(item.attribute) or by_key.get(OVERALL) or rows[0]
 
 
-def _submit_qualification(assignment, rows, duration_ms, now):
+def _submit_qualification(assignment: Assignment, rows: list[Judgment], duration_ms: int | None, now: datetime
+                          ) -> CampaignMember:
     """Store a qualification item's judgments, grade it, and end the round when it is complete.
 
     Sets `assignment.feedback` (the expected answer and the guideline passage) and the progress counters; returns
@@ -833,7 +834,8 @@ def _submit_qualification(assignment, rows, duration_ms, now):
     return member
 
 
-def _feedback(assignment, campaign, item, member, graded, correct):
+def _feedback(assignment: Assignment, campaign: Campaign, item: ComparisonItem, member: CampaignMember,
+              graded: Judgment, correct: bool) -> dict[str, Any]:
     """What the page shows after a qualification item: right or not, the expected answer, the guideline passage."""
     expected = screen_pick(item.gold_choice, assignment.left_is_a)
     texts = {"left": item.question_a if assignment.left_is_a else item.question_b,

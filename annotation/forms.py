@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth.models import User
+from django.db.models import Field
 
 from .actions import annotator_users
 from .attributes import list_attributes
@@ -35,9 +36,9 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["attribute_keys"].choices = [(a.key, a.name) for a in list_attributes()]
-        self.fields["annotators"].queryset = annotator_users()
-        self.fields["judgment_mode"].choices = JudgmentMode.choices
+        cast(forms.ChoiceField, self.fields["attribute_keys"]).choices = [(a.key, a.name) for a in list_attributes()]
+        cast(forms.ModelMultipleChoiceField, self.fields["annotators"]).queryset = annotator_users()
+        cast(forms.ChoiceField, self.fields["judgment_mode"]).choices = JudgmentMode.choices
         for name in DEFAULTED:  # forms and clients written before these settings existed keep working
             self.fields[name].required = False
         if self.instance.pk:
@@ -45,12 +46,11 @@ class CampaignForm(forms.ModelForm):
                 self.instance.members.filter(invited=True).values_list("user_id", flat=True)
             )
 
-
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cast(dict[str, Any], super().clean())  # a ModelForm's clean returns its cleaned_data
         for name in DEFAULTED:
             if data.get(name) is None:
-                field = Campaign._meta.get_field(name)
+                field = cast("Field[Any, Any]", Campaign._meta.get_field(name))  # DEFAULTED names concrete fields
                 data[name] = getattr(self.instance, name) if self.instance.pk else field.default
         return data
 

@@ -80,7 +80,7 @@ class QualificationStatus(models.TextChoices):
     FAILED = "failed", "Did not pass"
 
 
-def sanitized_markdown(text):
+def sanitized_markdown(text: str) -> str:
     """Return Markdown rendered and sanitized with an allow-list (leads write it, annotators read it)."""
     html = markdown.markdown(text, extensions=["sane_lists", "tables"])
     return nh3.clean(html, link_rel="noopener noreferrer")
@@ -251,7 +251,7 @@ class ComparisonItem(models.Model):
         digest = hashlib.sha256(f"{self.campaign.seed}:{user_id}:{self.pk}".encode()).digest()
         return digest[0] & 1 == 0
 
-    def explanation_html(self):
+    def explanation_html(self) -> str:
         return sanitized_markdown(self.explanation)
 
 
@@ -275,6 +275,7 @@ class Assignment(models.Model):
     member: CampaignMember
     done_count: int | None
     skipped_count: int | None
+    feedback: dict[str, Any]  # after a qualification item: the expected answer and the guideline passage
 
     class Meta:
         constraints = [
@@ -296,8 +297,8 @@ class Assignment(models.Model):
         return self.status == AssignmentStatus.ASSIGNED
 
 
-class JudgmentQuerySet(models.QuerySet):
-    def counted(self):
+class JudgmentQuerySet(models.QuerySet["Judgment"]):
+    def counted(self) -> "JudgmentQuerySet":
         """The judgments that count in agreement, adjudication and datasets.
 
         Left out: judgments of qualification items, those of annotators a lead excluded (kept, never deleted), and

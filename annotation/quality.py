@@ -27,6 +27,7 @@ from .models import (
     Choice,
     ComparisonItem,
     Judgment,
+    JudgmentQuerySet,
     QualitySnapshot,
     Side,
 )
@@ -73,17 +74,17 @@ class JudgmentTable:
         return JudgmentTable(**fields, keys=self.keys)
 
 
-def live_judgments(campaign: Campaign, attribute: str | None = None) -> QuerySet[Judgment]:
+def live_judgments(campaign: Campaign, attribute: str | None = None) -> JudgmentQuerySet:
     judgments = Judgment.objects.filter(campaign=campaign, retracted_at__isnull=True)
     return judgments.filter(attribute=attribute) if attribute else judgments
 
 
-def excluded_annotators(campaign):
+def excluded_annotators(campaign: Campaign) -> list[int]:
     """The ids of the annotators whose judgments a lead has excluded from the campaign's results."""
     return sorted(CampaignMember.objects.filter(campaign=campaign, excluded=True).values_list("user_id", flat=True))
 
 
-def data_version(campaign, attribute=None):
+def data_version(campaign: Campaign, attribute: str | None = None) -> str:
     """Return a cheap fingerprint of the judgments the dashboard depends on (an indexed aggregate, the exclusions)."""
     judgments = Judgment.objects.filter(campaign=campaign)
     if attribute:
@@ -124,7 +125,7 @@ def _fetch(columns: list[str], rest: str, params: Sequence[Any], width: int) -> 
         return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, width)
 
 
-def load_table(campaign, attribute=None):
+def load_table(campaign: Campaign, attribute: str | None = None) -> JudgmentTable:
     """Load the live judgments as integer arrays: two raw queries coded in SQL, no joins, no model instances.
 
     Judgments of qualification items are left out: they never count, not even in gold accuracy.
@@ -232,7 +233,8 @@ def _number(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def annotator_rows(campaign, table, usernames, n_boot=None):
+def annotator_rows(campaign: Campaign, table: JudgmentTable, usernames: Mapping[int, str],
+                   n_boot: int | None = None) -> list[dict[str, Any]]:
     """Per annotator: judgments, gold accuracy (overall and per attribute, Wilson 95% intervals), median time per
     judgment (order-statistic 95% interval), agreement with the majority (bootstrap 95% interval), skips.
 
@@ -244,7 +246,7 @@ def annotator_rows(campaign, table, usernames, n_boot=None):
     majority = _majority_agreement(counted)
     for annotator in np.unique(table.annotator[table.excluded]).tolist():
         majority[int(annotator)] = _majority_agreement(table.subset(~table.excluded | (table.annotator == annotator))
-                                                       ).get(int(annotator), (0, 0))
+                                                       ).get(int(annotator), [0, 0])
     skips = dict(
         Assignment.objects.filter(campaign=campaign, status=AssignmentStatus.SKIPPED)
         .values_list("annotator_id").annotate(n=Count("id"))
@@ -255,7 +257,7 @@ def annotator_rows(campaign, table, usernames, n_boot=None):
     return rows
 
 
-def _majority_agreement(table):
+def _majority_agreement(table: JudgmentTable) -> dict[int, list[int]]:
     """{annotator: (agreeing, compared)} over the regular items, attribute by attribute."""
     regular = table.subset(~table.is_gold)
     majority: dict[int, list[int]] = {}
@@ -270,7 +272,7 @@ def _majority_agreement(table):
     return majority
 
 
-def wilson_interval(successes, trials):
+def wilson_interval(successes: int, trials: int) -> tuple[float, float] | tuple[None, None]:
     """The Wilson score 95% interval of a proportion (statsmodels), or (None, None) without trials."""
     if not trials:
         return None, None
@@ -280,7 +282,7 @@ def wilson_interval(successes, trials):
     return float(low), float(high)
 
 
-def median_interval(values):
+def median_interval(values: Sequence[float] | np.ndarray) -> tuple[float | None, float | None, float | None]:
     """The median and its distribution-free 95% interval from order statistics: (median, low, high).
 
     The interval is [x_(l), x_(n-l+1)] with l the largest rank whose binomial tail P(B <= l-1), B ~ Bin(n, 1/2),
@@ -301,7 +303,8 @@ def median_interval(values):
     return float(np.median(ordered)), float(ordered[low_rank - 1]), float(ordered[n - low_rank])
 
 
-def share_bootstrap_interval(successes, trials, n_boot, seed=0):
+def share_bootstrap_interval(successes: int, trials: int, n_boot: int, seed: int = 0
+                             ) -> tuple[float, float] | tuple[None, None]:
     """The percentile bootstrap 95% interval of a share of 0/1 outcomes, or (None, None) without trials.
 
     Resampling n outcomes with replacement gives a mean distributed as Binomial(n, k/n) / n, so each resample is
@@ -315,13 +318,14 @@ def share_bootstrap_interval(successes, trials, n_boot, seed=0):
     return float(low), float(high)
 
 
-def _gold_accuracy(correct, judged):
+def _gold_accuracy(correct: int, judged: int) -> dict[str, Any]:
     low, high = wilson_interval(correct, judged)
     return {"gold_judged": judged, "gold_correct": correct, "gold_accuracy": correct / judged if judged else None,
             "gold_accuracy_low": low, "gold_accuracy_high": high}
 
 
-def _annotator_row(table, annotator, usernames, majority, skips, n_boot):
+def _annotator_row(table: JudgmentTable, annotator: int, usernames: Mapping[int, str],
+                   majority: Mapping[int, Sequence[int]], skips: Mapping[int, int], n_boot: int) -> dict[str, Any]:
     mine = table.annotator == annotator
     gold = mine & table.is_gold & (table.gold_choice >= 0)
     right = gold & (table.choice == table.gold_choice)
@@ -434,7 +438,7 @@ def campaign_quality(campaign: Campaign, attribute: str | None = None, allow_sta
     return {**data, "computed_at": snapshot.computed_at.isoformat(), "seconds": snapshot.seconds, "stale": stale}
 
 
-def gold_alerts(campaign, row):
+def gold_alerts(campaign: Campaign, row: Mapping[str, Any]) -> list[str]:
     """Why an annotator row falls below the campaign's gold accuracy alert, overall or on an attribute (or [])."""
     reasons = []
     parts = [(row, "all attributes"), *[(entry, entry["name"]) for entry in row.get("gold_by_attribute", [])]]
@@ -445,7 +449,7 @@ def gold_alerts(campaign, row):
     return reasons
 
 
-def with_alerts(campaign, data):
+def with_alerts(campaign: Campaign, data: Mapping[str, Any]) -> dict[str, Any]:
     """The dashboard's numbers with each annotator's current standing (paused, excluded) and gold alerts.
 
     Read at every view, not stored in the snapshot: a lead's new threshold or pause shows at once.

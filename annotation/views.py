@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
+from alfa_platform.auth_requests import as_user
 from alfa_platform.params import parse_id
 from alfa_platform.roles import Role, has_role, role_required
 from corpus.models import MultipleChoiceCase
@@ -33,7 +34,6 @@ from .actions import (
 )
 from .assignment import may_annotate
 from .attributes import attribute_names
-from .auth_requests import as_user
 from .forms import (
     AdjudicationForm,
     BlindAnswerForm,
@@ -173,7 +173,7 @@ MEMBER_CHANGES = {"pause": {"paused": True}, "resume": {"paused": False}, "exclu
 
 @role_required(Role.LEAD)
 @require_POST
-def campaign_member(request, pk, member_pk):
+def campaign_member(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
     """A lead pauses or resumes an annotator, excludes or includes their judgments, or allows a qualification retry."""
     campaign = get_object_or_404(Campaign, pk=pk)
     member = get_object_or_404(CampaignMember.objects.select_related("user"), pk=member_pk, campaign=campaign)

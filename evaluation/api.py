@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from alfa_platform.auth_requests import AuthenticatedRequest
 from alfa_platform.params import parse_id
 from alfa_platform.roles import IsLead
-from annotation.auth_requests import AuthenticatedRequest
 
 from .actions import (
     EvaluationError,

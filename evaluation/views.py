@@ -13,9 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, TemplateView
 
+from alfa_platform.auth_requests import as_user
 from alfa_platform.params import parse_id
 from alfa_platform.roles import Role, RoleRequiredMixin, has_role, require_role
-from annotation.auth_requests import as_user
 from corpus.actions import store_upload
 from jobs.configs import config_form_class
 from synthesis.models import ModelEndpoint

@@ -282,7 +282,7 @@ def execute_job(job_id: int, version: int) -> int | None:
     try:
         ctx.log(f"started (attempt {job.attempts})")
         with acting_as(job.owner):  # the audit records a job writes name whoever launched it
-            outcome = {"status": JobStatus.SUCCEEDED, "result": kind.function(ctx) or {}}
+            outcome: dict[str, Any] = {"status": JobStatus.SUCCEEDED, "result": kind.function(ctx) or {}}
         ctx.note("finished")
     except JobSuperseded as exc:
         logger.warning("%s", exc)  # the attempt that owns the job now writes its outcome

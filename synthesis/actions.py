@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Sequence
 from os import PathLike
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
@@ -38,11 +38,6 @@ from .verification import pair_verdict
 
 C = TypeVar("C", SynthesisConfig, VerificationConfig, PairConfig)
 AnyUser = User | AnonymousUser  # what a request holds
-
-
-def as_user(user: AnyUser) -> User:
-    """Return a request's user as the User it is: the pages and the API that change data admit signed-in users only."""
-    return cast(User, user)
 
 
 class SynthesisError(Exception):

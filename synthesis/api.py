@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from alfa_platform.auth_requests import as_user
 from alfa_platform.roles import IsLead
 from jobs.models import Job
 from jobs.serializers import JobSerializer
@@ -21,7 +22,6 @@ from jobs.serializers import JobSerializer
 from .actions import (
     SynthesisError,
     active_template,
-    as_user,
     do_enqueue_pair_build,
     do_enqueue_synthesis,
     do_enqueue_verification,

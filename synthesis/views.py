@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView
 
+from alfa_platform.auth_requests import as_user
 from alfa_platform.roles import RoleRequiredMixin
 from corpus.models import Question
 from jobs.configs.forms import ConfigForm
@@ -20,7 +21,6 @@ from jobs.models import Job
 
 from .actions import (
     SynthesisError,
-    as_user,
     do_enqueue_pair_build,
     do_enqueue_synthesis,
     do_enqueue_verification,

@@ -11,10 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from alfa_platform.auth_requests import as_user
 from alfa_platform.roles import IsLead
 from jobs.actions import JobError, do_cancel_job
 from jobs.serializers import JobSerializer
-from synthesis.actions import as_user
 
 from .actions import TrainingError, do_create_merge, do_create_training_run, do_serve_model, find_dataset_version
 from .models import TrainedModel, TrainingRun

@@ -9,10 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from alfa_platform.auth_requests import as_user
 from alfa_platform.roles import Role, role_required
 from jobs.actions import JobError, do_cancel_job
 from jobs.models import Job
-from synthesis.actions import as_user
 
 from .actions import TrainingError, do_create_merge, do_create_training_run, do_serve_model, serving_job
 from .charts import HEIGHT, WIDTH, compare_charts, run_charts

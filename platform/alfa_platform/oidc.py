@@ -8,6 +8,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import jwt
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import SuspiciousOperation
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -181,11 +182,11 @@ def do_sync_claim_roles(identity: ExternalIdentity, roles: set[str]) -> None:
     user.groups.remove(*Group.objects.filter(name__in=revoked))
     user.groups.add(*Group.objects.filter(name__in=roles))
     identity.claim_roles = sorted(roles)
-    user._alfa_roles = None  # roles_of() must read the new groups
+    cast(Any, user)._alfa_roles = None  # roles_of() must read the new groups (its per-request cache)
 
 
 @transaction.atomic
-def do_sign_in_identity(issuer: str, claims: dict):
+def do_sign_in_identity(issuer: str, claims: dict) -> User:
     """Return the user of the identity (issuer, sub), created on its first login, with profile and roles updated."""
     subject = claims["sub"]
     identity = (ExternalIdentity.objects.select_for_update().select_related("user")
@@ -218,7 +219,8 @@ def do_sign_in_identity(issuer: str, claims: dict):
 class LocalPasswordBackend(ModelBackend):
     """Django's password backend, answering only while ALFA_LOCAL_LOGIN is on (login page, admin, /api/token/)."""
 
-    def authenticate(self, request, username=None, password=None, **kwargs):
+    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
+                     **kwargs: Any) -> User | None:
         if not is_local_login_enabled():
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
@@ -233,7 +235,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
 
     OIDC_RP_IDP_SIGN_KEY = None  # the provider's keys come from its JWKS endpoint
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.UserModel = get_user_model()
 
     @property
@@ -260,14 +262,14 @@ class OIDCBackend(OIDCAuthenticationBackend):
     def OIDC_OP_JWKS_ENDPOINT(self) -> str:
         return provider_endpoints().jwks
 
-    def authenticate(self, request, **kwargs):
+    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
         # Only the callback view passes a nonce: a password login (or a login page called with ?code=&state=) must
         # never start a code exchange.
         if not is_sso_enabled() or "nonce" not in kwargs or "username" in kwargs:
             return None
         return super().authenticate(request, **kwargs)
 
-    def _verify_jws(self, payload, key):
+    def _verify_jws(self, payload: str | bytes, key: jwt.PyJWK | str | bytes) -> dict[str, Any]:
         """Return the ID token's claims once its signature, issuer, audience, expiry and issue time all hold."""
         header = jwt.get_unverified_header(payload)
         if header.get("alg") != self.OIDC_RP_SIGN_ALGO:
@@ -286,7 +288,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("ID token refused: several audiences and another authorized party")
         return claims
 
-    def get_or_create_user(self, access_token, id_token, payload):
+    def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> User:
         userinfo = self.get_userinfo(access_token, id_token, payload)
         if userinfo.get("sub") != payload["sub"]:
             # OpenID Connect Core §5.3.2: userinfo about someone else must not be used.
@@ -301,7 +303,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
 class AuthenticationRequestView(OIDCAuthenticationRequestView):
     """Send the browser to the provider's login (with state, nonce and PKCE), or 404 while SSO is off."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)  # endpoints are read in get()
 
     def get(self, request: HttpRequest) -> HttpResponse:

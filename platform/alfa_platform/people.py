@@ -4,9 +4,11 @@ This is where a user who signed in with single sign-on and holds no role gets on
 anyone staff or a superuser.
 """
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -19,7 +21,7 @@ from .roles import Role, has_role, role_names, role_required
 LEAD_GRANTABLE_ROLES = (Role.ANNOTATOR, Role.REVIEWER)
 
 
-def grantable_roles(actor) -> tuple[str, ...]:
+def grantable_roles(actor: User | AnonymousUser) -> tuple[str, ...]:
     """Return the roles `actor` may grant and revoke: every role for an admin, annotator and reviewer for a lead."""
     if has_role(actor, Role.ADMIN):
         return tuple(Role.values)
@@ -28,14 +30,14 @@ def grantable_roles(actor) -> tuple[str, ...]:
     return ()
 
 
-def changeable_roles(actor, user) -> tuple[str, ...]:
+def changeable_roles(actor: User | AnonymousUser, user: User) -> tuple[str, ...]:
     """Return the roles of `user` that `actor` may grant or revoke (none of a superuser's, unless an admin)."""
     if user.is_superuser and not has_role(actor, Role.ADMIN):
         return ()
     return grantable_roles(actor)
 
 
-def do_set_role(actor, user, role: str, granted: bool) -> None:
+def do_set_role(actor: User | AnonymousUser, user: User, role: str, granted: bool) -> None:
     """Grant or revoke `role` for `user` on behalf of `actor` (PermissionDenied when it is not theirs to change)."""
     if role not in changeable_roles(actor, user):
         raise PermissionDenied(f"You may not change the {role} role of {user.username}.")
@@ -46,7 +48,7 @@ def do_set_role(actor, user, role: str, granted: bool) -> None:
         user.groups.remove(group)
 
 
-def people_rows(actor):
+def people_rows(actor: User | AnonymousUser) -> list[dict[str, Any]]:
     """Every active user with their roles, single sign-on identities and the roles `actor` may change there;
     those without a role first."""
     users = (get_user_model().objects.filter(is_active=True).order_by("username")

@@ -3,6 +3,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -208,7 +209,7 @@ ALFA_UPLOAD_RETENTION_DAYS = int(os.environ.get("ALFA_UPLOAD_RETENTION_DAYS", "3
 
 # Content-Security-Policy (django-csp): scripts only from this site or inline with the request's nonce
 # (request.csp_nonce); inline styles stay allowed (htmx and Swagger UI set them), so no nonce in style-src.
-CONTENT_SECURITY_POLICY = {
+CONTENT_SECURITY_POLICY: dict[str, dict[str, list[Any]]] = {  # sources: strings and csp.constants.NONCE
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
@@ -225,7 +226,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
-def provider_origins(*urls):
+def provider_origins(*urls: str) -> list[str]:
     """Return the origins (scheme://host:port) of the given URLs, skipping empty ones."""
     return sorted({f"{part.scheme}://{part.netloc}" for part in map(urlsplit, filter(None, urls))})
 

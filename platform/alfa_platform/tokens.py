@@ -37,7 +37,7 @@ def lockout_message() -> str:
 LOCAL_LOGIN_OFF_MESSAGE = "Password login is switched off (ALFA_LOCAL_LOGIN); sign in with single sign-on."
 
 
-def issue_token(user) -> Token:
+def issue_token(user: User) -> Token:
     """Return the user's token, replacing an expired one with a fresh key."""
     token = Token.objects.filter(user=user).first()
     if token is not None and is_expired(token):
@@ -90,7 +90,7 @@ class ObtainExpiringAuthToken(ObtainAuthToken):
             429: inline_serializer("TokenLockedOut", {"detail": serializers.CharField()}),
         },
     )
-    def post(self, request: Request, *args, **kwargs) -> Response:
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not settings.ALFA_LOCAL_LOGIN:
             return Response({"detail": LOCAL_LOGIN_OFF_MESSAGE}, status=status.HTTP_403_FORBIDDEN)
         serializer = self.get_serializer(data=request.data)

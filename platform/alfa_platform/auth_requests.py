@@ -1,6 +1,6 @@
 """The signed-in user of views that only signed-in users reach (their role checks refuse anonymous requests first).
 
-For the type checker: `request.user` is `User | AnonymousUser` on a plain request, and the annotation functions
+For the type checker: `request.user` is `User | AnonymousUser` on a plain request, and the actions of the apps
 take a `User`. Nothing here changes what Django and DRF do.
 """
 
@@ -12,7 +12,7 @@ from rest_framework.request import Request
 
 
 def as_user(user: User | AnonymousUser) -> User:
-    """Return a request's user as the User it is: role_required admitted signed-in users only."""
+    """Return a request's user as the User it is: the role checks of pages and API admit signed-in users only."""
     return cast(User, user)
 
 

@@ -17,7 +17,7 @@ def object_history(context, obj):
     if obj is None or obj.pk is None or not has_role(user, Role.LEAD):
         return {"records": [], "hidden": True}
     records = list(AuditRecord.objects.get_for_object(obj).select_related("content_type")
-                   .order_by("-sequence")[: SHOWN + 1])
+                   .order_by("-id")[: SHOWN + 1])
     label = f"{obj._meta.app_label}.{obj._meta.model_name}"
     return {
         "records": records[:SHOWN], "more": len(records) > SHOWN, "is_admin": has_role(user, Role.ADMIN),

@@ -12,4 +12,4 @@ class Command(BaseCommand):
         result = find_first_break()
         if isinstance(result, ChainBreak):
             raise CommandError(str(result))
-        self.stdout.write(f"audit chain intact: {result.length} records, last hash {result.last_hash}")
+        self.stdout.write(f"audit chain intact: {result.length} records in {result.chains} chain(s)")

@@ -26,12 +26,13 @@ def chain_for(user_id: int | None) -> int:
     return 1 + user_id % CHAIN_COUNT if user_id else 1
 
 
-def chain_hash(previous_hash: str, chain: int, sequence: int, content: str) -> str:
+def chain_hash(previous_hash: str, sequence: int, content: str) -> str:
     """Return a record's hash: sha256 over the previous record's hash, its position and its canonical content.
 
     The PostgreSQL hot path computes the same value in SQL (audit.recording.chain_cte); verify_audit recomputes it.
+    A record moved to another chain breaks both (its predecessor's hash and the sequences no longer match).
     """
-    return hashlib.sha256(f"{previous_hash}|{chain}:{sequence}|{content}".encode()).hexdigest()
+    return hashlib.sha256(f"{previous_hash}|{sequence}|{content}".encode()).hexdigest()
 
 
 def as_stored_json(value):
@@ -56,9 +57,17 @@ class AuditRecordManager(LogEntryManager.from_queryset(ReadOnlyQuerySet)):
 class AuditRecord(AbstractLogEntry):
     """One recorded change: who, when, what, the values before and after, and its place in the hash chain."""
 
+    # auditlog indexes six of its columns one by one; every judgment writes a record, so only the indexes the
+    # trail's queries use are kept (Meta.indexes): these four are redefined without theirs.
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE, related_name="+",
+                                     db_index=False, verbose_name="content type")
+    object_pk = models.CharField(max_length=255, verbose_name="object pk")
+    object_id = models.BigIntegerField(blank=True, null=True, verbose_name="object id")
+    action = models.PositiveSmallIntegerField(choices=AbstractLogEntry.Action.choices, verbose_name="action")
+    cid = models.CharField(max_length=255, blank=True, null=True, verbose_name="Correlation ID")
     # What happened in the platform's words (judgment.submit, campaign.import, job.cancel); blank for plain
     # create / update / delete records written by auditlog's model signals.
-    event = models.CharField(max_length=64, blank=True, db_index=True)
+    event = models.CharField(max_length=64, blank=True)
     # Kept beside the actor foreign key: deleting a user nulls the key but must not change a hashed record.
     actor_username = models.CharField(max_length=150, blank=True)
     chain = models.PositiveSmallIntegerField(default=1)
@@ -141,7 +150,7 @@ class AuditRecord(AbstractLogEntry):
                 head.update(length=F("length") + 1)
             length, last_hash = head.values_list("length", "last_hash").get()
             self.sequence, self.previous_hash = length, last_hash
-            self.record_hash = chain_hash(last_hash, self.chain, length, content)
+            self.record_hash = chain_hash(last_hash, length, content)
             super().save(*args, **kwargs)
             head.update(last_hash=self.record_hash)
 

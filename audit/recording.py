@@ -93,8 +93,8 @@ def chain_cte(condition: str) -> str:
                              for name in RECORD_COLUMNS)
     return (
         f", chained AS (UPDATE {head} h SET length = h.length + 1, previous_hash = h.last_hash, "  # noqa: S608
-        f"last_hash = encode(sha256(convert_to(h.last_hash || '|' || h.id::text || ':' || (h.length + 1)::text "
-        f"|| '|' || %s, 'UTF8')), 'hex') WHERE h.id = %s AND EXISTS (SELECT 1 FROM {condition}) "
+        f"last_hash = encode(sha256(convert_to(h.last_hash || '|' || (h.length + 1)::text || '|' || %s, 'UTF8')), "
+        f"'hex') WHERE h.id = %s AND EXISTS (SELECT 1 FROM {condition}) "
         f"RETURNING h.id, h.length, h.previous_hash, h.last_hash), "
         f"recorded AS (INSERT INTO {records} ({', '.join(RECORD_COLUMNS)}, chain, sequence, previous_hash, "
         f"record_hash) SELECT {placeholders}, c.id, c.length, c.previous_hash, c.last_hash FROM chained c RETURNING 1)"

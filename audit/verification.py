@@ -32,7 +32,7 @@ def check_record(record: AuditRecord, expected_sequence: int, expected_previous:
         return f"sequence {expected_sequence} is missing: a record was deleted"
     if record.previous_hash != expected_previous:
         return "it does not carry the hash of the record before it: that one was edited or replaced"
-    expected_hash = chain_hash(record.previous_hash, record.chain, record.sequence, record.canonical_content())
+    expected_hash = chain_hash(record.previous_hash, record.sequence, record.canonical_content())
     if expected_hash != record.record_hash:
         return "its content no longer matches its hash: it was edited"
     return None

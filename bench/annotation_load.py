@@ -407,7 +407,6 @@ def main():
         rows, accepted = compare_audit(args, campaign, tokens)
         from django.core.management import call_command
 
-        call_command("verify_audit")
         print(f"audit: {audit_records() - records_before} submissions recorded by the recording server")
         if args.json:
             args.json.write_text(json.dumps({
@@ -415,6 +414,7 @@ def main():
                 "threads": args.threads, "cores": os.cpu_count(),
                 "runs": [{"round": r, "mode": mode, "audit_on": pair[True], "audit_off": pair[False]}
                          for r, mode, pair in rows]}, indent=2) + "\n")
+        call_command("verify_audit")
         sys.exit(0 if verify(campaign, accepted, stored_before) else 1)
     server = start_server(args.workers, args.threads)
     try:

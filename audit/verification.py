@@ -24,6 +24,8 @@ class ChainBreak:
 class ChainSummary:
     length: int
     chains: int
+    # {chain: (records, last hash)}: noted down elsewhere, they also expose a chain rewritten whole later
+    heads: dict
 
 
 def check_record(record: AuditRecord, expected_sequence: int, expected_previous: str) -> str | None:
@@ -38,8 +40,8 @@ def check_record(record: AuditRecord, expected_sequence: int, expected_previous:
     return None
 
 
-def check_chain(chain: int, records, head: AuditChainHead | None) -> ChainBreak | int:
-    """Walk one chain's records in order; return its first break, or its length."""
+def check_chain(chain: int, records, head: AuditChainHead | None) -> ChainBreak | tuple[int, str]:
+    """Walk one chain's records in order; return its first break, or its length and last hash."""
     expected_sequence, expected_previous = 1, GENESIS_HASH
     for record in records:
         reason = check_record(record, expected_sequence, expected_previous)
@@ -50,21 +52,20 @@ def check_chain(chain: int, records, head: AuditChainHead | None) -> ChainBreak 
     if head is not None and (head.length, head.last_hash) != (length, expected_previous):
         return ChainBreak(chain, None, f"its head counts {head.length} records, the table holds {length} in "
                                        "sequence: records at the end were deleted, or the head was edited")
-    return length
+    return length, expected_previous
 
 
 def find_first_break() -> ChainBreak | ChainSummary:
     """Check every chain; return the first break, or the number of records and chains when all hold."""
     heads = {head.pk: head for head in AuditChainHead.objects.all()}
     records = AuditRecord.objects.select_related("content_type").order_by("chain", "sequence")
-    total, seen = 0, set()
+    summary = {}
     for chain, chain_records in groupby(records.iterator(chunk_size=2000), key=lambda record: record.chain):
-        seen.add(chain)
         result = check_chain(chain, chain_records, heads.get(chain))
         if isinstance(result, ChainBreak):
             return result
-        total += result
+        summary[chain] = result
     for chain, head in sorted(heads.items()):
-        if chain not in seen and head.length:  # every record of a chain deleted
+        if chain not in summary and head.length:  # every record of a chain deleted
             return check_chain(chain, [], head)
-    return ChainSummary(total, len(seen))
+    return ChainSummary(sum(length for length, _hash in summary.values()), len(summary), summary)

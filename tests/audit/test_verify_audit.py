@@ -35,7 +35,9 @@ def verify():
 
 def test_it_passes_intact_chains(chain, capsys):
     call_command("verify_audit")
-    assert f"audit chain intact: {AuditRecord.objects.count()} records in 2 chain(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"audit chain intact: {AuditRecord.objects.count()} records in 2 chain(s)" in out
+    assert f"  chain {chain[-1].chain}: 4 records, last hash {chain[-1].record_hash}" in out
     assert [record.sequence for record in chain] == [1, 2, 3, 4]
     assert [record.previous_hash for record in chain[1:]] == [record.record_hash for record in chain[:-1]]
 

@@ -25,13 +25,10 @@ if TYPE_CHECKING:
 
 from alfa_platform.roles import Role, has_role
 from audit.recording import (
-    append_at_end,
-    append_submission_sql,
     chain_cte,
     is_enabled,
     record_event,
     record_submission,
-    records_at_end,
     submission_repr,
     submission_sql_params,
 )
@@ -553,7 +550,7 @@ def do_submit_and_assign_next(assignment: Assignment, entries: list[dict[str, An
 ) -> Assignment | None:
     """Submit and serve the next item in one transaction: the page's Enter, with one commit per judgment."""
     rows = build_judgments(assignment, entries)
-    with transaction.atomic(), records_at_end():  # the submission's audit record comes last, after the next item
+    with transaction.atomic():
         member = _submit(assignment, rows, duration_ms)
         if not assignment.campaign.is_serving:
             return None
@@ -627,9 +624,8 @@ def _submit_fast(assignment: Assignment, rows: list[Judgment], duration_ms: int 
         params += [str(row.attribute), str(row.choice), str(row.side), str(row.strength), json.dumps(row.reasons),
                    row.rationale, row.time_ms]
     params += [assignment.campaign_id, assignment.annotator_id]
-    audited = is_enabled() and not append_at_end(
-        lambda: append_submission_sql(assignment, rows, duration_ms, assignment.annotator, now))
-    if audited:  # in this statement, unless a records_at_end() block appends it last
+    audited = is_enabled()
+    if audited:
         params += submission_sql_params(assignment, rows, duration_ms, assignment.annotator, now)
     with prepared_cursor() as cursor:
         cursor.execute(_submit_sql(len(rows), audited), params)

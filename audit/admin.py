@@ -10,7 +10,7 @@ admin.site.unregister(AuditRecord)  # auditlog's admin registered it (it lets a 
 class AuditRecordAdmin(LogEntryAdmin):
     """Read-only: records are appended by the platform and never changed or deleted, here or anywhere."""
 
-    list_display = ["sequence", "created", "resource_url", "event", "msg_short", "user_url"]
+    list_display = ["id", "chain", "sequence", "created", "resource_url", "event", "msg_short", "user_url"]
     list_filter = ["action", "event"]
 
     def has_delete_permission(self, request, obj=None):

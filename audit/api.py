@@ -29,7 +29,7 @@ class AuditRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     permission_classes = [IsAdmin]
     serializer_class = AuditRecordSerializer
-    lookup_field = "sequence"
+    lookup_value_regex = r"\d+"
     queryset = AuditRecord.objects.select_related("content_type")
 
     def get_queryset(self):

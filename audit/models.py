@@ -16,13 +16,21 @@ from django.utils import timezone
 from .context import current_actor
 
 GENESIS_HASH = "0" * 64
-HEAD_ID = 1
+# The trail is this many hash chains, chosen by the acting user: appends to one chain queue on its head row, so
+# concurrent annotators (each already serialised on their own member row) do not queue behind one another.
+CHAIN_COUNT = 16
+
+
+def chain_for(user_id: int | None) -> int:
+    """Return the chain (1..CHAIN_COUNT) a record by this user joins; records without a user join chain 1."""
+    return 1 + user_id % CHAIN_COUNT if user_id else 1
 
 
 def chain_hash(previous_hash: str, sequence: int, content: str) -> str:
     """Return a record's hash: sha256 over the previous record's hash, its position and its canonical content.
 
-    The PostgreSQL hot path computes the same value in SQL (audit.recording.chain_sql); verify_audit recomputes it.
+    The PostgreSQL hot path computes the same value in SQL (audit.recording.chain_cte); verify_audit recomputes it.
+    A record moved to another chain breaks both (its predecessor's hash and the sequences no longer match).
     """
     return hashlib.sha256(f"{previous_hash}|{sequence}|{content}".encode()).hexdigest()
 
@@ -49,29 +57,42 @@ class AuditRecordManager(LogEntryManager.from_queryset(ReadOnlyQuerySet)):
 class AuditRecord(AbstractLogEntry):
     """One recorded change: who, when, what, the values before and after, and its place in the hash chain."""
 
+    # auditlog indexes six of its columns one by one; every judgment writes a record, so only the indexes the
+    # trail's queries use are kept (Meta.indexes): these four are redefined without theirs.
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE, related_name="+",
+                                     db_index=False, verbose_name="content type")
+    object_pk = models.CharField(max_length=255, verbose_name="object pk")
+    object_id = models.BigIntegerField(blank=True, null=True, verbose_name="object id")
+    action = models.PositiveSmallIntegerField(choices=AbstractLogEntry.Action.choices, verbose_name="action")
+    cid = models.CharField(max_length=255, blank=True, null=True, verbose_name="Correlation ID")
     # What happened in the platform's words (judgment.submit, campaign.import, job.cancel); blank for plain
     # create / update / delete records written by auditlog's model signals.
-    event = models.CharField(max_length=64, blank=True, db_index=True)
+    event = models.CharField(max_length=64, blank=True)
     # Kept beside the actor foreign key: deleting a user nulls the key but must not change a hashed record.
     actor_username = models.CharField(max_length=150, blank=True)
-    sequence = models.PositiveBigIntegerField(unique=True)
+    chain = models.PositiveSmallIntegerField(default=1)
+    sequence = models.PositiveBigIntegerField(help_text="The record's place in its chain, from 1.")
     previous_hash = models.CharField(max_length=64)
     record_hash = models.CharField(max_length=64)
 
     objects = AuditRecordManager()
 
     class Meta(AbstractLogEntry.Meta):
-        ordering = ["-sequence"]
+        ordering = ["-id"]
         verbose_name = "audit record"
+        constraints = [
+            # also the index verify_audit walks each chain by
+            models.UniqueConstraint(fields=["chain", "sequence"], name="audit_chain_sequence_unique"),
+        ]
         indexes = [
             # an object's own history (campaign, dataset version, job pages), newest first
-            models.Index(fields=["content_type", "object_pk", "-sequence"], name="audit_object_idx"),
+            models.Index(fields=["content_type", "object_pk", "-id"], name="audit_object_idx"),
             # the trail filtered by user, newest first
-            models.Index(fields=["actor_username", "-sequence"], name="audit_actor_idx"),
+            models.Index(fields=["actor_username", "-id"], name="audit_actor_idx"),
         ]
 
     def __str__(self):
-        return f"#{self.sequence} {self.what} by {self.actor_username or 'the system'}"
+        return f"#{self.pk} {self.what} by {self.actor_username or 'the system'}"
 
     def get_absolute_url(self):
         return reverse("audit:trail") + f"?object_type={self.object_type}&object_id={self.object_pk}"
@@ -119,17 +140,19 @@ class AuditRecord(AbstractLogEntry):
         self.changes, self.additional_data = as_stored_json(self.changes), as_stored_json(self.additional_data)
         self.changes_text = self.changes_text or ""
         content = self.canonical_content()
+        self.chain = chain_for(self.actor_id)
+        head = AuditChainHead.objects.filter(pk=self.chain)
         with transaction.atomic(using=kwargs.get("using")):
             # The UPDATE comes first so that it takes the head row's lock (PostgreSQL) or the write lock (SQLite)
             # before the head is read: concurrent appends queue here instead of forking the chain.
-            if not AuditChainHead.objects.filter(pk=HEAD_ID).update(length=F("length") + 1):
-                AuditChainHead.objects.get_or_create(pk=HEAD_ID)  # a flushed test database has no head row
-                AuditChainHead.objects.filter(pk=HEAD_ID).update(length=F("length") + 1)
-            length, last_hash = AuditChainHead.objects.filter(pk=HEAD_ID).values_list("length", "last_hash").get()
+            if not head.update(length=F("length") + 1):
+                AuditChainHead.objects.get_or_create(pk=self.chain)  # a flushed test database has no head rows
+                head.update(length=F("length") + 1)
+            length, last_hash = head.values_list("length", "last_hash").get()
             self.sequence, self.previous_hash = length, last_hash
             self.record_hash = chain_hash(last_hash, length, content)
             super().save(*args, **kwargs)
-            AuditChainHead.objects.filter(pk=HEAD_ID).update(last_hash=self.record_hash)
+            head.update(last_hash=self.record_hash)
 
     def delete(self, *args, **kwargs):
         raise PermissionDenied("Audit records cannot be deleted.")
@@ -160,10 +183,11 @@ def canonical_content(*, timestamp, content_type, object_pk, object_repr, action
 
 
 class AuditChainHead(models.Model):
-    """The chain's one head row: its length and last hash (a truncated tail shows as a mismatch with it).
+    """A chain's head row (its id is the chain's number): its length and last hash (a truncated tail shows).
 
-    Every append updates this row, which serialises appends. `previous_hash` is scratch space for the hot path's
-    single statement, which sets it to the old last hash and reads it back (RETURNING shows only new values).
+    Every append to the chain updates this row, which serialises appends to it. `previous_hash` is scratch space
+    for the hot path's single statement, which sets it to the old last hash and reads it back (RETURNING shows
+    only new values).
     """
 
     length = models.PositiveBigIntegerField(default=0)
@@ -171,7 +195,7 @@ class AuditChainHead(models.Model):
     previous_hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     def __str__(self):
-        return f"audit chain: {self.length} records"
+        return f"audit chain {self.pk}: {self.length} records"
 
 
 class SoftDeletion(models.Model):

@@ -5,18 +5,14 @@ Each operation calls one of these at the one place it happens, so it leaves exac
 single statement: `chain_cte` appends the record in SQL there, with the hash verify_audit recomputes.
 """
 
-import contextlib
 import json
-from collections.abc import Callable
-from contextvars import ContextVar
 from functools import cache
 
 from auditlog.models import AbstractLogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
 
-from .models import HEAD_ID, AuditChainHead, AuditRecord, as_stored_json, canonical_content
+from .models import AuditChainHead, AuditRecord, as_stored_json, canonical_content, chain_for
 
 Action = AbstractLogEntry.Action
 
@@ -87,9 +83,10 @@ RECORD_COLUMNS = ("content_type_id", "object_pk", "object_id", "object_repr", "a
 def chain_cte(condition: str) -> str:
     """CTEs (to follow others in a WITH) appending one record to the chain when `condition` (a CTE) has rows.
 
-    Takes len(RECORD_COLUMNS) + 1 positional parameters, from submission_sql_params: the canonical content first
-    (its hash is computed from the head row as locked, so concurrent appends queue on that row), then the columns.
-    The head's old hash is read back through its scratch column: RETURNING shows new values only.
+    Takes len(RECORD_COLUMNS) + 2 positional parameters, from submission_sql_params: the canonical content and
+    the chain first (the hash is computed from the chain's head row as locked, so concurrent appends to that chain
+    queue on it), then the columns. The head's old hash is read back through its scratch column: RETURNING shows
+    new values only.
     """
     head, records = AuditChainHead._meta.db_table, AuditRecord._meta.db_table
     placeholders = ", ".join("%s::jsonb" if name in ("changes", "additional_data") else "%s"
@@ -97,10 +94,10 @@ def chain_cte(condition: str) -> str:
     return (
         f", chained AS (UPDATE {head} h SET length = h.length + 1, previous_hash = h.last_hash, "  # noqa: S608
         f"last_hash = encode(sha256(convert_to(h.last_hash || '|' || (h.length + 1)::text || '|' || %s, 'UTF8')), "
-        f"'hex') WHERE h.id = {HEAD_ID} AND EXISTS (SELECT 1 FROM {condition}) "
-        f"RETURNING h.length, h.previous_hash, h.last_hash), "
-        f"recorded AS (INSERT INTO {records} ({', '.join(RECORD_COLUMNS)}, sequence, previous_hash, record_hash) "
-        f"SELECT {placeholders}, c.length, c.previous_hash, c.last_hash FROM chained c RETURNING 1)"
+        f"'hex') WHERE h.id = %s AND EXISTS (SELECT 1 FROM {condition}) "
+        f"RETURNING h.id, h.length, h.previous_hash, h.last_hash), "
+        f"recorded AS (INSERT INTO {records} ({', '.join(RECORD_COLUMNS)}, chain, sequence, previous_hash, "
+        f"record_hash) SELECT {placeholders}, c.id, c.length, c.previous_hash, c.last_hash FROM chained c RETURNING 1)"
     )
 
 
@@ -115,43 +112,7 @@ def submission_sql_params(assignment, rows, duration_ms, actor, now) -> list:
         object_repr=submission_repr(assignment), action=Action.UPDATE, event="judgment.submit", changes=changes,
         actor=username, remote_addr=None, additional_data=details,
     )
-    return [content, content_type.pk, str(assignment.pk), assignment.pk, submission_repr(assignment), Action.UPDATE,
-            "judgment.submit", "", json.dumps(changes), json.dumps(details), actor.pk, username,
-            actor.email or None, now]
+    return [content, chain_for(actor.pk), content_type.pk, str(assignment.pk), assignment.pk,
+            submission_repr(assignment), Action.UPDATE, "judgment.submit", "", json.dumps(changes),
+            json.dumps(details), actor.pk, username, actor.email or None, now]
 
-
-def append_submission_sql(assignment, rows, duration_ms, actor, now) -> None:
-    """Append a submission's record in one statement (PostgreSQL), as the hot path's own statement would."""
-    with connection.cursor() as cursor:
-        cursor.execute("WITH one AS (SELECT 1)" + chain_cte("one") + " SELECT 1",
-                       submission_sql_params(assignment, rows, duration_ms, actor, now))
-
-
-# Records queued by append_at_end inside a records_at_end() block; None outside one.
-_queued: ContextVar[list | None] = ContextVar("audit_queued", default=None)
-
-
-@contextlib.contextmanager
-def records_at_end():
-    """Append the records queued inside the block when it ends, as the last statements of its transaction.
-
-    Appending locks the chain's head until the commit: a transaction that does more after its change (submit, then
-    serve the next item) holds that lock for less time, and so queues its concurrent peers less, when its record
-    comes last. Put it inside the transaction: `with transaction.atomic(), records_at_end():`.
-    """
-    token = _queued.set([])
-    try:
-        yield
-        for append in _queued.get():
-            append()
-    finally:
-        _queued.reset(token)
-
-
-def append_at_end(append: Callable[[], None]) -> bool:
-    """Queue `append` for the end of the enclosing records_at_end() block; False (nothing queued) outside one."""
-    queued = _queued.get()
-    if queued is None:
-        return False
-    queued.append(append)
-    return True

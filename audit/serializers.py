@@ -13,8 +13,8 @@ class AuditRecordSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditRecord
-        fields = ["sequence", "timestamp", "user", "event", "object_type", "object_id", "object", "changes",
-                  "details", "remote_addr", "previous_hash", "record_hash"]
+        fields = ["id", "chain", "sequence", "timestamp", "user", "event", "object_type", "object_id", "object",
+                  "changes", "details", "remote_addr", "previous_hash", "record_hash"]
         read_only_fields = fields
 
 

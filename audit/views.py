@@ -17,8 +17,8 @@ from .filters import filtered_records, object_type_choices
 from .models import SoftDeletion
 from .softdelete import SoftDeleteError, closing_changes, do_restore, do_soft_delete, live_object, retention
 
-CSV_COLUMNS = ["sequence", "timestamp", "user", "event", "object_type", "object_id", "object", "changes",
-               "details", "remote_addr", "record_hash", "previous_hash"]
+CSV_COLUMNS = ["id", "chain", "sequence", "timestamp", "user", "event", "object_type", "object_id", "object",
+               "changes", "details", "remote_addr", "record_hash", "previous_hash"]
 
 
 @role_required(Role.ADMIN)
@@ -44,8 +44,8 @@ def csv_rows(records):
     yield writer.writerow(CSV_COLUMNS)
     for record in records.iterator(chunk_size=2000):
         yield writer.writerow([
-            record.sequence, record.timestamp.isoformat(), record.actor_username, record.what, record.object_type,
-            record.object_pk, record.object_repr, json.dumps(record.changes, ensure_ascii=False),
+            record.pk, record.chain, record.sequence, record.timestamp.isoformat(), record.actor_username, record.what,
+            record.object_type, record.object_pk, record.object_repr, json.dumps(record.changes, ensure_ascii=False),
             json.dumps(record.additional_data, ensure_ascii=False), record.remote_addr or "", record.record_hash,
             record.previous_hash,
         ])
@@ -55,7 +55,7 @@ def csv_rows(records):
 def trail_csv(request):
     """Stream the filtered trail as CSV, oldest first, however long it is."""
     _form, records = filtered_records(request.GET)
-    response = StreamingHttpResponse(csv_rows(records.order_by("sequence")), content_type="text/csv")
+    response = StreamingHttpResponse(csv_rows(records.order_by("id")), content_type="text/csv")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.csv"'
     return response

@@ -81,9 +81,10 @@ def vacuum():
     from django.db import connection
 
     from annotation.models import Assignment, CampaignMember, ComparisonItem, Judgment
+    from audit.models import AuditChainHead, AuditRecord
 
     with connection.cursor() as cursor:
-        for model in (ComparisonItem, Assignment, Judgment, CampaignMember):
+        for model in (ComparisonItem, Assignment, Judgment, CampaignMember, AuditRecord, AuditChainHead):
             cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
 
 
@@ -270,6 +271,8 @@ def run_clients(tokens, campaign, seconds, combined, server_pid, port=PORT):
     accepted = sum(row["accepted"] for row in collected)
     errors = sum(row["errors"] for row in collected)
     merged["cpu"] = cpu_report(cpu_before, cpu_after, sum(row["cpu"] for row in collected), accepted, wall)
+    merged["cpu_ms"] = {key: (cpu_after[key] - cpu_before[key]) * 1000 / max(accepted, 1)
+                        for key in ("server", "postgres")}
     return merged, accepted, errors, wall, load_before, os.getloadavg()[0]
 
 
@@ -346,13 +349,18 @@ def compare_audit(args, campaign, tokens):
                         clients, campaign, args.seconds, combined, servers[audit].pid, ports[audit])
                     accepted += judged
                     pair[audit] = {"rate": judged / wall, "p95_submit": p95(merged["submit"]),
-                                   "p95_next": p95(merged["next"]), "errors": errors, "load": load1}
+                                   "p95_next": p95(merged["next"]), "errors": errors, "load": load1,
+                                   "server_cpu_ms": merged["cpu_ms"]["server"],
+                                   "postgres_cpu_ms": merged["cpu_ms"]["postgres"]}
                 rows.append((round_number, "page mode" if combined else "next+submit", pair))
                 on, off = pair[True], pair[False]
                 print(f"round {round_number} {rows[-1][1]:<11} on {on['rate']:6.0f}/s p95 submit "
                       f"{on['p95_submit']:5.1f} ms | off {off['rate']:6.0f}/s p95 submit {off['p95_submit']:5.1f} ms"
-                      f" | on/off {on['rate'] / off['rate']:.3f} (load {off['load']:.1f}, errors "
-                      f"{on['errors'] + off['errors']})", flush=True)
+                      f" | on/off {on['rate'] / off['rate']:.3f}; server CPU per judgment {on['server_cpu_ms']:.2f} / "
+                      f"{off['server_cpu_ms']:.2f} ms, PostgreSQL {on['postgres_cpu_ms']:.2f} / "
+                      f"{off['postgres_cpu_ms']:.2f} ms (load {off['load']:.1f}, "
+                      f"errors {on['errors'] + off['errors']})",
+                      flush=True)
     finally:
         for server in servers.values():
             server.terminate()
@@ -365,9 +373,13 @@ def compare_audit(args, campaign, tokens):
         off = statistics.median(pair[False]["rate"] for pair in pairs)
         p95_on = statistics.median(pair[True]["p95_submit"] for pair in pairs)
         p95_off = statistics.median(pair[False]["p95_submit"] for pair in pairs)
+        # The server's CPU only: PostgreSQL's is summed over all its processes, which other work on a shared
+        # server starts and ends during a run (its per-run difference can even come out negative).
+        cpu = {audit: statistics.median(pair[audit]["server_cpu_ms"] for pair in pairs) for audit in (True, False)}
         print(f"median {mode:<11}: audit on {on:.0f} judgments/s (p95 submit {p95_on:.1f} ms), off {off:.0f} "
               f"judgments/s (p95 submit {p95_off:.1f} ms); on/off throughput {ratio:.3f} "
-              f"(cost {1 - ratio:.1%})")
+              f"(cost {1 - ratio:.1%}); server CPU per judgment {cpu[True]:.2f} vs {cpu[False]:.2f} ms "
+              f"(+{cpu[True] / cpu[False] - 1:.1%})")
     return rows, accepted
 
 
@@ -407,7 +419,6 @@ def main():
         rows, accepted = compare_audit(args, campaign, tokens)
         from django.core.management import call_command
 
-        call_command("verify_audit")
         print(f"audit: {audit_records() - records_before} submissions recorded by the recording server")
         if args.json:
             args.json.write_text(json.dumps({
@@ -415,6 +426,7 @@ def main():
                 "threads": args.threads, "cores": os.cpu_count(),
                 "runs": [{"round": r, "mode": mode, "audit_on": pair[True], "audit_off": pair[False]}
                          for r, mode, pair in rows]}, indent=2) + "\n")
+        call_command("verify_audit")
         sys.exit(0 if verify(campaign, accepted, stored_before) else 1)
     server = start_server(args.workers, args.threads)
     try:

@@ -20,6 +20,20 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
+def fresh_content_type_cache(request):
+    """Forget cached content type ids before a test that starts from a flushed and reloaded database.
+
+    There the ids a process cached may no longer exist, and every audit record names its object's content type.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and marker.kwargs.get("transaction", False)
+    if transactional or {"transactional_db", "live_server", "start_worker"} & set(request.fixturenames):
+        from django.contrib.contenttypes.models import ContentType
+
+        ContentType.objects.clear_cache()
+
+
+@pytest.fixture(autouse=True)
 def eager_celery(settings, request):
     """Run tasks in-process unless a test starts a real worker."""
     if request.node.get_closest_marker("worker") is None:

@@ -1,6 +1,7 @@
 """{% object_history obj %}: an object's latest audit records on its page; {% delete_button obj %} (leads)."""
 
 from django import template
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from alfa_platform.roles import Role, has_role
@@ -16,8 +17,9 @@ def object_history(context, obj):
     user = context["request"].user
     if obj is None or obj.pk is None or not has_role(user, Role.LEAD):
         return {"records": [], "hidden": True}
-    records = list(AuditRecord.objects.get_for_object(obj).select_related("content_type")
-                   .order_by("-sequence")[: SHOWN + 1])
+    records = list(AuditRecord.objects.filter(content_type=ContentType.objects.get_for_model(obj),
+                                              object_pk=str(obj.pk)).select_related("content_type")
+                   .order_by("-id")[: SHOWN + 1])
     label = f"{obj._meta.app_label}.{obj._meta.model_name}"
     return {
         "records": records[:SHOWN], "more": len(records) > SHOWN, "is_admin": has_role(user, Role.ADMIN),

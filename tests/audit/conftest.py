@@ -25,7 +25,7 @@ def campaign(lead, annotator):
 
 def records(event=None, **filters):
     """The trail's records, oldest first (optionally one event's)."""
-    found = AuditRecord.objects.filter(**filters).order_by("sequence")
+    found = AuditRecord.objects.filter(**filters).order_by("id")
     return list(found.filter(event=event) if event is not None else found)
 
 

@@ -183,3 +183,19 @@ def test_it_records_a_lead_pausing_and_excluding_an_annotator(campaign, lead, an
     assert response.status_code == 200
     (change,) = records(content_type__model="campaignmember", action=AuditRecord.Action.UPDATE)
     assert change.actor == lead and change.changes == {"paused": [False, True], "excluded": [False, True]}
+
+
+def test_it_records_a_corpus_import_as_one_run_not_one_record_per_row(api_client_for, lead, shared_data,
+                                                                     django_capture_on_commit_callbacks):
+    """1,272 cases are bulk-inserted: the trail holds the import run (started, finished) and its job."""
+    from tests.corpus.test_api import post_files
+
+    response = post_files(api_client_for(lead), [shared_data / "mediq" / "medqa_dev_convo.jsonl"],
+                          django_capture_on_commit_callbacks, format="medqa")
+    assert response.status_code == 202
+    started, finished = records(content_type__model="importrun")
+    assert started.action == AuditRecord.Action.CREATE and started.actor == lead
+    assert finished.changes["status"] == ["running", "done"] and finished.actor == lead
+    assert finished.changes["created"] == [{}, {"mcq": 1272}]
+    assert records(content_type__model="multiplechoicecase") == []
+    assert records(content_type__model="job", action=AuditRecord.Action.CREATE)[0].actor == lead

@@ -10,7 +10,7 @@ from django.db import connection, connections
 
 from alfa_platform.roles import Role
 from alfa_platform.users import create_user_with_role
-from audit.models import AuditRecord
+from audit.models import AuditRecord, chain_for
 from audit.recording import record_event
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def chain(lead):
-    """The records of a lead's creation and role grant, then four events."""
+    """Four events by a lead: the lead's chain (the lead's creation, by no one, went to chain 1)."""
     for number in range(4):
         record_event(lead, "test.event", before={"n": number}, after={"n": number + 1}, actor=lead)
-    return list(AuditRecord.objects.order_by("sequence"))
+    return list(AuditRecord.objects.filter(chain=chain_for(lead.pk)).order_by("sequence"))
 
 
 def raw(sql, params):
@@ -33,16 +33,28 @@ def verify():
     call_command("verify_audit", stdout=io.StringIO())
 
 
-def test_it_passes_an_intact_chain(chain, capsys):
+def test_it_passes_intact_chains(chain, capsys):
     call_command("verify_audit")
-    assert f"audit chain intact: {len(chain)} records" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"audit chain intact: {AuditRecord.objects.count()} records in 2 chain(s)" in out
+    assert f"  chain {chain[-1].chain}: 4 records, last hash {chain[-1].record_hash}" in out
+    assert [record.sequence for record in chain] == [1, 2, 3, 4]
     assert [record.previous_hash for record in chain[1:]] == [record.record_hash for record in chain[:-1]]
+
+
+def test_it_puts_each_users_records_on_their_own_chain(chain, lead, annotator):
+    """Concurrent annotators append to different chains (no queue between them); verify_audit checks each."""
+    record_event(annotator, "test.event", after={"n": 1}, actor=annotator)
+    (own,) = AuditRecord.objects.filter(actor=annotator)
+    assert own.chain == chain_for(annotator.pk) != chain_for(lead.pk) and own.sequence == 1
+    verify()
 
 
 def test_it_names_a_record_edited_with_a_raw_update(chain):
     target = chain[2]
     raw("UPDATE {table} SET changes = %s WHERE id = %s", ['{"n": [1, 99]}', target.pk])
-    with pytest.raises(CommandError, match=rf"record id {target.pk} \(sequence {target.sequence}\).*edited"):
+    with pytest.raises(CommandError, match=rf"record id {target.pk} \(chain {target.chain}, sequence "
+                                           rf"{target.sequence}\).*edited"):
         verify()
 
 
@@ -73,7 +85,14 @@ def test_it_names_the_record_after_a_deleted_one(chain):
 
 def test_it_detects_a_truncated_tail(chain):
     raw("DELETE FROM {table} WHERE id = %s", [chain[-1].pk])
-    with pytest.raises(CommandError, match=rf"chain's end.*head counts {len(chain)} records.*holds {len(chain) - 1}"):
+    with pytest.raises(CommandError, match=rf"end of chain {chain[-1].chain}: its head counts {len(chain)} records"
+                                           rf".*holds {len(chain) - 1}"):
+        verify()
+
+
+def test_it_detects_a_chain_deleted_whole(chain):
+    raw("DELETE FROM {table} WHERE chain = %s", [chain[0].chain])
+    with pytest.raises(CommandError, match=rf"end of chain {chain[0].chain}: its head counts {len(chain)}"):
         verify()
 
 

@@ -12,4 +12,6 @@ class Command(BaseCommand):
         result = find_first_break()
         if isinstance(result, ChainBreak):
             raise CommandError(str(result))
-        self.stdout.write(f"audit chain intact: {result.length} records, last hash {result.last_hash}")
+        self.stdout.write(f"audit chain intact: {result.length} records in {result.chains} chain(s)")
+        for chain, (length, last_hash) in sorted(result.heads.items()):
+            self.stdout.write(f"  chain {chain}: {length} records, last hash {last_hash}")

@@ -1,5 +1,6 @@
 from auditlog.admin import LogEntryAdmin
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import AuditRecord
 
@@ -13,5 +14,5 @@ class AuditRecordAdmin(LogEntryAdmin):
     list_display = ["id", "chain", "sequence", "created", "resource_url", "event", "msg_short", "user_url"]
     list_filter = ["action", "event"]
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
         return False

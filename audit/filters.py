@@ -1,8 +1,11 @@
 """The trail's filters (user, object type and id, time range), shared by the page, the CSV export and the API."""
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 from .models import AuditRecord
 
@@ -21,7 +24,7 @@ class TrailFilterForm(forms.Form):
     since = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
-    def clean_object_type(self):
+    def clean_object_type(self) -> ContentType | None:
         label = self.cleaned_data["object_type"].strip().lower()
         if not label:
             return None
@@ -31,8 +34,8 @@ class TrailFilterForm(forms.Form):
             raise forms.ValidationError("No such object type; use app.model, e.g. annotation.campaign.")
         return content_type
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast(dict[str, Any], super().clean())  # a Form's clean returns its cleaned_data
         if cleaned.get("object_id") and not cleaned.get("object_type"):
             self.add_error("object_id", "Choose the object's type too.")
         since, until = cleaned.get("since"), cleaned.get("until")
@@ -40,7 +43,7 @@ class TrailFilterForm(forms.Form):
             self.add_error("until", "The end of the range is before its start.")
         return cleaned
 
-    def filter(self, records: QuerySet) -> QuerySet:
+    def filter(self, records: QuerySet[AuditRecord]) -> QuerySet[AuditRecord]:
         """Return the records matching the valid filters (call after is_valid())."""
         data = self.cleaned_data
         if data.get("user"):
@@ -56,7 +59,7 @@ class TrailFilterForm(forms.Form):
         return records
 
 
-def filtered_records(params) -> tuple[TrailFilterForm, QuerySet]:
+def filtered_records(params: QueryDict) -> tuple[TrailFilterForm, QuerySet[AuditRecord]]:
     """Return the bound form and the records it selects (none when a filter is invalid)."""
     form = TrailFilterForm(params)
     records = AuditRecord.objects.select_related("content_type")

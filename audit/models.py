@@ -2,10 +2,12 @@
 
 import hashlib
 import json
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
@@ -35,22 +37,23 @@ def chain_hash(previous_hash: str, sequence: int, content: str) -> str:
     return hashlib.sha256(f"{previous_hash}|{sequence}|{content}".encode()).hexdigest()
 
 
-def as_stored_json(value):
+def as_stored_json(value: Any) -> Any:
     """Return the value as a JSON column gives it back (dates become strings), so the hash survives a round trip."""
     return None if value is None else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-class ReadOnlyQuerySet(models.QuerySet):
+class ReadOnlyQuerySet(models.QuerySet["AuditRecord"]):
     """Audit records are appended, never changed: bulk updates and deletes through the ORM are refused."""
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise PermissionDenied("Audit records cannot be changed.")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise PermissionDenied("Audit records cannot be deleted.")
 
 
-class AuditRecordManager(LogEntryManager.from_queryset(ReadOnlyQuerySet)):
+# auditlog ships no types: its manager is Any to mypy, and the stubs' plugin cannot build a class on it
+class AuditRecordManager(LogEntryManager.from_queryset(ReadOnlyQuerySet)):  # type: ignore[misc]
     """auditlog's manager (log_create, get_for_object) over the read-only queryset."""
 
 
@@ -77,6 +80,18 @@ class AuditRecord(AbstractLogEntry):
 
     objects = AuditRecordManager()
 
+    # auditlog ships no types: the fields of AbstractLogEntry this model reads and sets, as their values are
+    # (annotations only: the fields themselves stay auditlog's)
+    timestamp: datetime
+    object_repr: str
+    changes_text: str
+    changes: Any
+    additional_data: Any
+    actor: User | None
+    actor_id: int | None
+    actor_email: str | None
+    remote_addr: str | None
+
     class Meta(AbstractLogEntry.Meta):
         ordering = ["-id"]
         verbose_name = "audit record"
@@ -91,10 +106,10 @@ class AuditRecord(AbstractLogEntry):
             models.Index(fields=["actor_username", "-id"], name="audit_actor_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"#{self.pk} {self.what} by {self.actor_username or 'the system'}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("audit:trail") + f"?object_type={self.object_type}&object_id={self.object_pk}"
 
     @property
@@ -108,7 +123,7 @@ class AuditRecord(AbstractLogEntry):
     @property
     def change_rows(self) -> list[tuple[str, str, str]]:
         """(field, before, after) for the pages; a many-to-many change reads (field, "add", "the objects")."""
-        rows = []
+        rows: list[tuple[str, str, str]] = []
         for field, values in (self.changes or {}).items():
             if isinstance(values, dict):
                 rows.append((field, values.get("operation", ""), ", ".join(map(str, values.get("objects", [])))))
@@ -133,7 +148,7 @@ class AuditRecord(AbstractLogEntry):
             actor=self.actor_username, remote_addr=self.remote_addr, additional_data=self.additional_data,
         )
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise PermissionDenied("Audit records cannot be changed.")
         self._fill_actor()
@@ -154,10 +169,10 @@ class AuditRecord(AbstractLogEntry):
             super().save(*args, **kwargs)
             head.update(last_hash=self.record_hash)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionDenied("Audit records cannot be deleted.")
 
-    def _fill_actor(self):
+    def _fill_actor(self) -> None:
         actor, remote_addr = current_actor()
         if self.actor is None and actor is not None:
             self.actor = actor
@@ -168,12 +183,12 @@ class AuditRecord(AbstractLogEntry):
             self.actor_email = self.actor_email or self.actor.email or None
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     return "—" if value is None else (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
 
-def canonical_content(*, timestamp, content_type, object_pk, object_repr, action, event, changes, actor,
-                      remote_addr, additional_data) -> str:
+def canonical_content(*, timestamp: datetime, content_type: str, object_pk: object, object_repr: str, action: int,
+                      event: str, changes: Any, actor: str, remote_addr: str | None, additional_data: Any) -> str:
     """The JSON text a record's hash covers; AuditRecord.canonical_content and the SQL hot path both use it."""
     return json.dumps({
         "timestamp": timestamp.astimezone(UTC).isoformat(), "content_type": content_type,
@@ -194,7 +209,7 @@ class AuditChainHead(models.Model):
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
     previous_hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"audit chain {self.pk}: {self.length} records"
 
 
@@ -214,11 +229,11 @@ class SoftDeletion(models.Model):
         constraints = [models.UniqueConstraint(fields=["content_type", "object_id"], name="softdeletion_unique")]
         # The unique constraint's index serves LiveManager's NOT EXISTS (content type, object id) lookup.
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.object_repr} (deleted {self.deleted_at:%Y-%m-%d %H:%M})"
 
     @property
-    def restorable_until(self):
+    def restorable_until(self) -> datetime:
         return self.deleted_at + timedelta(days=settings.ALFA_SOFT_DELETE_RETENTION_DAYS)
 
     @property

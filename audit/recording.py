@@ -6,15 +6,55 @@ single statement: `chain_cte` appends the record in SQL there, with the hash ver
 """
 
 import json
+from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
+from typing import Any, Protocol, cast
 
 from auditlog.models import AbstractLogEntry
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
+from django.db import models
 
 from .models import AuditChainHead, AuditRecord, as_stored_json, canonical_content, chain_for
 
 Action = AbstractLogEntry.Action
+
+
+class JudgmentRow(Protocol):
+    """A submitted judgment as the record reads it (annotation's Judgment; audit imports no upper app)."""
+
+    @property
+    def attribute(self) -> object: ...
+
+    @property
+    def choice(self) -> object: ...
+
+    @property
+    def strength(self) -> object: ...
+
+    @property
+    def reasons(self) -> Iterable[Any]: ...
+
+    @property
+    def rationale(self) -> Any: ...
+
+    @property
+    def time_ms(self) -> Any: ...
+
+
+class SubmittedAssignment(Protocol):
+    """The assignment a submission records (annotation's Assignment, a model)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def campaign_id(self) -> int: ...
+
+    @property
+    def item_id(self) -> int: ...
 
 
 def is_enabled() -> bool:
@@ -22,14 +62,15 @@ def is_enabled() -> bool:
     return settings.AUDIT_ENABLED
 
 
-def field_changes(before: dict, after: dict) -> dict:
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """Return auditlog's change format, {field: [before, after]}, for the fields whose values differ."""
     return {key: [before.get(key), after.get(key)] for key in sorted({*before, *after})
             if before.get(key) != after.get(key)}
 
 
-def record_event(instance, event: str, *, before: dict | None = None, after: dict | None = None, actor=None,
-                 action: int = Action.UPDATE, details: dict | None = None,
+def record_event(instance: models.Model, event: str, *, before: dict[str, Any] | None = None,
+                 after: dict[str, Any] | None = None, actor: User | None = None,
+                 action: int = Action.UPDATE, details: dict[str, Any] | None = None,
                  object_repr: str | None = None) -> AuditRecord | None:
     """Append one record of `event` on `instance`: the values before and after, and what else it touched.
 
@@ -37,33 +78,34 @@ def record_event(instance, event: str, *, before: dict | None = None, after: dic
     """
     if not is_enabled():
         return None
-    fields = {} if object_repr is None else {"object_repr": object_repr}
+    fields: dict[str, str] = {} if object_repr is None else {"object_repr": object_repr}
     return AuditRecord.objects.log_create(
         instance, force_log=True, action=action, event=event, actor=actor,
         changes=field_changes(before or {}, after or {}), additional_data=details, **fields,
     )
 
 
-def judgment_entries(rows) -> list[dict]:
+def judgment_entries(rows: Iterable[JudgmentRow]) -> list[dict[str, Any]]:
     """The submitted judgments as the record keeps them (canonical choices, not screen sides)."""
     return [{"attribute": str(row.attribute), "choice": str(row.choice), "strength": str(row.strength),
              "reasons": list(row.reasons), "rationale": row.rationale, "time_ms": row.time_ms} for row in rows]
 
 
-def submission_repr(assignment) -> str:
+def submission_repr(assignment: SubmittedAssignment) -> str:
     return f"assignment {assignment.pk} (campaign {assignment.campaign_id}, item {assignment.item_id})"
 
 
-def submission_changes(rows, duration_ms) -> dict:
+def submission_changes(rows: Iterable[JudgmentRow], duration_ms: int | None) -> dict[str, list[Any]]:
     return {"status": ["assigned", "submitted"], "judgments": [None, judgment_entries(rows)],
             "duration_ms": [None, duration_ms]}
 
 
-def submission_details(assignment) -> dict:
+def submission_details(assignment: SubmittedAssignment) -> dict[str, int]:
     return {"campaign": assignment.campaign_id, "item": assignment.item_id}
 
 
-def record_submission(assignment, rows, duration_ms, actor) -> AuditRecord | None:
+def record_submission(assignment: SubmittedAssignment, rows: Iterable[JudgmentRow], duration_ms: int | None,
+                      actor: User) -> AuditRecord | None:
     """Record an annotator's submitted judgments (the ORM path; the PostgreSQL path uses submission_sql_params)."""
     if not is_enabled():
         return None
@@ -101,9 +143,11 @@ def chain_cte(condition: str) -> str:
     )
 
 
-def submission_sql_params(assignment, rows, duration_ms, actor, now) -> list:
+def submission_sql_params(assignment: SubmittedAssignment, rows: Iterable[JudgmentRow], duration_ms: int | None,
+                          actor: User, now: datetime) -> list[Any]:
     """The parameters of chain_cte for a submission: what record_submission would store, and its hash input."""
-    content_type = ContentType.objects.get_for_model(assignment)
+    # the assignment is a model instance; the protocol names only what the record reads of it
+    content_type = ContentType.objects.get_for_model(cast(models.Model, assignment))
     changes = as_stored_json(submission_changes(rows, duration_ms))
     details = submission_details(assignment)
     username = actor.get_username()

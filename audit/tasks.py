@@ -6,5 +6,5 @@ from .softdelete import purge_expired
 
 
 @shared_task(ignore_result=True)
-def purge_deleted():
+def purge_deleted() -> int:
     return len(purge_expired()[0])

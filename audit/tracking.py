@@ -4,10 +4,12 @@ Changes made with bulk statements or raw SQL (judgments, imports, job cancel and
 signals: the action making them writes its record explicitly (audit.recording), one per operation.
 """
 
+from typing import Any
+
 from auditlog.registry import auditlog
 from django.apps import apps
 
-TRACKED_MODELS = {
+TRACKED_MODELS: dict[str, dict[str, Any]] = {
     # Imports and item counts are recorded as one campaign.import event each, not as field changes.
     "annotation.Campaign": {"exclude_fields": ["selection", "item_count"]},
     # A lead pausing or excluding an annotator, and qualification outcomes; invitations are campaign.members events.

@@ -1,5 +1,6 @@
 """Check the audit chains: each record in sequence, naming its predecessor's hash, its own hash matching."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -14,7 +15,7 @@ class ChainBreak:
     record: AuditRecord | None
     reason: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = (f"record id {self.record.pk} (chain {self.chain}, sequence {self.record.sequence})" if self.record
                  else f"the end of chain {self.chain}")
         return f"audit chain broken at {where}: {self.reason}"
@@ -25,7 +26,7 @@ class ChainSummary:
     length: int
     chains: int
     # {chain: (records, last hash)}: noted down elsewhere, they also expose a chain rewritten whole later
-    heads: dict
+    heads: dict[int, tuple[int, str]]
 
 
 def check_record(record: AuditRecord, expected_sequence: int, expected_previous: str) -> str | None:
@@ -40,7 +41,8 @@ def check_record(record: AuditRecord, expected_sequence: int, expected_previous:
     return None
 
 
-def check_chain(chain: int, records, head: AuditChainHead | None) -> ChainBreak | tuple[int, str]:
+def check_chain(chain: int, records: Iterable[AuditRecord],
+                head: AuditChainHead | None) -> ChainBreak | tuple[int, str]:
     """Walk one chain's records in order; return its first break, or its length and last hash."""
     expected_sequence, expected_previous = 1, GENESIS_HASH
     for record in records:
@@ -59,7 +61,7 @@ def find_first_break() -> ChainBreak | ChainSummary:
     """Check every chain; return the first break, or the number of records and chains when all hold."""
     heads = {head.pk: head for head in AuditChainHead.objects.all()}
     records = AuditRecord.objects.select_related("content_type").order_by("chain", "sequence")
-    summary = {}
+    summary: dict[int, tuple[int, str]] = {}
     for chain, chain_records in groupby(records.iterator(chunk_size=2000), key=lambda record: record.chain):
         result = check_chain(chain, chain_records, heads.get(chain))
         if isinstance(result, ChainBreak):
@@ -67,5 +69,7 @@ def find_first_break() -> ChainBreak | ChainSummary:
         summary[chain] = result
     for chain, head in sorted(heads.items()):
         if chain not in summary and head.length:  # every record of a chain deleted
-            return check_chain(chain, [], head)
+            broken = check_chain(chain, [], head)
+            assert isinstance(broken, ChainBreak)  # a head counting records over none in the table never holds
+            return broken
     return ChainSummary(sum(length for length, _hash in summary.values()), len(summary), summary)

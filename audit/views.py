@@ -2,19 +2,22 @@
 
 import csv
 import json
+from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from alfa_platform.auth_requests import as_user
 from alfa_platform.roles import Role, role_required
 
 from .filters import filtered_records, object_type_choices
-from .models import SoftDeletion
+from .models import AuditRecord, SoftDeletion
 from .softdelete import SoftDeleteError, closing_changes, do_restore, do_soft_delete, live_object, retention
 
 CSV_COLUMNS = ["id", "chain", "sequence", "timestamp", "user", "event", "object_type", "object_id", "object",
@@ -22,7 +25,7 @@ CSV_COLUMNS = ["id", "chain", "sequence", "timestamp", "user", "event", "object_
 
 
 @role_required(Role.ADMIN)
-def trail(request):
+def trail(request: HttpRequest) -> HttpResponse:
     form, records = filtered_records(request.GET)
     page = Paginator(records, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -35,11 +38,11 @@ def trail(request):
 class _Echo:
     """csv.writer's file: hands each written line back instead of buffering it."""
 
-    def write(self, value):
+    def write(self, value: str) -> str:
         return value
 
 
-def csv_rows(records):
+def csv_rows(records: QuerySet[AuditRecord]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for record in records.iterator(chunk_size=2000):
@@ -52,7 +55,7 @@ def csv_rows(records):
 
 
 @role_required(Role.ADMIN)
-def trail_csv(request):
+def trail_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Stream the filtered trail as CSV, oldest first, however long it is."""
     _form, records = filtered_records(request.GET)
     response = StreamingHttpResponse(csv_rows(records.order_by("id")), content_type="text/csv")
@@ -62,7 +65,7 @@ def trail_csv(request):
 
 
 @role_required(Role.ADMIN)
-def deleted_list(request):
+def deleted_list(request: HttpRequest) -> HttpResponse:
     """What was soft-deleted and may still be restored, oldest first (the first to be purged)."""
     deletions = SoftDeletion.objects.select_related("content_type", "deleted_by").order_by("deleted_at")
     return render(request, "audit/deleted.html", {"deletions": deletions, "retention_days": retention().days})
@@ -70,10 +73,10 @@ def deleted_list(request):
 
 @require_POST
 @role_required(Role.ADMIN)
-def restore(request, pk):
+def restore(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     deletion = get_object_or_404(SoftDeletion, pk=pk)
     try:
-        obj = do_restore(deletion, request.user)
+        obj = do_restore(deletion, as_user(request.user))
     except SoftDeleteError as exc:
         messages.error(request, str(exc))
         return redirect("audit:deleted")
@@ -83,12 +86,12 @@ def restore(request, pk):
 
 @require_POST
 @role_required(Role.LEAD)
-def delete(request, object_type, pk):
+def delete(request: HttpRequest, object_type: str, pk: int) -> HttpResponseRedirect:
     """Soft-delete a campaign or dataset version (leads); an admin may restore it within the retention period."""
     obj = live_object(object_type, pk)
     if obj is None:
         raise Http404("No such object.")
-    do_soft_delete(obj, request.user, **closing_changes(obj))
+    do_soft_delete(obj, as_user(request.user), **closing_changes(obj))
     messages.success(request, f"{obj} deleted; an admin can restore it for {retention().days} days.")
     after = request.POST.get("next", "")
     safe = url_has_allowed_host_and_scheme(after, {request.get_host()}, require_https=request.is_secure())

@@ -1,7 +1,10 @@
 """{% object_history obj %}: an object's latest audit records on its page; {% delete_button obj %} (leads)."""
 
+from typing import Any
+
 from django import template
 from django.contrib.contenttypes.models import ContentType
+from django.db import models
 from django.urls import reverse
 
 from alfa_platform.roles import Role, has_role
@@ -13,7 +16,7 @@ SHOWN = 10
 
 
 @register.inclusion_tag("audit/_history.html", takes_context=True)
-def object_history(context, obj):
+def object_history(context: template.Context, obj: models.Model | None) -> dict[str, Any]:
     user = context["request"].user
     if obj is None or obj.pk is None or not has_role(user, Role.LEAD):
         return {"records": [], "hidden": True}
@@ -28,7 +31,7 @@ def object_history(context, obj):
 
 
 @register.inclusion_tag("audit/_delete_button.html", takes_context=True)
-def delete_button(context, obj, next_url=""):
+def delete_button(context: template.Context, obj: models.Model | None, next_url: str = "") -> dict[str, Any]:
     """A lead's soft-delete button for a campaign or dataset version; `next_url` is where to go afterwards."""
     request = context["request"]
     if obj is None or obj.pk is None or not has_role(request.user, Role.LEAD):

@@ -1,5 +1,7 @@
 """manage.py verify_audit: check the audit trail's hash chain; exit non-zero naming the first broken record."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.verification import ChainBreak, find_first_break
@@ -8,7 +10,7 @@ from audit.verification import ChainBreak, find_first_break
 class Command(BaseCommand):
     help = "Check the audit trail's hash chain; exits 1 at the first gap or edited record, naming it."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         result = find_first_break()
         if isinstance(result, ChainBreak):
             raise CommandError(str(result))

@@ -176,11 +176,3 @@ ENQUEUE: dict[str, tuple[type[JobConfig], Callable[..., EvaluationRun]]] = {
     "interactive": (InteractiveConfig, do_enqueue_interactive), "winrate": (WinrateConfig, do_enqueue_winrate),
     "generation": (GenerationConfig, do_enqueue_generation),
     "expert_check": (ExpertCheckConfig, do_start_expert_check)}
-
-
-def do_enqueue_evaluation(task: str, options: dict, owner: User | None = None) -> EvaluationRun:
-    """Parse `options` for `task` (interactive, winrate, generation or expert_check) and queue the run."""
-    if task not in ENQUEUE:
-        raise EvaluationError(f"Unknown task {task!r}; choose one of {', '.join(ENQUEUE)}.")
-    cls, enqueue = ENQUEUE[task]
-    return enqueue(parse(cls, options), owner=owner)

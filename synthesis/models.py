@@ -369,10 +369,6 @@ class Verification(models.Model):
     def __str__(self) -> str:
         return f"{self.question_id}/{self.attribute.key}: {self.status}"
 
-    def prefers(self, winner: str, loser: str) -> bool:
-        """Return whether the ranking puts `winner` strictly above `loser` (a tie is not a preference)."""
-        return self.ranks[winner] < self.ranks[loser]
-
 
 class PairType(models.TextChoices):
     ENHANCED_CORRUPTED = "enhanced_corrupted", "Enhanced > corrupted"

@@ -8,7 +8,7 @@ from typing import cast
 from django.db.models import QuerySet
 
 from .configs import PairConfig, VerificationConfig
-from .models import Direction, PairType, Rewrite, Verification, VerificationStatus
+from .models import Direction, PairType, Rewrite
 
 
 @dataclass
@@ -54,13 +54,3 @@ def select_triples(config: PairConfig | VerificationConfig,
         for by_direction in groups.values()
         for found_any in [next(iter(by_direction.values()))]
     ]
-
-
-def latest_verification(triple: Triple) -> Verification | None:
-    """Return the newest ranked verification of a complete triple, else the newest of any status, else None."""
-    if not triple.is_complete:
-        return None
-    found = Verification.objects.filter(
-        enhanced=triple.enhanced, original=triple.original, corrupted=triple.corrupted
-    ).order_by("-created_at", "-pk")
-    return found.filter(status=VerificationStatus.RANKED).first() or found.first()

@@ -286,21 +286,7 @@ def too_long(value: str, max_length: int) -> str:
     return f"{len(value):,} characters, over the {max_length:,}-character limit for this field"
 
 
-def check_id_pattern(value: str, pattern: re.Pattern[str], field_name: str, what: str) -> RecordError | None:
-    if pattern.match(value):
-        return None
-    return RecordError(field_name, f"{value!r} is not a valid {what}")
-
-
 # --- normalizers ----------------------------------------------------------------------------------------------------
-
-
-def as_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def as_bool(value: object) -> bool | None:
-    return None if value is None else bool(value)
 
 
 def present(text: str | None) -> bool:

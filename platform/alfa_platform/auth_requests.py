@@ -7,19 +7,12 @@ take a `User`. Nothing here changes what Django and DRF do.
 from typing import cast
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.http import HttpRequest
 from rest_framework.request import Request
 
 
 def as_user(user: User | AnonymousUser) -> User:
     """Return a request's user as the User it is: the role checks of pages and API admit signed-in users only."""
     return cast(User, user)
-
-
-class AuthenticatedHttpRequest(HttpRequest):
-    """A Django request behind login_required or a role check."""
-
-    user: User
 
 
 class AuthenticatedRequest(Request):

@@ -633,6 +633,23 @@ def make_users(count):
                       "annotators": [{"username": u.username, "token": issue_token(u).key} for u in annotators]}))
 
 
+def merged_reports(paths):
+    """Load saved results; files of the same database (say, two sessions' rounds) become one report."""
+    reports = {}
+    for path in paths:
+        report = json.loads(path.read_text())
+        if report["database"] not in reports:
+            reports[report["database"]] = report
+            continue
+        first = reports[report["database"]]
+        first["runs"] += report["runs"]
+        first["load_end"] = report.get("load_end")
+        first["started"] += f" and {report['started']}"
+        if report["commit"] != first["commit"]:
+            first["commit"] += f" and {report['commit']}"
+    return list(reports.values())
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--databases", default="sqlite,postgres")
@@ -672,8 +689,7 @@ def main(argv=None):
     if args.make_users:
         return make_users(args.make_users)
     if args.table:
-        for path in args.table:
-            report = json.loads(path.read_text())
+        for report in merged_reports(args.table):
             print(f"\n{header(report)}\n\n{table(report)}")
         return None
     args.scratch.mkdir(parents=True, exist_ok=True)

@@ -75,13 +75,16 @@ def engine_for(backend, name, args) -> InteractiveEngine:
 
 
 def run_mode(engine, cases, seed, one_at_a_time):
-    started = time.perf_counter()
+    started, cpu_started, load = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     episodes = engine.run(cases, seed, one_at_a_time=one_at_a_time)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     rows = [{**episode.to_dict(), "repeat": 0} for episode in episodes]
     metrics = repeat_metrics(rows, engine.max_questions)
     return rows, {"cases": len(rows), "seconds": round(elapsed, 1),
                   "cases_per_minute": round(60 * len(rows) / elapsed, 3),
+                  # CPU seconds of this process (all its threads): what a case costs, whatever else shares the cores
+                  "cpu_seconds": round(cpu, 1), "cases_per_cpu_minute": round(60 * len(rows) / cpu, 3),
+                  "load_average_start": round(load, 2), "load_average_end": round(os.getloadavg()[0], 2),
                   "correct": metrics["correct"], "accuracy": metrics["accuracy"],
                   "mean_questions": metrics["mean_questions"], "timeout_rate": metrics["timeout_rate"],
                   "tokens_in": sum(row["tokens_in"] for row in rows),
@@ -130,6 +133,8 @@ def main():
         alone_rows = results["sequential"][0]
         same_cases = [batched_rows[row["case_id"]] for row in alone_rows]
         report["speedup"] = round(report["batched"]["cases_per_minute"] / report["sequential"]["cases_per_minute"], 2)
+        report["speedup_cpu"] = round(report["batched"]["cases_per_cpu_minute"]
+                                      / report["sequential"]["cases_per_cpu_minute"], 2)
         report["same_cases_correct"] = {"batched": sum(r["correct"] for r in same_cases),
                                         "sequential": sum(r["correct"] for r in alone_rows)}
         report["identical_accuracy"] = report["same_cases_correct"]["batched"] == report["same_cases_correct"][

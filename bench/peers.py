@@ -533,6 +533,8 @@ def export_entry(res):
 FIGURES = [
     ("W1 import wall until queryable", lambda r: dig(r, "W1_import", "wall_until_queryable_s"), "s", "lower", 2),
     ("W1 import rate", lambda r: dig(r, "W1_import", "tasks_per_s"), "tasks/s", "higher", None),
+    ("W1 server CPU (database server not counted)", lambda r: dig(r, "W1_import", "server_cpu_s"), "s", "lower",
+     None),
     ("W1 peak RSS, all server processes", lambda r: dig(r, "W1_import", "peak_server_rss_mib"), "MiB", "lower", None),
     ("W1 peak RSS, largest process", lambda r: dig(r, "W1_import", "largest_process_peak_mib"), "MiB", "lower",
      None),

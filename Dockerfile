@@ -23,4 +23,4 @@ RUN if [ "$EXTRAS" = "gpu" ]; then \
     fi
 RUN mkdir -p /var/lib/alfa && python manage.py collectstatic --no-input -v 0
 EXPOSE 8000
-CMD ["gunicorn", "alfa_platform.wsgi", "-b", "0.0.0.0:8000", "-w", "3", "--threads", "4"]
+CMD ["gunicorn", "alfa_platform.wsgi", "-b", "0.0.0.0:8000", "-w", "3", "--threads", "4", "--timeout", "120"]

@@ -22,7 +22,8 @@ $PY -m celery -A alfa_platform worker -Q default,gpu --pool threads --concurrenc
 WORKER_PID=$!
 $PY -m celery -A alfa_platform beat -l info --schedule "$VAR/celerybeat-schedule" >"$VAR/log/beat.log" 2>&1 &
 BEAT_PID=$!
-$PY -m gunicorn alfa_platform.wsgi -b "$HOST:$PORT" -w 2 --threads 4 --access-logfile "$VAR/log/access.log" &
+# --timeout 120: a large item upload (24,800 pairs, 43 MB) is parsed and inserted within its request
+$PY -m gunicorn alfa_platform.wsgi -b "$HOST:$PORT" -w 2 --threads 4 --timeout 120 --access-logfile "$VAR/log/access.log" &
 WEB_PID=$!
 stop() {
   trap - EXIT INT TERM

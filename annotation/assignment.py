@@ -568,6 +568,18 @@ def _submit(assignment: Assignment, rows: list[Judgment], duration_ms: int | Non
         return _submit_qualification(assignment, rows, duration_ms, now)
     if _fast_sql():
         return _submit_fast(assignment, rows, duration_ms, now)
+    _claim_and_store(assignment, rows, duration_ms, now)
+    CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id).update(
+        done_count=F("done_count") + 1
+    )
+    record_submission(assignment, rows, duration_ms, assignment.annotator)
+    assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
+    return None
+
+
+def _claim_and_store(assignment: Assignment, rows: list[Judgment], duration_ms: int | None, now: datetime) -> None:
+    """Claim the open assignment (one conditional UPDATE that also checks the campaign takes this annotator's work)
+    and store its judgments; the ORM half of a submit, for real and qualification items alike."""
     claimed = Assignment.objects.filter(
         takes_work(assignment.annotator_id), pk=assignment.pk, status=AssignmentStatus.ASSIGNED
     ).update(status=AssignmentStatus.SUBMITTED, submitted_at=now, duration_ms=duration_ms)
@@ -575,12 +587,6 @@ def _submit(assignment: Assignment, rows: list[Judgment], duration_ms: int | Non
         raise refusal(assignment)
     Judgment.objects.bulk_create(rows)
     ComparisonItem.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
-    CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id).update(
-        done_count=F("done_count") + 1
-    )
-    record_submission(assignment, rows, duration_ms, assignment.annotator)
-    assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
-    return None
 
 
 @cache
@@ -802,13 +808,7 @@ def _submit_qualification(assignment: Assignment, rows: list[Judgment], duration
     the locked member row. The round ends after the campaign's number of items, or earlier when the annotator has
     no unseen qualification item left; it is passed when the share answered as expected reaches the pass mark.
     """
-    claimed = Assignment.objects.filter(
-        takes_work(assignment.annotator_id), pk=assignment.pk, status=AssignmentStatus.ASSIGNED
-    ).update(status=AssignmentStatus.SUBMITTED, submitted_at=now, duration_ms=duration_ms)
-    if not claimed:
-        raise refusal(assignment)
-    Judgment.objects.bulk_create(rows)
-    ComparisonItem.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
+    _claim_and_store(assignment, rows, duration_ms, now)
     record_submission(assignment, rows, duration_ms, assignment.annotator)
     campaign = Campaign.objects.get(pk=assignment.campaign_id)  # with the guidelines the hot path leaves out
     item = ComparisonItem.objects.get(pk=assignment.item_id)

@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from machine_info import describe_machine  # bench/ is on the path when a benchmark runs as a script
 from scratch_db import scratch_postgres  # bench/ is on the path when a benchmark runs as a script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,15 +61,6 @@ def setup_django():
 
 
 
-def machine():
-    cpu = platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
-    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}, " \
-           f"{platform.system()} {platform.release()}"
 
 
 def commit():
@@ -406,7 +397,7 @@ def run(args, database, folder):
 
     call_command("migrate", verbosity=0)
     version = connection.Database.sqlite_version if connection.vendor == "sqlite" else connection.pg_version
-    report = {"database": f"{connection.vendor} {version}", "machine": machine(),
+    report = {"database": f"{connection.vendor} {version}", "machine": describe_machine(),
               "started_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": load(),
               "nice": os.nice(0), "settings": os.environ["DJANGO_SETTINGS_MODULE"], "commit": commit()}
     print(f"database {report['database']}; machine {report['machine']}; load {report['load_start']}")

@@ -12,13 +12,13 @@ second import of the same file (idempotent: nothing created). --profile writes a
 
 import argparse
 import os
-import platform
 import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from machine_info import describe_machine  # bench/ is on the path when a benchmark runs as a script
 from scratch_db import scratch_postgres  # bench/ is on the path when a benchmark runs as a script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,17 +33,6 @@ def current_rss_mb():
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    system = f"{platform.system()} {platform.release()}"
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
 
 
@@ -105,7 +94,7 @@ def main(argv=None):
         records = run.records_read
         version = connection.Database.sqlite_version if connection.vendor == "sqlite" else connection.pg_version
         print(f"database     {connection.vendor} {version}")
-        print(f"machine      {machine()}")
+        print(f"machine      {describe_machine()}")
         print(f"file         {args.file} ({args.file.stat().st_size / 2**20:.1f} MiB)")
         print(f"records      {records:,} read, {run.rejected} rejected; created {run.created}")
         print(f"rows         {Post.objects.count():,} posts, {Thread.objects.count():,} threads, "

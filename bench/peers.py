@@ -44,7 +44,6 @@ import importlib.util
 import itertools
 import json
 import os
-import platform
 import shutil
 import signal
 import sqlite3
@@ -59,6 +58,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
+from machine_info import describe_machine  # bench/ is on the path when a benchmark runs as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_DIR = Path(os.environ.get("ALFA_PEER_DIR", ROOT.parent / "shared" / "peers" / "labelstudio"))
@@ -484,14 +484,6 @@ def load():
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def machine():
-    cpu = platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
-    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
 
 
 def git(*arguments):
@@ -703,7 +695,7 @@ def main(argv=None):
         ensure_label_studio(args.ls_venv)
     for database in [d.strip() for d in args.databases.split(",") if d.strip()]:
         workers, threads, source = SERVERS[database]
-        report = {"database": database, "n_tasks": len(tasks), "workload_sha256": digest, "machine": machine(),
+        report = {"database": database, "n_tasks": len(tasks), "workload_sha256": digest, "machine": describe_machine(),
                   "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": load(),
                   "commit": measured, "settings": {k: str(v) for k, v in vars(args).items() if k != "table"},
                   "servers": {"ours": f"gunicorn {workers}x{threads} ({source}) + Celery worker",

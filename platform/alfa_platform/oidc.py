@@ -180,7 +180,9 @@ def do_sync_claim_roles(identity: ExternalIdentity, roles: set[str]) -> None:
     user = identity.user
     revoked = set(identity.claim_roles) - roles
     user.groups.remove(*Group.objects.filter(name__in=revoked))
-    user.groups.add(*Group.objects.filter(name__in=roles))
+    # get_or_create, as create_user_with_role does: a role group deleted in the admin must not turn a mapped login
+    # into a silent no-role one (the roles are the fixed set the role map is checked against).
+    user.groups.add(*(Group.objects.get_or_create(name=role)[0] for role in sorted(roles)))
     identity.claim_roles = sorted(roles)
     cast(Any, user)._alfa_roles = None  # roles_of() must read the new groups (its per-request cache)
 

@@ -41,7 +41,7 @@ def do_set_role(actor: User | AnonymousUser, user: User, role: str, granted: boo
     """Grant or revoke `role` for `user` on behalf of `actor` (PermissionDenied when it is not theirs to change)."""
     if role not in changeable_roles(actor, user):
         raise PermissionDenied(f"You may not change the {role} role of {user.username}.")
-    group = Group.objects.get(name=role)
+    group = Group.objects.get_or_create(name=role)[0]  # as create_user_with_role: a deleted role group comes back
     if granted:
         user.groups.add(group)
     else:

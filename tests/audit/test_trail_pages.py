@@ -50,6 +50,11 @@ def test_allows_admin_to_filter_the_trail_by_user_object_and_time(trail, admin_u
     assert len(client.get(TRAIL, {"since": earlier, "until": later}).context["page"]) == AuditRecord.objects.count()
 
 
+def test_the_trail_page_links_the_admin_to_the_restore_page(trail, admin_user, client_for):
+    page = client_for(admin_user).get(TRAIL).content.decode()
+    assert f'href="{reverse("audit:deleted")}"' in page
+
+
 @pytest.mark.parametrize("params", [{"since": "yesterday"}, {"object_type": "nope.nothing"}, {"object_id": "5"},
                                     {"since": "2026-02-01T00:00", "until": "2026-01-01T00:00"}, {"page": "x"},
                                     {"user": "\x00"}])

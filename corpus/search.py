@@ -1,13 +1,13 @@
-"""Thread search, filters and list loading shared by the corpus pages and the API (indexes: see migration 0002)."""
+"""Thread search, filters and list loading shared by the corpus pages and the API (indexes: see migration 0002;
+the database-specific SQL: corpus/sql)."""
 
 import re
 from collections.abc import Sequence
 
-from django.db import connection
-from django.db.models import BigIntegerField, Exists, F, Func, OuterRef, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, OuterRef, QuerySet
 
 from .models import Post, Question, Thread
+from .sql import sql
 
 # Columns the list shows; loading only these keeps 5 MB posts out of the list query.
 LIST_FIELDS = (
@@ -20,19 +20,6 @@ WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_WORDS = 12
 
 
-def unindexed(column: str) -> F | Func:
-    """Return the column as `+column` on SQLite, which keeps the planner from driving the query by its index.
-
-    The thread list wants its rows in thread_id order and only a page of them: walking the thread_id index and
-    testing each row against a search hit list or a set of posts stops after 51 rows, while letting SQLite start
-    from the list sorts every hit (12 ms for "pain" at 12,000 threads) or, without ANALYZE statistics, nests the
-    list inside a loop over posts (seconds).
-    """
-    if connection.vendor == "sqlite":
-        return Func(F(column), template="+%(expressions)s", output_field=BigIntegerField())
-    return F(column)
-
-
 def search_words(query: str | None) -> list[str]:
     """Return the lower-cased words of a search query; punctuation and query operators are dropped."""
     return WORD.findall((query or "").lower())[:MAX_WORDS]
@@ -43,27 +30,7 @@ def search_threads(threads: QuerySet[Thread], query: str | None) -> QuerySet[Thr
     words = search_words(query)
     if not words:
         return threads
-    if connection.vendor == "sqlite":
-        # Quote each word so FTS5 operators typed by a user are searched as text, not parsed.
-        match = " ".join(f'"{word}"' for word in words[:-1]) + f' "{words[-1]}"*'
-        fts = RawSQL("SELECT rowid FROM corpus_thread_fts WHERE corpus_thread_fts MATCH %s", [match.strip()])
-        return threads.alias(search_rowid=unindexed("id")).filter(search_rowid__in=fts)
-    if connection.vendor == "postgresql":
-        # The GIN index serves to_tsvector('english', search_text) only. The hits are computed in a subquery that
-        # OFFSET 0 keeps the planner from flattening: otherwise it walks the thread_id index for the page order and
-        # computes to_tsvector on every row it passes (64 ms for "pain", seconds for a rare word).
-        # A query of stop words only ("the") reduces to an empty tsquery: treat it as no search, as on SQLite,
-        # instead of matching nothing; numnode() of a literal is folded by the planner, so the index still serves.
-        tsquery = " & ".join([*words[:-1], f"{words[-1]}:*"])
-        hits = RawSQL(
-            "SELECT hit.id FROM corpus_thread hit WHERE numnode(to_tsquery('english', %s)) = 0"
-            " OR to_tsvector('english', hit.search_text) @@ to_tsquery('english', %s) OFFSET 0",
-            [tsquery, tsquery],
-        )
-        return threads.filter(id__in=hits)
-    for word in words:
-        threads = threads.filter(search_text__contains=word)
-    return threads
+    return sql().match_words(threads, words)
 
 
 def filter_threads(
@@ -76,7 +43,7 @@ def filter_threads(
         # A membership test, not a join: SQLite then walks threads in thread_id order and stops at the page's end,
         # instead of starting from every post of the split (6 s combined with a search, without ANALYZE statistics).
         posts = Post.objects.filter(split=split).values("pk")
-        threads = threads.alias(split_post=unindexed("post_id")).filter(split_post__in=posts)
+        threads = threads.alias(split_post=sql().unindexed("post_id")).filter(split_post__in=posts)
     if question_type:
         threads = threads.filter(
             Exists(Question.objects.filter(thread=OuterRef("pk"), question_type=question_type))

@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ..models import ImportRun, Split
+from ..sql import sql
 from .base import CHUNK_RECORDS, FileRejected, NameScrubber, Pseudonymizer, RecordError, Report
 from .reader import Line, RecordStream
 from .units import FileState, Record
@@ -146,7 +147,7 @@ def import_path(
         finish(run, report, ImportRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     if report.created or report.updated:
-        optimize_database()
+        sql().refresh_statistics()
     finish(run, report, ImportRun.Status.DONE)
     return run
 
@@ -219,21 +220,14 @@ def read_records(
     return context.format
 
 
-# Whether an import writes its chunks on a writer thread, unless settings.ALFA_IMPORT_WRITER_THREAD says: on PostgreSQL,
-# always, as the server works while this process checks the next chunk (15.0 s against 16.2 s inline for 24,800
-# records). On SQLite, when the first chunk is fresh (ChunkWriter.plan_fresh): the writer then runs little but SQL,
-# 5.1-6.5 s (median 5.6) against 5.4-8.2 s (median 6.7) inline, six alternating pairs of bench/import_bench.py.
-# Chunks of existing rows (a re-import) make the writer thread do Python work that contends with the reader's for the
-# GIL, and they are written inline (docs/corpus-import.md).
-
-
 def use_writer_thread(fresh: bool = True) -> bool:
     """Return whether an import whose first chunk is (or is not) fresh writes its chunks on a second thread with
     its own connection: as the setting or the database says, and only when this thread has no transaction open,
-    since the writer could not see uncommitted rows (tests, callers inside atomic())."""
+    since the writer could not see uncommitted rows (tests, callers inside atomic()). What each database wants, and
+    the timings behind it: writer_thread_wanted in corpus/sql."""
     wanted = getattr(settings, "ALFA_IMPORT_WRITER_THREAD", None)
     if wanted is None:
-        wanted = connection.vendor == "postgresql" or (connection.vendor == "sqlite" and fresh)
+        wanted = sql().writer_thread_wanted(fresh)
     return wanted and not connection.in_atomic_block
 
 
@@ -274,7 +268,7 @@ class ChunkSink:
     def tune(self) -> None:
         """On the connection that writes (called there, before its first chunk): bulk-import settings."""
         if self.restore is None:
-            self.restore = tune_connection()
+            self.restore = sql().tune_connection()
 
     def untune(self) -> None:
         if self.restore is not None:
@@ -320,43 +314,6 @@ class ChunkSink:
         if self.error is not None and not quiet:
             raise self.error
         return positions
-
-
-# SQLite settings for the connection that writes an import's chunks (restored when the import ends):
-# a 64 MiB page cache keeps a chunk's index pages in memory, temporary b-trees stay in memory, and the WAL is
-# checkpointed every 64 MiB instead of every 4 MiB (each checkpoint syncs the database file; synchronous stays
-# NORMAL, so a commit is as durable as before).
-SQLITE_IMPORT_PRAGMAS = {"cache_size": -65_536, "temp_store": 2, "wal_autocheckpoint": 16_384}
-
-
-def tune_connection() -> Callable[[], None]:
-    """Apply SQLITE_IMPORT_PRAGMAS to this thread's connection; return a function that restores the settings."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:  # temp_store cannot change in a transaction
-        return lambda: None
-    with connection.cursor() as cursor:
-        old = {name: cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in SQLITE_IMPORT_PRAGMAS}
-        for name, value in SQLITE_IMPORT_PRAGMAS.items():
-            cursor.execute(f"PRAGMA {name} = {int(value)}")
-
-    def restore() -> None:
-        if connection.connection is None or connection.in_atomic_block:
-            return
-        with connection.cursor() as cursor:
-            for name, value in old.items():
-                cursor.execute(f"PRAGMA {name} = {int(value)}")
-            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    return restore
-
-
-def optimize_database() -> None:
-    """Refresh the query planner's statistics after an import wrote rows: PRAGMA optimize (SQLite, which
-    analyzes only tables whose statistics are stale) or ANALYZE of the corpus tables (PostgreSQL)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA optimize")
-        elif connection.vendor == "postgresql":
-            cursor.execute("ANALYZE corpus_post, corpus_thread, corpus_comment, corpus_question")
 
 
 def check_format(line: Line, named: str | None, detect_format: Callable[[Record], str | None]) -> str:

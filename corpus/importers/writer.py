@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import JSONField, Model
 
 from ..models import Comment, MultipleChoiceCase, Post, Question, RecordChange, Split, Thread
+from ..sql import sql
 from .base import RecordError
 from .units import COMMENT_FIELDS, POST_FIELDS, QUESTION_FIELDS, THREAD_FIELDS, Key, Record, Row, Unit
 
@@ -116,7 +117,7 @@ class ChunkWriter:
         records of a post are not consecutive, makes the chunk take the general path, in order); a row written
         by another process meanwhile makes the plan fail on a unique index, and the general path takes over.
         """
-        if connection.vendor != "sqlite" or not units:
+        if not sql().plans_fresh_chunks() or not units:
             return None
         posts, threads, comments, questions = gather(units)
         planned = self.ctx.state.planned_posts
@@ -486,8 +487,8 @@ class Inserter:
         plain = [f for f in fields if f.attname not in joined]
         self.columns = [f.attname for f in plain] + [key_name for *_, key_name in joins]
         self.json_positions = [i for i, f in enumerate(plain) if isinstance(f, JSONField)]
-        columns = ", ".join(quote(cast(str, f.column)) for f in fields)  # a concrete field has its column
-        table = quote(model._meta.db_table)
+        self.column_list = columns = ", ".join(quote(cast(str, f.column)) for f in fields)  # concrete: has a column
+        self.table = table = quote(model._meta.db_table)
         self.placeholder = "(" + ", ".join(["%s"] * len(self.columns)) + ")"
         if joins:
             value_of = {name: f"v.column{i + 1}" for i, name in enumerate(self.columns)}
@@ -499,13 +500,12 @@ class Inserter:
             self.tail = ") v " + " ".join(clause.format(value_of[key]) for _, _, clause, key in joins)
         else:
             self.head, self.tail = f"INSERT INTO {table} ({columns}) VALUES ", ""  # noqa: S608 - names from the model
-        self.per_statement = max(1, min(500, max_parameters() // len(self.columns)))
+        self.per_statement = max(1, min(500, sql().max_parameters() // len(self.columns)))
         self.sql: dict[int, str] = {}
-        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
 
     @classmethod
     def for_model(cls, model: type[Model], joins: Joins | None = None) -> "Inserter":
-        key = (model, connection.vendor, bool(joins))
+        key = (model, sql().__name__, bool(joins))  # quoting and statement sizes are the database's
         if key not in cls.cache:
             cls.cache[key] = cls(model, joins)
         return cls.cache[key]
@@ -533,33 +533,8 @@ class Inserter:
         return params
 
     def execute(self, params: list[Any]) -> None:
-        """Insert the rows whose flat values params holds (see params())."""
-        if connection.vendor == "postgresql":
-            self.copy(params)
-            return
-        width, step = len(self.columns), self.per_statement
-        count = len(params) // width
-        with connection.cursor() as cursor:
-            for start in range(0, count, step):
-                rows = min(step, count - start)
-                cursor.execute(self.statement(rows), params[start * width:(start + rows) * width])
-
-    def copy(self, params: list[Any]) -> None:
-        """PostgreSQL: stream the rows with COPY, several times faster than INSERT for bulk data."""
-        width = len(self.columns)
-        with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
-            for start in range(0, len(params), width):
-                copy.write_row(params[start:start + width])
-
-
-def max_parameters() -> int:
-    """Return how many parameters one statement may carry on this database."""
-    if connection.vendor == "sqlite":
-        import sqlite3
-
-        connection.ensure_connection()
-        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return 65_535 if connection.vendor == "postgresql" else 999
+        """Insert the rows whose flat values params holds (see params()): INSERTs or COPY, as the database does best."""
+        sql().write_rows(self, params)
 
 
 def select_in(
@@ -573,7 +548,7 @@ def select_in(
     selected = ", ".join(quote(c) for c in columns)
     head = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {quote(key_column)} IN "  # noqa: S608
     rows: list[tuple[Any, ...]] = []
-    step = max(1, min(10_000, max_parameters() - 1))
+    step = max(1, min(10_000, sql().max_parameters() - 1))
     with connection.cursor() as cursor:
         for start in range(0, len(keys), step):
             batch = keys[start:start + step]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..configs import SamplingConfig
 from .base import BackendError, EndpointSettings, GenerationBackend, GenerationRequest, GenerationResult
+from .prefix_store import PrefixStore
 
 if TYPE_CHECKING:
     import torch
@@ -21,6 +22,10 @@ logger = logging.getLogger(__name__)
 # Share a prefix when it covers at least this share of the shortest prompt and this many tokens.
 PREFIX_SHARE = 0.5
 MIN_SHARED_TOKENS = 32
+# Prompt tokens whose keys and values a CPU backend keeps across calls (46 kB a token for SmolLM2-135M in float32,
+# so 6 GB at most): a turn of 50 interactive cases stores ~90,000 prompt tokens, and a store smaller than one
+# turn's prompts evicts each case's prefix (least recently used) just before its next turn would read it.
+DEFAULT_PREFIX_CACHE_TOKENS = 131072
 GROUPED_SDPA = "grouped_query_sdpa"
 FALLBACK_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
@@ -124,14 +129,46 @@ def growing_layer_class() -> type["DynamicLayer"]:
     return GrowingLayer
 
 
+def full_attention(config: "PretrainedConfig") -> bool:
+    """Whether every layer attends to the whole context (no sliding window): its keys and values can grow in place
+    and be reused for any later prompt with the same start."""
+    kinds = set(getattr(config, "layer_types", None) or ["full_attention"])
+    return not getattr(config, "sliding_window", None) and kinds == {"full_attention"}
+
+
 def new_cache(config: "PretrainedConfig") -> "Cache":
     """A cache that grows in place, for models whose every layer attends to the whole context."""
     from transformers.cache_utils import Cache, DynamicCache
 
-    kinds = set(getattr(config, "layer_types", None) or ["full_attention"])
-    if getattr(config, "sliding_window", None) or kinds != {"full_attention"}:
+    if not full_attention(config):
         return DynamicCache(config=config)
     return Cache(layer_class_to_replicate=growing_layer_class())
+
+
+def batch_cache(kvs: "list[torch.Tensor]", width: int) -> "Cache":
+    """A left-padded batch cache from each row's keys and values ([layers, 2, kv heads, tokens, head dim]), with
+    room to grow while decoding. The padding columns are zeros, which the attention mask hides (uninitialised
+    memory could hold NaN, and a masked NaN still spoils the weighted sum)."""
+    from transformers.cache_utils import Cache
+
+    layers, _, heads, _, dim = kvs[0].shape
+    capacity = width + max(64, width // 2)
+    cache_layers = []
+    for layer in range(layers):
+        keys = kvs[0].new_empty((len(kvs), heads, capacity, dim))
+        values = kvs[0].new_empty((len(kvs), heads, capacity, dim))
+        for row, kv in enumerate(kvs):
+            pad = width - kv.shape[3]
+            keys[row, :, :pad] = 0
+            values[row, :, :pad] = 0
+            keys[row, :, pad:width] = kv[layer, 0]
+            values[row, :, pad:width] = kv[layer, 1]
+        grown = growing_layer_class()()
+        grown.lazy_initialization(keys, values)
+        grown.buffers = (keys, values)
+        grown.keys, grown.values = keys[:, :, :width], values[:, :, :width]
+        cache_layers.append(grown)
+    return Cache(layers=cache_layers)
 
 
 def resolve_device(device: str) -> str:
@@ -143,12 +180,17 @@ def resolve_device(device: str) -> str:
 
 
 class TransformersBackend(GenerationBackend):
-    """Batches requests that share sampling settings, sorted by length so padding stays small."""
+    """Batches requests that share sampling settings, sorted by length so padding stays small.
+
+    With a prefix store (`prefix_cache_tokens`; by default on a CPU, for models of full attention only), each
+    prompt computes only the tokens after its longest stored prefix, one row at a time and unpadded (a padded
+    prefill costs more than one by one on a CPU), then the batch decodes together from a left-padded cache. On a
+    GPU the default is off: there a batched prefill of whole prompts is cheap, and row by row would serialise it."""
 
     name = "transformers"
 
     def __init__(self, settings: EndpointSettings, model: "PreTrainedModel | None" = None,
-                 tokenizer: "PreTrainedTokenizerBase | None" = None) -> None:
+                 tokenizer: "PreTrainedTokenizerBase | None" = None, prefix_cache_tokens: int | None = None) -> None:
         super().__init__(settings)
         self.device = resolve_device(settings.device)
         if model is None:
@@ -159,6 +201,13 @@ class TransformersBackend(GenerationBackend):
         if self.device == "cpu":
             use_grouped_query_sdpa(self.model)
         self._prepare_tokenizer()
+        if prefix_cache_tokens is None:
+            prefix_cache_tokens = DEFAULT_PREFIX_CACHE_TOKENS if self.device == "cpu" else 0
+        self.prefix_store = (PrefixStore(prefix_cache_tokens)
+                             if prefix_cache_tokens > 0 and full_attention(self.model.config) else None)
+        # Prompt tokens the prefix-store path ran through the model, and those it took from the store instead
+        self.prompt_tokens_computed = 0
+        self.prompt_tokens_reused = 0
 
     def _load(self, path: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
         import torch
@@ -196,12 +245,22 @@ class TransformersBackend(GenerationBackend):
         for _sampling, group in groupby(order, key=key):
             indices = list(group)
             ids = {i: self.tokenizer(self.render(requests[i]), add_special_tokens=False)["input_ids"] for i in indices}
-            for chunk, prefixes in self.plan_batches(indices, ids):
+            plan = self.plan_batches(indices, ids) if self.prefix_store is None else self.length_batches(indices, ids)
+            for chunk, prefixes in plan:
                 outputs = self._generate_chunk([ids[i] for i in chunk], [requests[i].sampling for i in chunk],
                                                prefixes)
                 for i, result in zip(chunk, outputs, strict=True):
                     results[i] = result
         return cast("list[GenerationResult]", results)  # every index is in one group
+
+    def length_batches(self, indices: list[int],
+                       ids: Mapping[int, list[int]]) -> list[tuple[list[int], list[int]]]:
+        """Batches for the prefix-store path, by length: a row's stored prefix is found row by row, and decoding
+        pads every row to the batch's longest."""
+        size = max(1, self.settings.batch_size)
+        ordered = sorted(indices, key=lambda i: len(ids[i]))
+        return [(ordered[start:start + size], [0] * len(ordered[start:start + size]))
+                for start in range(0, len(ordered), size)]
 
     def plan_batches(self, indices: list[int], ids: Mapping[int, list[int]]) -> list[tuple[list[int], list[int]]]:
         """Return [(indices, prefix length per row)]. Prompts sharing a long prefix (one question's rewrites) form a
@@ -300,54 +359,99 @@ class TransformersBackend(GenerationBackend):
         cache.batch_select_indices(torch.tensor([groups.index(key) for key in keys], device=self.device))
         return cache
 
+    def _prefill_stored(self, rows: list[list[int]]) -> tuple["torch.Tensor", "torch.Tensor", "Cache"]:
+        """Return the last logits, the attention mask and a left-padded cache of the batch, each row computed alone
+        after its longest stored prefix."""
+        import torch
+
+        kvs, logits = [], []
+        for row in rows:
+            kv, last = self._prefill_row(row)
+            kvs.append(kv)
+            logits.append(last)
+        width = max(len(row) for row in rows)
+        mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in rows], device=self.device)
+        return torch.cat(logits), mask, batch_cache(kvs, width)
+
+    def _prefill_row(self, row: list[int]) -> tuple["torch.Tensor", "torch.Tensor"]:
+        """Compute one prompt after its longest stored prefix (at least its last token, for the logits); store its
+        new whole blocks. Return its keys and values ([layers, 2, kv heads, tokens, head dim]) and last logits."""
+        import torch
+
+        store = cast("PrefixStore", self.prefix_store)
+        blocks = store.match(row, len(row) - 1)
+        start = len(blocks) * store.block
+        cache = new_cache(self.model.config)
+        if blocks:
+            past = torch.cat(blocks, dim=3)
+            for layer, (keys, values) in enumerate(past):
+                cache.update(keys[None], values[None], layer)
+        logits = self.model(input_ids=torch.tensor([row[start:]], device=self.device),
+                            position_ids=torch.arange(start, len(row), device=self.device)[None],
+                            past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+        kv = torch.stack([torch.stack([layer.keys[0], layer.values[0]]) for layer in cache.layers])
+        store.add(row, kv, len(blocks))
+        self.prompt_tokens_computed += len(row) - start
+        self.prompt_tokens_reused += start
+        return kv, logits
+
     def _run(self, rows: list[list[int]], samplings: list[SamplingConfig],
              prefixes: list[int]) -> list[GenerationResult]:
-        """Prefill, then decode one token per step for the rows still generating: rows that reached their end of
-        sequence leave the batch (and its cache) once they are a quarter of it, rather than being computed until the
-        longest row ends as generate() does. Each row samples with its own generator seeded by its request's seed."""
+        """Prefill, then decode the batch together; see _decode."""
+        import torch
+
+        started = time.perf_counter()
+        with torch.inference_mode():
+            if self.prefix_store is not None:
+                logits, mask, cache = self._prefill_stored(rows)
+            else:
+                ids, mask, cache = self._inputs(rows, prefixes)
+                positions = (mask.cumsum(-1) - 1).clamp(min=0)
+                past = cache.get_seq_length()
+                logits = self.model(input_ids=ids[:, past:], attention_mask=mask, position_ids=positions[:, past:],
+                                    past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+            generated = self._decode(logits, mask, cache, samplings)
+        elapsed = time.perf_counter() - started
+        return [self._result(tokens, len(row), elapsed) for tokens, row in zip(generated, rows, strict=True)]
+
+    def _decode(self, logits: "torch.Tensor", mask: "torch.Tensor", cache: "Cache",
+                samplings: list[SamplingConfig]) -> list[list[int]]:
+        """Decode one token per step for the rows still generating: rows that reached their end of sequence leave
+        the batch (and its cache) once they are a quarter of it, rather than being computed until the longest row
+        ends as generate() does. Each row samples with its own generator seeded by its request's seed."""
         import torch
 
         sampling = samplings[0]
-        started = time.perf_counter()
-        with torch.inference_mode():
-            ids, mask, cache = self._inputs(rows, prefixes)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            past = cache.get_seq_length()
-            logits = self.model(input_ids=ids[:, past:], attention_mask=mask, position_ids=positions[:, past:],
-                                past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
-            generators = None if sampling.is_greedy else [self._generator(s.seed) for s in samplings]
-            eos = torch.tensor(sorted(self.eos_ids), device=self.device)
-            active = list(range(len(rows)))  # the batch's rows still generating, in cache order
-            generated: list[list[int]] = [[] for _ in rows]
-            ended: set[int] = set()
-            next_position = positions[:, -1] + 1
-            for step in range(sampling.max_tokens):
-                if step < sampling.min_tokens:
-                    logits[:, eos] = float("-inf")
-                tokens = self._pick(logits, sampling, generators, active)
-                for row, token, stop in zip(active, tokens.tolist(), torch.isin(tokens, eos).tolist(),
-                                            strict=True):
-                    if row not in ended:
-                        generated[row].append(token)
-                        if stop:
-                            ended.add(row)
-                keep = [k for k, row in enumerate(active) if row not in ended]
-                if not keep or step + 1 == sampling.max_tokens:
-                    break
-                # Dropping rows copies the whole cache, so drop them once a quarter of the batch has ended; until
-                # then an ended row is computed but its tokens are ignored.
-                if 4 * (len(active) - len(keep)) >= len(active):
-                    index = torch.tensor(keep, device=self.device)
-                    cache.batch_select_indices(index)
-                    mask, tokens, next_position = mask[index], tokens[index], next_position[index]
-                    active = [active[k] for k in keep]
-                mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
-                logits = self.model(input_ids=tokens[:, None], attention_mask=mask,
-                                    position_ids=next_position[:, None], past_key_values=cache,
-                                    use_cache=True).logits[:, -1]
-                next_position = next_position + 1
-        elapsed = time.perf_counter() - started
-        return [self._result(tokens, len(row), elapsed) for tokens, row in zip(generated, rows, strict=True)]
+        generators = None if sampling.is_greedy else [self._generator(s.seed) for s in samplings]
+        eos = torch.tensor(sorted(self.eos_ids), device=self.device)
+        active = list(range(len(samplings)))  # the batch's rows still generating, in cache order
+        generated: list[list[int]] = [[] for _ in samplings]
+        ended: set[int] = set()
+        next_position = mask.sum(-1)  # each row's real tokens, so the next position whatever its padding
+        for step in range(sampling.max_tokens):
+            if step < sampling.min_tokens:
+                logits[:, eos] = float("-inf")
+            tokens = self._pick(logits, sampling, generators, active)
+            for row, token, stop in zip(active, tokens.tolist(), torch.isin(tokens, eos).tolist(), strict=True):
+                if row not in ended:
+                    generated[row].append(token)
+                    if stop:
+                        ended.add(row)
+            keep = [k for k, row in enumerate(active) if row not in ended]
+            if not keep or step + 1 == sampling.max_tokens:
+                break
+            # Dropping rows copies the whole cache, so drop them once a quarter of the batch has ended; until
+            # then an ended row is computed but its tokens are ignored.
+            if 4 * (len(active) - len(keep)) >= len(active):
+                index = torch.tensor(keep, device=self.device)
+                cache.batch_select_indices(index)
+                mask, tokens, next_position = mask[index], tokens[index], next_position[index]
+                active = [active[k] for k in keep]
+            mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
+            logits = self.model(input_ids=tokens[:, None], attention_mask=mask, position_ids=next_position[:, None],
+                                past_key_values=cache, use_cache=True).logits[:, -1]
+            next_position = next_position + 1
+        return generated
 
     def _generator(self, seed: int | None) -> "torch.Generator":
         import torch
@@ -390,5 +494,7 @@ class TransformersBackend(GenerationBackend):
         import torch
 
         self.model = None
+        if self.prefix_store is not None:
+            self.prefix_store.clear()
         if self.device.startswith("cuda"):
             torch.cuda.empty_cache()

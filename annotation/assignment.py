@@ -5,33 +5,24 @@ annotator's requests run one at a time), candidate items are locked with SELECT 
 annotators never take the same row at once), and the overlap counter only moves through a conditional UPDATE
 (`active_count < overlap`), backed by a unique (item, annotator) constraint. On SQLite, writers are serialised
 by the database (IMMEDIATE transactions), so the same code is correct there too.
+
+Each operation is written once, in AssignmentStore; annotation.sql.postgresql replaces a few of its statements
+with PostgreSQL's (one prepared statement per request instead of four or five), and nothing else.
 """
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from functools import cache
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-if TYPE_CHECKING:
-    from django.db.backends.utils import _ExecuteQuery
-
+from alfa_platform.backends import backend
 from alfa_platform.roles import Role, has_role
-from audit.recording import (
-    chain_cte,
-    is_enabled,
-    record_event,
-    record_submission,
-    submission_repr,
-    submission_sql_params,
-)
+from audit.recording import record_event, record_submission, submission_repr
 
 from .attributes import OVERALL
 from .models import (
@@ -110,31 +101,6 @@ def may_annotate(campaign: Campaign, user: User) -> bool:
     return CampaignMember.objects.filter(campaign=campaign, user=user, invited=True).exists()
 
 
-def lock_member(campaign: Campaign, user: User) -> CampaignMember:
-    """Return the user's member row, locked for this transaction (created on first use of an open campaign).
-
-    Raises NotEligible for users who may not annotate the campaign, Removed for members a lead has removed. One
-    query in the common case: this runs on every "next item" and undo request.
-    """
-    if not has_role(user, Role.ANNOTATOR):
-        raise NotEligible("You are not an annotator of this campaign.")
-    if _fast_sql():
-        member = _fetch_one(CampaignMember, "m", "FROM {table} m WHERE m.campaign_id = %s AND m.user_id = %s "
-                            "FOR UPDATE", [campaign.pk, user.pk])
-    else:
-        member = CampaignMember.objects.select_for_update().filter(campaign=campaign, user=user).first()
-    if member is not None and (member.invited or campaign.open_to_all):
-        if member.paused:
-            raise MemberPaused(PAUSED)
-        return member
-    if member is None and campaign.open_to_all:
-        CampaignMember.objects.get_or_create(campaign=campaign, user=user, defaults={"invited": False})
-        return CampaignMember.objects.select_for_update().get(campaign=campaign, user=user)
-    if member is not None:
-        raise Removed(REMOVED)
-    raise NotEligible("You are not an annotator of this campaign.")
-
-
 REMOVED = "You are no longer an annotator of this campaign."
 PAUSED = "A lead has paused your work in this campaign: it takes no judgments, skips or undos from you until resumed."
 
@@ -176,7 +142,7 @@ def open_assignments(campaign: Campaign, user: User) -> QuerySet[Assignment]:
     )
 
 
-def _wants_gold(campaign: Campaign, member: CampaignMember) -> bool:
+def wants_gold(campaign: Campaign, member: CampaignMember) -> bool:
     # Interleave gold items at the campaign's rate: the k-th gold item comes after about k / rate items.
     return campaign.gold_rate > 0 and member.gold_served_count < int(campaign.gold_rate * (member.served_count + 1))
 
@@ -210,7 +176,7 @@ def _take(item: ComparisonItem, campaign: Campaign) -> bool:
 
 
 def _pick_item(campaign: Campaign, user: User, member: CampaignMember) -> ComparisonItem | None:
-    pools = [True, False] if _wants_gold(campaign, member) else [False]
+    pools = [True, False] if wants_gold(campaign, member) else [False]
     for gold in pools:
         for _attempt in range(3):
             item = _lock_candidate(campaign, user, gold)
@@ -224,252 +190,6 @@ def _pick_item(campaign: Campaign, user: User, member: CampaignMember) -> Compar
 def _quota_reached(campaign: Campaign, member: CampaignMember, open_count: int) -> bool:
     quota = campaign.items_per_annotator
     return quota is not None and member.done_count + open_count >= quota
-
-
-def do_assign_next_item(campaign: Campaign, user: User) -> Assignment | None:
-    """Return the user's current assignment, or serve the least-annotated eligible item; None when done.
-
-    The returned assignment carries `member` (the annotator's counters, for progress) and its item and campaign.
-    """
-    with transaction.atomic():
-        member = lock_member(campaign, user)  # first: a non-member learns nothing about the campaign's state
-        check_serving(campaign)
-        return _assign_next(campaign, user, member)
-
-
-def _assign_next(campaign: Campaign, user: User, member: CampaignMember | None = None) -> Assignment | None:
-    """The body of do_assign_next_item; the caller holds the transaction.
-
-    `member`: the annotator's CampaignMember row when the caller already holds its lock (the submit statement
-    updates, and so locks, it); lock_member reads and locks it otherwise.
-    """
-    if member is None or not (member.invited or campaign.open_to_all) or not has_role(user, Role.ANNOTATOR):
-        member = lock_member(campaign, user)  # which raises NotEligible where these checks fail
-    if needs_qualification(campaign, member):  # read from the locked row: the qualified hot path pays nothing
-        return _assign_qualification_item(campaign, user, member)
-    if _fast_sql() and not _quota_reached(campaign, member, 0):
-        return _assign_next_fast(campaign, user, member)
-    current = open_assignments(campaign, user).first()
-    if current is not None:
-        current.member = member
-        return current
-    if _quota_reached(campaign, member, 0):
-        return None
-    item = _pick_item(campaign, user, member)
-    if item is None:
-        return None
-    item.campaign = campaign
-    assignment = Assignment.objects.create(
-        campaign=campaign, item=item, annotator=user, is_gold=item.is_gold, left_is_a=item.left_is_a_for(user.pk),
-    )
-    CampaignMember.objects.filter(pk=member.pk).update(
-        served_count=F("served_count") + 1, gold_served_count=F("gold_served_count") + int(item.is_gold)
-    )
-    assignment.member = member
-    return assignment
-
-
-def _fast_sql() -> bool:
-    """Whether the hot path may use PostgreSQL's data-modifying CTEs (one round trip instead of four or five)."""
-    return connection.vendor == "postgresql"
-
-
-def prepared_cursor() -> CursorWrapper:
-    """A Django cursor whose statements PostgreSQL binds, and psycopg prepares once per connection.
-
-    Django's own cursors bind parameters on the client, so every statement is parsed and planned again; planning the
-    claim statement below cost about as much as running it. The hot path's statements are fixed strings run on
-    every request over persistent connections, so they are prepared after `prepare_threshold` uses (settings).
-    The psycopg cursor is wrapped like Django's own: errors become django.db errors, and the statements are
-    recorded in connection.queries (CaptureQueriesContext counts them).
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    # make_cursor wraps a DB-API cursor; django-stubs types its argument as Django's own CursorWrapper
-    return _LoggedCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)  # type: ignore[arg-type]
-
-
-class _LoggedCursor(CursorDebugWrapper):
-    """Logs a statement as written, placeholders and all: Django reads values back from client-bound cursors only."""
-
-    def execute(self, sql: "_ExecuteQuery", params: Any = None) -> Any:
-        with self.debug_sql(sql, params):  # type: ignore[arg-type]  # stub: debug_sql logs whatever execute takes
-            return CursorWrapper.execute(self, sql, params)
-
-
-# Columns the annotation loop never reads, left out of its hand-written SELECTs (the guidelines can be long): the
-# instances have them deferred, so Django would load one with a query if some code read it after all.
-NOT_READ = {
-    "annotation.Campaign": {"description", "guidelines", "selection", "created_at"},
-    "annotation.ComparisonItem": {"external_id", "position", "source_a", "source_b", "split", "question_id", "pair_id",
-                                  "explanation", "gold_choice", "expected_choice", "judge_choice", "meta",
-                                  "created_at"},
-    "auth.User": {"password", "last_login", "date_joined"},
-}
-
-
-M = TypeVar("M", bound=Model)
-
-
-class RowLoader(Generic[M]):
-    """A model's columns for a hand-written SELECT or RETURNING, and building instances from such rows.
-
-    What the ORM does for a fetched row (from_db, JSON decoding), without compiling a query on every request.
-    """
-
-    def __init__(self, model: type[M], alias: str) -> None:
-        left_out = NOT_READ.get(model._meta.label, set())
-        fields = [field for field in model._meta.concrete_fields if field.attname not in left_out]
-        self.model, self.width = model, len(fields)
-        self.attnames = [field.attname for field in fields]
-        self.columns = ", ".join(f'{alias}."{field.column}"' for field in fields)
-        self.converters = [(index, field.from_db_value) for index, field in enumerate(fields)
-                           if hasattr(field, "from_db_value")]
-
-    def load(self, row: Sequence[Any], offset: int = 0) -> M:
-        values = list(row[offset: offset + self.width])
-        for index, convert in self.converters:
-            values[index] = convert(values[index], None, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
-
-
-@cache
-def row_loader(model: type[M], alias: str) -> RowLoader[M]:
-    return RowLoader(model, alias)
-
-
-def _fetch_one(model: type[M], alias: str, rest: str, params: list[Any]) -> M | None:
-    """Run `SELECT <model's columns> <rest>` (rest may use {table}) as a prepared statement; an instance or None."""
-    loader = row_loader(model, alias)
-    with prepared_cursor() as cursor:
-        cursor.execute(f"SELECT {loader.columns} " + rest.format(table=model._meta.db_table), params)
-        row = cursor.fetchone()
-    return None if row is None else loader.load(row)
-
-
-def fetch_campaign(pk: int) -> Campaign:
-    """Return the campaign with this id (Campaign.DoesNotExist otherwise); one prepared statement on PostgreSQL."""
-    if not _fast_sql():
-        return Campaign.objects.get(pk=pk)
-    campaign = _fetch_one(Campaign, "c", "FROM {table} c WHERE c.id = %s", [pk])
-    if campaign is None:
-        raise Campaign.DoesNotExist("No such campaign.")
-    return campaign
-
-
-def _own_assignment_loaders() -> tuple[RowLoader[Assignment], RowLoader[ComparisonItem], RowLoader[Campaign]]:
-    return row_loader(Assignment, "a"), row_loader(ComparisonItem, "i"), row_loader(Campaign, "c")
-
-
-@cache
-def own_assignment_sql() -> tuple[str, str]:
-    """(columns, FROM part) reading an assignment `a` with its item and campaign; load_own_assignment reads the row."""
-    assignments, items, campaigns = _own_assignment_loaders()
-    return (
-        f"{assignments.columns}, {items.columns}, {campaigns.columns}",
-        f"{Assignment._meta.db_table} a JOIN {ComparisonItem._meta.db_table} i ON i.id = a.item_id "
-        f"JOIN {Campaign._meta.db_table} c ON c.id = a.campaign_id",
-    )
-
-
-def load_own_assignment(row: Sequence[Any], offset: int, user: User) -> Assignment | None:
-    """The assignment (item and campaign attached) from the own_assignment_sql columns at `offset`, or None."""
-    if row[offset] is None:
-        return None
-    assignments, items, campaigns = _own_assignment_loaders()
-    assignment = assignments.load(row, offset)
-    assignment.item = items.load(row, offset + assignments.width)
-    assignment.campaign = campaigns.load(row, offset + assignments.width + items.width)
-    assignment.item.campaign = assignment.campaign
-    assignment.annotator = user
-    return assignment
-
-
-def fetch_own_assignment(user: User, pk: int) -> Assignment | None:
-    """Return the user's assignment `pk` with its item and campaign, or None (also for other users' assignments)."""
-    if not _fast_sql():
-        return Assignment.objects.select_related("item", "campaign").filter(pk=pk, annotator=user).first()
-    columns, tables = own_assignment_sql()
-    with prepared_cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {tables} WHERE a.id = %s AND a.annotator_id = %s", [pk, user.pk])  # noqa: S608
-        row = cursor.fetchone()
-    return None if row is None else load_own_assignment(row, 0, user)
-
-
-# models.ComparisonItem.left_is_a_for in SQL: the first byte of sha256("seed:user:item"), even means A on the left.
-LEFT_IS_A_SQL = ("get_byte(sha256(convert_to(%(seed)s::bigint::text || ':' || %(user)s::bigint::text || ':' || "
-                 "t.id::text, 'UTF8')), 0) & 1 = 0")
-
-
-@cache
-def _claim_sql(gold: bool) -> str:
-    """One statement: the user's open assignment if any, else lock, take and assign the best candidate item.
-
-    Runs after the member lock, so it sees (with a fresh snapshot) whatever the annotator's previous request
-    committed. The candidate row is locked with SKIP LOCKED; PostgreSQL re-checks `active_count < overlap` on
-    the row's latest version when it locks it, and the conditional UPDATE re-checks it once more. The taken item
-    is assigned in the same statement (the side computed as left_is_a_for does) and the member's counters move.
-    Returns the item's columns, the new assignment's id and side, and the open assignment's id (or NULL).
-    """
-    items, assignments = ComparisonItem._meta.db_table, Assignment._meta.db_table
-    below_overlap = "AND NOT i.is_qualification " if gold else "AND i.active_count < %(overlap)s "
-    take_below = "" if gold else "AND u.active_count < %(overlap)s "
-    returned = row_loader(ComparisonItem, "u")
-    nothing = ", ".join(["NULL"] * (returned.width + 2))
-    return (
-        f"WITH cur AS (SELECT a.id FROM {assignments} a WHERE a.annotator_id = %(user)s "  # noqa: S608
-        f"AND a.campaign_id = %(campaign)s AND a.status = 'assigned' "
-        f"ORDER BY a.reopened_at DESC NULLS LAST, a.served_at, a.id LIMIT 1), "
-        f"cand AS (SELECT i.id FROM {items} i WHERE NOT EXISTS (SELECT 1 FROM cur) "
-        f"AND i.campaign_id = %(campaign)s AND i.is_gold = %(gold)s {below_overlap}"
-        f"AND NOT EXISTS (SELECT 1 FROM {assignments} x WHERE x.item_id = i.id AND x.annotator_id = %(user)s) "
-        f"ORDER BY i.active_count, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED), "
-        f"taken AS (UPDATE {items} u SET active_count = u.active_count + 1 FROM cand WHERE u.id = cand.id "
-        f"{take_below}RETURNING {returned.columns}), "
-        f"served AS (INSERT INTO {assignments} (campaign_id, item_id, annotator_id, status, left_is_a, is_gold, "
-        f"served_at, skip_reason, skip_note) SELECT %(campaign)s, t.id, %(user)s, 'assigned', {LEFT_IS_A_SQL}, "
-        f"t.is_gold, %(now)s, '', '' FROM taken t RETURNING id, left_is_a), "
-        f"bumped AS (UPDATE {CampaignMember._meta.db_table} SET served_count = served_count + 1, "
-        f"gold_served_count = gold_served_count + %(gold)s::int WHERE id = %(member)s "
-        f"AND EXISTS (SELECT 1 FROM taken)) "
-        f"SELECT taken.*, served.id, served.left_is_a, NULL::bigint FROM taken CROSS JOIN served "
-        f"UNION ALL SELECT {nothing}, cur.id FROM cur"
-    )
-
-
-def _assign_next_fast(campaign: Campaign, user: User, member: CampaignMember) -> Assignment | None:
-    """_assign_next on PostgreSQL: one prepared statement after the member lock (claim, take and assign an item)."""
-    pools = [True, False] if _wants_gold(campaign, member) else [False]
-    loader = row_loader(ComparisonItem, "u")
-    now = timezone.now()
-    with prepared_cursor() as cursor:
-        for gold in pools:
-            cursor.execute(_claim_sql(gold), {"user": user.pk, "campaign": campaign.pk, "gold": gold, "now": now,
-                                              "overlap": campaign.overlap, "member": member.pk, "seed": campaign.seed})
-            row = cursor.fetchone()
-            if row is None:
-                continue  # nothing left in this pool
-            if row[-1] is not None:  # the annotator already has an open item: serve it again
-                current = open_assignments(campaign, user).first()
-                assert current is not None  # the statement found it open, and this annotator's row is locked
-                current.member = member
-                return current
-            break
-        else:
-            return None
-    item = loader.load(row)
-    item.campaign = campaign
-    assignment_id, left_is_a = row[loader.width], row[loader.width + 1]
-    member.served_count += 1
-    member.gold_served_count += int(item.is_gold)
-    assignment = Assignment(
-        id=assignment_id, campaign=campaign, item=item, annotator=user, status=AssignmentStatus.ASSIGNED,
-        left_is_a=left_is_a, is_gold=item.is_gold, served_at=now,
-    )
-    assignment.member = member
-    return assignment
 
 
 # --- Submitting ----------------------------------------------------------------------------------------------------
@@ -530,53 +250,6 @@ def build_judgments(assignment: Assignment, entries: list[dict[str, Any]]) -> li
     return rows
 
 
-def do_submit_assignment(assignment: Assignment, entries: list[dict[str, Any]], duration_ms: int | None = None
-) -> list[Judgment]:
-    """Store the judgments of an open assignment; a second submit of the same assignment is a Conflict."""
-    rows = build_judgments(assignment, entries)
-    if assignment.item.is_qualification:
-        with transaction.atomic():
-            _submit_qualification(assignment, rows, duration_ms, timezone.now())
-        return rows
-    if _fast_sql():  # one statement, atomic by itself: no BEGIN and COMMIT round trips around it
-        _submit_fast(assignment, rows, duration_ms, timezone.now())
-        return rows
-    with transaction.atomic():
-        _submit(assignment, rows, duration_ms)
-    return rows
-
-
-def do_submit_and_assign_next(assignment: Assignment, entries: list[dict[str, Any]], duration_ms: int | None = None
-) -> Assignment | None:
-    """Submit and serve the next item in one transaction: the page's Enter, with one commit per judgment."""
-    rows = build_judgments(assignment, entries)
-    with transaction.atomic():
-        member = _submit(assignment, rows, duration_ms)
-        if not assignment.campaign.is_serving:
-            return None
-        if member is not None and needs_qualification(assignment.campaign, member) and (
-            member.qualification_status == QualificationStatus.FAILED
-        ):
-            return None  # the round just failed: the feedback says so, and there is no next item
-        return _assign_next(assignment.campaign, assignment.annotator, member)
-
-
-def _submit(assignment: Assignment, rows: list[Judgment], duration_ms: int | None) -> CampaignMember | None:
-    """The body of do_submit_assignment; the caller holds the transaction. Returns the locked member row or None."""
-    now = timezone.now()
-    if assignment.item.is_qualification:
-        return _submit_qualification(assignment, rows, duration_ms, now)
-    if _fast_sql():
-        return _submit_fast(assignment, rows, duration_ms, now)
-    _claim_and_store(assignment, rows, duration_ms, now)
-    CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id).update(
-        done_count=F("done_count") + 1
-    )
-    record_submission(assignment, rows, duration_ms, assignment.annotator)
-    assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
-    return None
-
-
 def _claim_and_store(assignment: Assignment, rows: list[Judgment], duration_ms: int | None, now: datetime) -> None:
     """Claim the open assignment (one conditional UPDATE that also checks the campaign takes this annotator's work)
     and store its judgments; the ORM half of a submit, for real and qualification items alike."""
@@ -589,104 +262,244 @@ def _claim_and_store(assignment: Assignment, rows: list[Judgment], duration_ms: 
     ComparisonItem.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
 
 
-@cache
-def _submit_sql(judgment_count: int, audited: bool) -> str:
-    """The submit statement for an item asking `judgment_count` judgments, with its audit record (see _submit_fast)."""
-    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s::integer)"] * judgment_count)
-    members = row_loader(CampaignMember, "m").columns
-    return (
-        f"WITH claimed AS (UPDATE {Assignment._meta.db_table} a SET status = 'submitted', "  # noqa: S608
-        f"submitted_at = %s, duration_ms = %s::integer WHERE a.id = %s AND a.status = 'assigned' "
-        f"AND EXISTS (SELECT 1 FROM {Campaign._meta.db_table} c JOIN {CampaignMember._meta.db_table} cm "
-        f"ON cm.campaign_id = c.id AND cm.user_id = a.annotator_id WHERE c.id = a.campaign_id "
-        f"AND c.status = 'active' AND (cm.invited OR c.open_to_all) AND NOT cm.paused) "
-        f"RETURNING a.id, a.campaign_id, a.item_id, a.annotator_id), "
-        f"judged AS (INSERT INTO {Judgment._meta.db_table} (assignment_id, campaign_id, item_id, annotator_id, "
-        f"attribute, choice, side, strength, reasons, rationale, time_ms, created_at) SELECT c.id, c.campaign_id, "
-        f"c.item_id, c.annotator_id, v.attribute, v.choice, v.side, v.strength, v.reasons, v.rationale, v.time_ms, "
-        f"%s FROM claimed c CROSS JOIN (VALUES {values}) AS v(attribute, choice, side, strength, reasons, "
-        f"rationale, time_ms) RETURNING 1), "
-        f"counted AS (UPDATE {ComparisonItem._meta.db_table} SET submitted_count = submitted_count + 1 "
-        f"WHERE id IN (SELECT item_id FROM claimed)), "
-        f"done AS (UPDATE {CampaignMember._meta.db_table} m SET done_count = m.done_count + 1 "
-        f"WHERE m.campaign_id = %s AND m.user_id = %s AND EXISTS (SELECT 1 FROM claimed) RETURNING {members})"
-        f"{chain_cte('claimed') if audited else ''} "
-        f"SELECT (SELECT count(*) FROM claimed), done.* FROM (SELECT 1) one LEFT JOIN done ON true"
-    )
+# --- The store -----------------------------------------------------------------------------------------------------
 
 
-def _submit_fast(assignment: Assignment, rows: list[Judgment], duration_ms: int | None, now: datetime
-) -> CampaignMember | None:
-    """_submit on PostgreSQL in one prepared statement: claim the assignment, store the judgments, move the counters.
+class AssignmentStore:
+    """The annotation loop's operations, each written once: next item, submit, skip, undo.
 
-    Every part is conditional on the claim (the UPDATE of an assignment still open), so a second submit of the
-    same assignment changes nothing and is reported as a Conflict. The member UPDATE locks the annotator's
-    CampaignMember row, as lock_member would, and returns it: serving the next item needs no second lock. Sets
-    `assignment.done_count` and `assignment.skipped_count` (the annotator's counters after the submission, for
-    the progress shown) and returns the member row (None if it has none).
+    This class runs them through the ORM on every database. A database's store (annotation.sql.<vendor>) may
+    replace the statements behind them where measurements justify it, and only those: `_locked_member_row`,
+    `_serve`, `_store_submission`, `fetch_campaign` and `fetch_own_assignment`. The rules (who may work, the
+    campaign's state, qualification, quotas, gold interleaving, the audit record) stay here, for every store.
     """
-    params: list[Any] = [now, duration_ms, assignment.pk, now]
-    for row in rows:
-        params += [str(row.attribute), str(row.choice), str(row.side), str(row.strength), json.dumps(row.reasons),
-                   row.rationale, row.time_ms]
-    params += [assignment.campaign_id, assignment.annotator_id]
-    audited = is_enabled()
-    if audited:
-        params += submission_sql_params(assignment, rows, duration_ms, assignment.annotator, now)
-    with prepared_cursor() as cursor:
-        cursor.execute(_submit_sql(len(rows), audited), params)
-        result = cursor.fetchone()
-    if not result[0]:
-        raise refusal(assignment)
-    member = None if result[1] is None else row_loader(CampaignMember, "m").load(result, 1)
-    assignment.status, assignment.submitted_at, assignment.duration_ms = AssignmentStatus.SUBMITTED, now, duration_ms
-    assignment.done_count = member.done_count if member else None
-    assignment.skipped_count = member.skipped_count if member else None
-    return member
+
+    #: the submit of a real item is one atomic statement, with no transaction around it (PostgreSQL's store)
+    single_statement_submit = False
+
+    def fetch_campaign(self, pk: int) -> Campaign:
+        """The campaign with this id (Campaign.DoesNotExist otherwise)."""
+        return Campaign.objects.get(pk=pk)
+
+    def fetch_own_assignment(self, user: User, pk: int) -> Assignment | None:
+        """The user's assignment `pk` with its item and campaign, or None (also for other users' assignments)."""
+        return Assignment.objects.select_related("item", "campaign").filter(pk=pk, annotator=user).first()
+
+    def next_item(self, campaign: Campaign, user: User) -> Assignment | None:
+        """The user's current assignment, or the least-annotated eligible item served now; None when done.
+
+        The returned assignment carries `member` (the annotator's counters, for progress) and its item and campaign.
+        """
+        with transaction.atomic():
+            member = self.lock_member(campaign, user)  # first: a non-member learns nothing about the campaign
+            check_serving(campaign)
+            return self._assign_next(campaign, user, member)
+
+    def submit(self, assignment: Assignment, entries: list[dict[str, Any]], duration_ms: int | None = None
+               ) -> list[Judgment]:
+        """Store the judgments of an open assignment; a second submit of the same assignment is a Conflict."""
+        rows = build_judgments(assignment, entries)
+        if self.single_statement_submit and not assignment.item.is_qualification:
+            self._submit(assignment, rows, duration_ms)  # atomic by itself: no BEGIN and COMMIT round trips
+            return rows
+        with transaction.atomic():
+            self._submit(assignment, rows, duration_ms)
+        return rows
+
+    def submit_and_next(self, assignment: Assignment, entries: list[dict[str, Any]], duration_ms: int | None = None
+                        ) -> Assignment | None:
+        """Submit and serve the next item in one transaction: the page's Enter, with one commit per judgment."""
+        rows = build_judgments(assignment, entries)
+        with transaction.atomic():
+            member = self._submit(assignment, rows, duration_ms)
+            if not assignment.campaign.is_serving:
+                return None
+            if member is not None and needs_qualification(assignment.campaign, member) and (
+                member.qualification_status == QualificationStatus.FAILED
+            ):
+                return None  # the round just failed: the feedback says so, and there is no next item
+            return self._assign_next(assignment.campaign, assignment.annotator, member)
+
+    def skip(self, assignment: Assignment, reason: str, note: str = "") -> None:
+        """Give the item back to the pool (another annotator will take it); this annotator never sees it again."""
+        if reason not in SkipReason.values:
+            raise AssignmentError("Choose a reason for skipping.")
+        if assignment.item.is_qualification:
+            raise AssignmentError("Qualification items cannot be skipped: answer it, and the feedback follows.")
+        with transaction.atomic():
+            claimed = Assignment.objects.filter(
+                takes_work(assignment.annotator_id), pk=assignment.pk, status=AssignmentStatus.ASSIGNED
+            ).update(status=AssignmentStatus.SKIPPED, skip_reason=reason, skip_note=note.strip())
+            if not claimed:
+                raise refusal(assignment)
+            ComparisonItem.objects.filter(pk=assignment.item_id).update(active_count=F("active_count") - 1)
+            CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id
+                                          ).update(skipped_count=F("skipped_count") + 1)
+        assignment.status = AssignmentStatus.SKIPPED
+
+    def undo(self, campaign: Campaign, user: User) -> Assignment:
+        """Reopen the user's latest submission in the campaign; its judgments are retracted (kept, not deleted)."""
+        with transaction.atomic():
+            self.lock_member(campaign, user)
+            check_serving(campaign)
+            last = (
+                Assignment.objects.filter(campaign=campaign, annotator=user, status=AssignmentStatus.SUBMITTED,
+                                          item__is_qualification=False)  # its answer was shown: it stays as given
+                .order_by("-submitted_at", "-pk").first()
+            )
+            if last is None:
+                raise AssignmentError("There is nothing to undo.")
+            now = timezone.now()
+            Assignment.objects.filter(pk=last.pk).update(
+                status=AssignmentStatus.ASSIGNED, submitted_at=None, reopened_at=now, duration_ms=None
+            )
+            retracted = Judgment.objects.filter(assignment=last, retracted_at__isnull=True).update(retracted_at=now)
+            ComparisonItem.objects.filter(pk=last.item_id).update(submitted_count=F("submitted_count") - 1)
+            CampaignMember.objects.filter(campaign=campaign, user=user).update(done_count=F("done_count") - 1)
+            record_event(last, "judgment.undo", before={"status": "submitted"}, after={"status": "assigned"},
+                         actor=user, object_repr=submission_repr(last),
+                         details={"campaign": campaign.pk, "item": last.item_id, "retracted_judgments": retracted})
+        return Assignment.objects.select_related("item", "campaign").get(pk=last.pk)
+
+    def lock_member(self, campaign: Campaign, user: User) -> CampaignMember:
+        """Return the user's member row, locked for this transaction (created on first use of an open campaign).
+
+        Raises NotEligible for users who may not annotate the campaign, Removed for members a lead has removed,
+        MemberPaused for paused ones. One statement in the common case: this runs on every "next item" and undo.
+        """
+        if not has_role(user, Role.ANNOTATOR):
+            raise NotEligible("You are not an annotator of this campaign.")
+        member = self._locked_member_row(campaign, user)
+        if member is not None and (member.invited or campaign.open_to_all):
+            if member.paused:
+                raise MemberPaused(PAUSED)
+            return member
+        if member is None and campaign.open_to_all:
+            CampaignMember.objects.get_or_create(campaign=campaign, user=user, defaults={"invited": False})
+            return CampaignMember.objects.select_for_update().get(campaign=campaign, user=user)
+        if member is not None:
+            raise Removed(REMOVED)
+        raise NotEligible("You are not an annotator of this campaign.")
+
+    def _assign_next(self, campaign: Campaign, user: User, member: CampaignMember | None = None
+                     ) -> Assignment | None:
+        """The body of next_item; the caller holds the transaction.
+
+        `member`: the annotator's CampaignMember row when the caller already holds its lock (the submit statement
+        updates, and so locks, it); lock_member reads and locks it otherwise.
+        """
+        if member is None or not (member.invited or campaign.open_to_all) or not has_role(user, Role.ANNOTATOR):
+            member = self.lock_member(campaign, user)  # which raises NotEligible where these checks fail
+        if needs_qualification(campaign, member):  # read from the locked row: the qualified hot path pays nothing
+            return _assign_qualification_item(campaign, user, member)
+        if _quota_reached(campaign, member, 0):
+            return current_assignment(campaign, user, member)
+        return self._serve(campaign, user, member)
+
+    def _submit(self, assignment: Assignment, rows: list[Judgment], duration_ms: int | None
+                ) -> CampaignMember | None:
+        """The body of submit; the caller holds the transaction (unless single_statement_submit). Returns the
+        locked member row or None."""
+        now = timezone.now()
+        if assignment.item.is_qualification:
+            return _submit_qualification(assignment, rows, duration_ms, now)
+        member = self._store_submission(assignment, rows, duration_ms, now)
+        assignment.status, assignment.submitted_at, assignment.duration_ms = (AssignmentStatus.SUBMITTED, now,
+                                                                              duration_ms)
+        return member
+
+    # The statements a database's store may replace.
+
+    def _locked_member_row(self, campaign: Campaign, user: User) -> CampaignMember | None:
+        """The user's member row of the campaign, locked (FOR UPDATE), or None."""
+        return CampaignMember.objects.select_for_update().filter(campaign=campaign, user=user).first()
+
+    def _serve(self, campaign: Campaign, user: User, member: CampaignMember) -> Assignment | None:
+        """The user's open assignment if any, else a new one for the best candidate item (None: nothing left).
+
+        Runs under the member lock, with the quota not reached; moves the item's and the member's counters.
+        """
+        current = current_assignment(campaign, user, member)
+        if current is not None:
+            return current
+        item = _pick_item(campaign, user, member)
+        if item is None:
+            return None
+        item.campaign = campaign
+        assignment = Assignment.objects.create(
+            campaign=campaign, item=item, annotator=user, is_gold=item.is_gold,
+            left_is_a=item.left_is_a_for(user.pk),
+        )
+        CampaignMember.objects.filter(pk=member.pk).update(
+            served_count=F("served_count") + 1, gold_served_count=F("gold_served_count") + int(item.is_gold)
+        )
+        assignment.member = member
+        return assignment
+
+    def _store_submission(self, assignment: Assignment, rows: list[Judgment], duration_ms: int | None,
+                          now: datetime) -> CampaignMember | None:
+        """Claim the open assignment, store its judgments, move the counters and record it in the audit trail.
+
+        Returns the member row when the statements locked it (None: the caller has what it needs). Raises the
+        refusal (a Conflict) when the assignment no longer takes work.
+        """
+        _claim_and_store(assignment, rows, duration_ms, now)
+        CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id).update(
+            done_count=F("done_count") + 1
+        )
+        record_submission(assignment, rows, duration_ms, assignment.annotator)
+        return None
+
+
+def current_assignment(campaign: Campaign, user: User, member: CampaignMember) -> Assignment | None:
+    """The user's open assignment (a reopened one first), carrying `member`, or None."""
+    current = open_assignments(campaign, user).first()
+    if current is not None:
+        current.member = member
+    return current
+
+
+def assignment_store() -> AssignmentStore:
+    """The store for the default connection's database (annotation.sql.<vendor>)."""
+    store: AssignmentStore = backend("annotation.sql").assignment_store()
+    return store
+
+
+# The operations as the views, the API and the commands call them: through the database's store.
+
+
+def fetch_campaign(pk: int) -> Campaign:
+    return assignment_store().fetch_campaign(pk)
+
+
+def fetch_own_assignment(user: User, pk: int) -> Assignment | None:
+    return assignment_store().fetch_own_assignment(user, pk)
+
+
+def lock_member(campaign: Campaign, user: User) -> CampaignMember:
+    return assignment_store().lock_member(campaign, user)
+
+
+def do_assign_next_item(campaign: Campaign, user: User) -> Assignment | None:
+    return assignment_store().next_item(campaign, user)
+
+
+def do_submit_assignment(assignment: Assignment, entries: list[dict[str, Any]], duration_ms: int | None = None
+                         ) -> list[Judgment]:
+    return assignment_store().submit(assignment, entries, duration_ms)
+
+
+def do_submit_and_assign_next(assignment: Assignment, entries: list[dict[str, Any]], duration_ms: int | None = None
+                              ) -> Assignment | None:
+    return assignment_store().submit_and_next(assignment, entries, duration_ms)
 
 
 def do_skip_assignment(assignment: Assignment, reason: str, note: str = "") -> None:
-    """Give the item back to the pool (another annotator will take it); this annotator never sees it again."""
-    if reason not in SkipReason.values:
-        raise AssignmentError("Choose a reason for skipping.")
-    if assignment.item.is_qualification:
-        raise AssignmentError("Qualification items cannot be skipped: answer it, and the feedback follows.")
-    with transaction.atomic():
-        claimed = Assignment.objects.filter(
-            takes_work(assignment.annotator_id), pk=assignment.pk, status=AssignmentStatus.ASSIGNED
-        ).update(status=AssignmentStatus.SKIPPED, skip_reason=reason, skip_note=note.strip())
-        if not claimed:
-            raise refusal(assignment)
-        ComparisonItem.objects.filter(pk=assignment.item_id).update(active_count=F("active_count") - 1)
-        CampaignMember.objects.filter(campaign_id=assignment.campaign_id, user_id=assignment.annotator_id).update(
-            skipped_count=F("skipped_count") + 1
-        )
-    assignment.status = AssignmentStatus.SKIPPED
+    assignment_store().skip(assignment, reason, note)
 
 
 def do_undo_last_submission(campaign: Campaign, user: User) -> Assignment:
-    """Reopen the user's latest submission in the campaign; its judgments are retracted (kept, not deleted)."""
-    with transaction.atomic():
-        lock_member(campaign, user)
-        check_serving(campaign)
-        last = (
-            Assignment.objects.filter(campaign=campaign, annotator=user, status=AssignmentStatus.SUBMITTED,
-                                      item__is_qualification=False)  # its answer was shown: it stays as given
-            .order_by("-submitted_at", "-pk").first()
-        )
-        if last is None:
-            raise AssignmentError("There is nothing to undo.")
-        now = timezone.now()
-        Assignment.objects.filter(pk=last.pk).update(
-            status=AssignmentStatus.ASSIGNED, submitted_at=None, reopened_at=now, duration_ms=None
-        )
-        retracted = Judgment.objects.filter(assignment=last, retracted_at__isnull=True).update(retracted_at=now)
-        ComparisonItem.objects.filter(pk=last.item_id).update(submitted_count=F("submitted_count") - 1)
-        CampaignMember.objects.filter(campaign=campaign, user=user).update(done_count=F("done_count") - 1)
-        record_event(last, "judgment.undo", before={"status": "submitted"}, after={"status": "assigned"}, actor=user,
-                     object_repr=submission_repr(last), details={"campaign": campaign.pk, "item": last.item_id,
-                                                                 "retracted_judgments": retracted})
-    return Assignment.objects.select_related("item", "campaign").get(pk=last.pk)
+    return assignment_store().undo(campaign, user)
 
 
 def previous_picks(assignment: Assignment) -> dict[str, dict[str, Any]]:

@@ -31,7 +31,7 @@ def chain_for(user_id: int | None) -> int:
 def chain_hash(previous_hash: str, sequence: int, content: str) -> str:
     """Return a record's hash: sha256 over the previous record's hash, its position and its canonical content.
 
-    The PostgreSQL hot path computes the same value in SQL (audit.recording.chain_cte); verify_audit recomputes it.
+    The PostgreSQL hot path computes the same value in SQL (audit.sql.postgresql.chain_cte); verify_audit recomputes it.
     A record moved to another chain breaks both (its predecessor's hash and the sequences no longer match).
     """
     return hashlib.sha256(f"{previous_hash}|{sequence}|{content}".encode()).hexdigest()

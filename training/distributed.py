@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from alfa_platform.backends import backend
 from jobs.runner import PROGRESS_FLUSH_SECONDS, JobContext
 
 PRESETS_DIR = Path(__file__).resolve().parent / "accelerate"
@@ -56,11 +57,7 @@ def preset_uses_gpu(name: str) -> bool:
 
 def database_url() -> str:
     """Return a DATABASE_URL for the database this process uses (a test database included)."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return backend("alfa_platform.sql").database_url(connection.settings_dict)
 
 
 def free_port() -> int:

@@ -115,7 +115,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg prepares a statement once it ran this often on a connection (Django's default, None, never does). Only
     # server-side-binding cursors prepare: the ORM's client-side-binding cursors are unaffected. The annotation hot
-    # path uses such cursors (annotation.assignment.prepared_cursor) over persistent connections (conn_max_age).
+    # path uses such cursors (alfa_platform.sql.prepared.prepared_cursor) over persistent connections (conn_max_age).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

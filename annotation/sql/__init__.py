@@ -1,0 +1,1 @@
+"""The annotation app's database-specific statements: the assignment store per database and the quality reads."""

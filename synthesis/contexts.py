@@ -1,11 +1,12 @@
 """What a prompt or a pair sees of a question: the post, earlier turns, the doctor's reply and the outcome."""
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from corpus.models import Question
+if TYPE_CHECKING:  # annotations only: GPU benchmarks import this module where Django is not
+    from corpus.models import Question
 
-from .models import Attribute
+    from .models import Attribute
 
 NOT_RECORDED = "Not recorded"
 PREAMBLE = re.compile(
@@ -24,7 +25,7 @@ def format_turns(previous_turns: list[dict[str, Any]] | None) -> str:
     return "\n".join(lines) or "(none)"
 
 
-def question_values(question: Question) -> dict[str, str]:
+def question_values(question: "Question") -> dict[str, str]:
     """Return the placeholder values a question supplies: post, earlier turns, reply, outcome."""
     thread = question.thread
     post = thread.post
@@ -38,7 +39,7 @@ def question_values(question: Question) -> dict[str, str]:
     }
 
 
-def attribute_values(attribute: Attribute) -> dict[str, str]:
+def attribute_values(attribute: "Attribute") -> dict[str, str]:
     return {
         "attribute_name": attribute.name,
         "definition": attribute.definition,
@@ -66,6 +67,6 @@ def without_nul(value: Any) -> Any:
     return value
 
 
-def pair_context(question: Question) -> list[dict[str, str]]:
+def pair_context(question: "Question") -> list[dict[str, str]]:
     """Return the conversation a pair continues (the one rendering in corpus.rendering, without a system prompt)."""
     return question.conversation()

@@ -23,6 +23,7 @@ from rest_framework.serializers import BaseSerializer
 from alfa_platform.auth_requests import AuthenticatedRequest
 from alfa_platform.authentication import TokenAuthenticationWithRoles
 from alfa_platform.params import parse_id
+from alfa_platform.plain_data import validated_data
 from alfa_platform.roles import IsAnnotator, IsLead, IsReviewer, Role, has_role
 from corpus.models import MultipleChoiceCase
 from jobs.actions import do_enqueue_job
@@ -363,11 +364,10 @@ class AssignmentViewSet(viewsets.GenericViewSet):
     def submit(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Store one judgment per asked attribute; with next=true the response holds the next item."""
         assignment = self._own(pk)
-        data = SubmitSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated_data(SubmitSerializer, request.data)
         try:
-            return Response(submit_payload(assignment, request.user, data.validated_data["judgments"],
-                                           data.validated_data.get("duration_ms"), data.validated_data["next"]))
+            return Response(submit_payload(assignment, request.user, data["judgments"], data.get("duration_ms"),
+                                           data["next"]))
         except Conflict as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except NotEligible as exc:

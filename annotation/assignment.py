@@ -270,7 +270,8 @@ class AssignmentStore:
 
     This class runs them through the ORM on every database. A database's store (annotation.sql.<vendor>) may
     replace the statements behind them where measurements justify it, and only those: `_locked_member_row`,
-    `_serve`, `_store_submission`, `fetch_campaign` and `fetch_own_assignment`. The rules (who may work, the
+    `_campaign_and_locked_member`, `_serve`, `_store_submission`, `fetch_campaign` and `fetch_own_assignment`.
+    The rules (who may work, the
     campaign's state, qualification, quotas, gold interleaving, the audit record) stay here, for every store.
     """
 
@@ -291,9 +292,17 @@ class AssignmentStore:
         The returned assignment carries `member` (the annotator's counters, for progress) and its item and campaign.
         """
         with transaction.atomic():
-            member = self.lock_member(campaign, user)  # first: a non-member learns nothing about the campaign
-            check_serving(campaign)
-            return self._assign_next(campaign, user, member)
+            return self._next_for_member(campaign, user, self.lock_member(campaign, user))
+
+    def next_item_for(self, campaign_pk: int, user: User) -> tuple[Campaign, Assignment | None]:
+        """next_item for a campaign id (Campaign.DoesNotExist if there is none), read with the member lock."""
+        with transaction.atomic():
+            campaign, row = self._campaign_and_locked_member(campaign_pk, user)
+            return campaign, self._next_for_member(campaign, user, self._admitted(campaign, user, row))
+
+    def _next_for_member(self, campaign: Campaign, user: User, member: CampaignMember) -> Assignment | None:
+        check_serving(campaign)  # after the member checks: a non-member learns nothing about the campaign's state
+        return self._assign_next(campaign, user, member)
 
     def submit(self, assignment: Assignment, entries: list[dict[str, Any]], duration_ms: int | None = None
                ) -> list[Judgment]:
@@ -367,9 +376,12 @@ class AssignmentStore:
         Raises NotEligible for users who may not annotate the campaign, Removed for members a lead has removed,
         MemberPaused for paused ones. One statement in the common case: this runs on every "next item" and undo.
         """
+        return self._admitted(campaign, user, self._locked_member_row(campaign, user))
+
+    def _admitted(self, campaign: Campaign, user: User, member: CampaignMember | None) -> CampaignMember:
+        """The user's locked member row `member` (None: the user has none), if the user may work in the campaign."""
         if not has_role(user, Role.ANNOTATOR):
             raise NotEligible("You are not an annotator of this campaign.")
-        member = self._locked_member_row(campaign, user)
         if member is not None and (member.invited or campaign.open_to_all):
             if member.paused:
                 raise MemberPaused(PAUSED)
@@ -413,6 +425,11 @@ class AssignmentStore:
     def _locked_member_row(self, campaign: Campaign, user: User) -> CampaignMember | None:
         """The user's member row of the campaign, locked (FOR UPDATE), or None."""
         return CampaignMember.objects.select_for_update().filter(campaign=campaign, user=user).first()
+
+    def _campaign_and_locked_member(self, campaign_pk: int, user: User) -> tuple[Campaign, CampaignMember | None]:
+        """The campaign (Campaign.DoesNotExist if there is none) and the user's member row of it, locked, or None."""
+        campaign = self.fetch_campaign(campaign_pk)
+        return campaign, self._locked_member_row(campaign, user)
 
     def _serve(self, campaign: Campaign, user: User, member: CampaignMember) -> Assignment | None:
         """The user's open assignment if any, else a new one for the best candidate item (None: nothing left).

@@ -25,6 +25,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.viewsets import GenericViewSet
 
+from alfa_platform.plain_data import validated_data
 from alfa_platform.roles import IsAnnotator
 
 from .api import AssignmentViewSet, CampaignViewSet, served_payload, submit_payload
@@ -79,10 +80,9 @@ def next_item(request: HttpRequest, pk: int) -> HttpResponseBase:
     admitted = _annotator_request(request, CampaignViewSet)
     if admitted is not None:
         user = admitted[1]
-        store = assignment_store()
         try:
-            campaign = store.fetch_campaign(pk)
-            return _json(served_payload(campaign, user, store.next_item(campaign, user)))
+            campaign, assignment = assignment_store().next_item_for(pk, user)
+            return _json(served_payload(campaign, user, assignment))
         except (Campaign.DoesNotExist, AssignmentError):
             pass  # nothing changed (rolled back): the DRF action answers 404, 409 or 400
     return _drf_view("annotation-campaign-next")(request, pk=str(pk))
@@ -111,7 +111,6 @@ def submit(request: HttpRequest, pk: int) -> HttpResponseBase:
 def _valid_submission(drf: Request) -> dict[str, Any] | None:
     """The body as SubmitSerializer validates it, or None (a parse or validation error: the DRF action answers)."""
     try:
-        serializer = SubmitSerializer(data=drf.data)
-    except APIException:
+        return validated_data(SubmitSerializer, drf.data)
+    except APIException:  # ParseError, ValidationError
         return None
-    return dict(serializer.validated_data) if serializer.is_valid() else None

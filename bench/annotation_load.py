@@ -16,6 +16,8 @@ duplicated) and that no item exceeds its overlap. Prints the machine's load aver
 With --audit-compare, it measures what the audit trail costs instead: two servers, one recording (ALFA_AUDIT=1)
 and one not (ALFA_AUDIT=0), measured in alternation, --rounds times each, in both modes (next then submit, and
 the page's), with the judgments/s, p95 and the on/off ratio per pair of runs; then verify_audit checks the chain.
+With --compare-ref REF, the same alternation compares this checkout with the code of commit REF (a git worktree
+in /tmp, served by this virtual environment on the same database): a change's before and after in one run.
 """
 
 import argparse
@@ -30,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine_info import describe_machine  # bench/ is on the path when a benchmark runs as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 sys.path.insert(0, str(ROOT))
@@ -39,7 +43,6 @@ os.environ.setdefault("ALFA_BROKER_DIR", "/tmp/alfa-annotation-bench-broker")
 BENCH_DB = "alfa_annotation_bench"
 CAMPAIGN = "bench-load-100k"
 PORT = 8765
-AUDIT_OFF_PORT = 8766
 ATTRIBUTES = ["clarity", "focus", "answerability", "accuracy", "relevance", "avoidbias"]
 
 
@@ -129,12 +132,16 @@ def prepare(pairs, annotators, reuse=False):
     return campaign.pk, tokens, report.created, import_seconds
 
 
-def start_server(workers, threads, port=PORT, audit=True):
+def start_server(workers, threads, port=PORT, audit=True, code=ROOT):
+    """gunicorn as production runs it, serving the code at `code` (this checkout, or a worktree of another commit:
+    its folders come first on the path, before the editable install's)."""
     env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "ALFA_AUDIT": "1" if audit else "0"}
+    if code != ROOT:
+        env["PYTHONPATH"] = f"{code}:{code / 'platform'}"
     command = [str(ROOT / ".venv/bin/gunicorn"), "alfa_platform.wsgi", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-               "--keep-alive", "30", "--log-level", "warning", "--chdir", str(ROOT)]
-    server = subprocess.Popen(command, env=env, cwd=ROOT)
+               "--keep-alive", "30", "--log-level", "warning", "--chdir", str(code)]
+    server = subprocess.Popen(command, env=env, cwd=code)
     for _ in range(100):
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -328,38 +335,52 @@ def audit_records():
     return AuditRecord.objects.filter(event="judgment.submit").count()
 
 
-def compare_audit(args, campaign, tokens):
-    """Alternate runs against a recording and a non-recording server; print each pair and the on/off ratios."""
+def worktree(ref):
+    """A checkout of commit `ref` beside this one (made once, kept for reruns), for the before side of a comparison."""
+    commit = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, check=True, capture_output=True,
+                            text=True).stdout.strip()
+    path = Path(f"/tmp/alfa-bench-{commit}")
+    if not path.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(path), commit], cwd=ROOT, check=True)
+    return path, commit
+
+
+def compare_servers(args, campaign, tokens, variants):
+    """Alternate runs against two servers; print each pair and the first ÷ second ratios, in both modes.
+
+    `variants`: [(label, start_server keyword arguments)] for the two servers, the one measured first listed first.
+    """
     from django.db import connections
 
     clients = tokens[: args.clients]
-    servers = {True: start_server(args.workers, args.threads, PORT, audit=True),
-               False: start_server(args.workers, args.threads, AUDIT_OFF_PORT, audit=False)}
-    ports = {True: PORT, False: AUDIT_OFF_PORT}
+    (first, _), (second, _) = variants
+    servers, ports = {}, {}
+    for offset, (label, options) in enumerate(variants):
+        ports[label] = PORT + offset
+        servers[label] = start_server(args.workers, args.threads, ports[label], **options)
     accepted, rows = 0, []
     try:
-        for audit in (True, False):  # every worker thread of both servers warm before anything is measured
-            accepted += run_clients(clients, campaign, args.warmup, True, servers[audit].pid, ports[audit])[1]
+        for label in servers:  # every worker thread of both servers warm before anything is measured
+            accepted += run_clients(clients, campaign, args.warmup, True, servers[label].pid, ports[label])[1]
         for round_number in range(1, args.rounds + 1):
             for combined in (False, True):
                 pair = {}
-                order = (True, False) if round_number % 2 else (False, True)  # who goes first alternates too
-                for audit in order:
+                order = (first, second) if round_number % 2 else (second, first)  # who goes first alternates too
+                for label in order:
                     merged, judged, errors, wall, _load0, load1 = run_clients(
-                        clients, campaign, args.seconds, combined, servers[audit].pid, ports[audit])
+                        clients, campaign, args.seconds, combined, servers[label].pid, ports[label])
                     accepted += judged
-                    pair[audit] = {"rate": judged / wall, "p95_submit": p95(merged["submit"]),
+                    pair[label] = {"rate": judged / wall, "p95_submit": p95(merged["submit"]),
                                    "p95_next": p95(merged["next"]), "errors": errors, "load": load1,
                                    "server_cpu_ms": merged["cpu_ms"]["server"],
                                    "postgres_cpu_ms": merged["cpu_ms"]["postgres"]}
                 rows.append((round_number, "page mode" if combined else "next+submit", pair))
-                on, off = pair[True], pair[False]
-                print(f"round {round_number} {rows[-1][1]:<11} on {on['rate']:6.0f}/s p95 submit "
-                      f"{on['p95_submit']:5.1f} ms | off {off['rate']:6.0f}/s p95 submit {off['p95_submit']:5.1f} ms"
-                      f" | on/off {on['rate'] / off['rate']:.3f}; server CPU per judgment {on['server_cpu_ms']:.2f} / "
-                      f"{off['server_cpu_ms']:.2f} ms, PostgreSQL {on['postgres_cpu_ms']:.2f} / "
-                      f"{off['postgres_cpu_ms']:.2f} ms (load {off['load']:.1f}, "
-                      f"errors {on['errors'] + off['errors']})",
+                a, b = pair[first], pair[second]
+                print(f"round {round_number} {rows[-1][1]:<11} {first} {a['rate']:6.0f}/s p95 submit "
+                      f"{a['p95_submit']:5.1f} ms | {second} {b['rate']:6.0f}/s p95 submit {b['p95_submit']:5.1f} ms"
+                      f" | {first}/{second} {a['rate'] / b['rate']:.3f}; server CPU per judgment "
+                      f"{a['server_cpu_ms']:.2f} / {b['server_cpu_ms']:.2f} ms, PostgreSQL {a['postgres_cpu_ms']:.2f}"
+                      f" / {b['postgres_cpu_ms']:.2f} ms (load {b['load']:.1f}, errors {a['errors'] + b['errors']})",
                       flush=True)
     finally:
         for server in servers.values():
@@ -368,18 +389,16 @@ def compare_audit(args, campaign, tokens):
     connections.close_all()
     for mode in ("next+submit", "page mode"):
         pairs = [pair for _round, name, pair in rows if name == mode]
-        ratio = statistics.median(pair[True]["rate"] / pair[False]["rate"] for pair in pairs)
-        on = statistics.median(pair[True]["rate"] for pair in pairs)
-        off = statistics.median(pair[False]["rate"] for pair in pairs)
-        p95_on = statistics.median(pair[True]["p95_submit"] for pair in pairs)
-        p95_off = statistics.median(pair[False]["p95_submit"] for pair in pairs)
+        ratio = statistics.median(pair[first]["rate"] / pair[second]["rate"] for pair in pairs)
+        rate = {label: statistics.median(pair[label]["rate"] for pair in pairs) for label in servers}
+        tail = {label: statistics.median(pair[label]["p95_submit"] for pair in pairs) for label in servers}
         # The server's CPU only: PostgreSQL's is summed over all its processes, which other work on a shared
         # server starts and ends during a run (its per-run difference can even come out negative).
-        cpu = {audit: statistics.median(pair[audit]["server_cpu_ms"] for pair in pairs) for audit in (True, False)}
-        print(f"median {mode:<11}: audit on {on:.0f} judgments/s (p95 submit {p95_on:.1f} ms), off {off:.0f} "
-              f"judgments/s (p95 submit {p95_off:.1f} ms); on/off throughput {ratio:.3f} "
-              f"(cost {1 - ratio:.1%}); server CPU per judgment {cpu[True]:.2f} vs {cpu[False]:.2f} ms "
-              f"(+{cpu[True] / cpu[False] - 1:.1%})")
+        cpu = {label: statistics.median(pair[label]["server_cpu_ms"] for pair in pairs) for label in servers}
+        print(f"median {mode:<11}: {first} {rate[first]:.0f} judgments/s (p95 submit {tail[first]:.1f} ms), "
+              f"{second} {rate[second]:.0f} judgments/s (p95 submit {tail[second]:.1f} ms); {first}/{second} "
+              f"throughput {ratio:.3f}; server CPU per judgment {cpu[first]:.2f} vs {cpu[second]:.2f} ms "
+              f"({cpu[first] / cpu[second] - 1:+.1%})")
     return rows, accepted
 
 
@@ -396,8 +415,11 @@ def main():
     parser.add_argument("--reuse", action="store_true", help="keep the campaign of an earlier run (no import)")
     parser.add_argument("--audit-compare", action="store_true",
                         help="alternate runs with the audit trail on and off (two servers) and print the ratio")
-    parser.add_argument("--rounds", type=int, default=3, help="--audit-compare: pairs of runs per mode")
-    parser.add_argument("--json", type=Path, help="--audit-compare: also write the runs to this file")
+    parser.add_argument("--compare-ref", metavar="REF",
+                        help="alternate runs against this checkout and the code of commit REF (a worktree beside it, "
+                             "same database) and print the ratio: before and after a change, side by side")
+    parser.add_argument("--rounds", type=int, default=3, help="comparisons: pairs of runs per mode")
+    parser.add_argument("--json", type=Path, help="comparisons: also write the runs to this file")
     args = parser.parse_args()
 
     require_bench_database()
@@ -414,18 +436,22 @@ def main():
     from django.db import connections
 
     connections.close_all()  # the server and client processes open their own
-    if args.audit_compare:
+    if args.audit_compare or args.compare_ref:
         records_before = audit_records()
-        rows, accepted = compare_audit(args, campaign, tokens)
+        if args.audit_compare:
+            variants = [("audit-on", {"audit": True}), ("audit-off", {"audit": False})]
+        else:
+            code, commit = worktree(args.compare_ref)
+            variants = [("after", {}), (f"before-{commit}", {"code": code})]
+        rows, accepted = compare_servers(args, campaign, tokens, variants)
         from django.core.management import call_command
 
-        print(f"audit: {audit_records() - records_before} submissions recorded by the recording server")
+        print(f"audit: {audit_records() - records_before} submissions recorded")
         if args.json:
             args.json.write_text(json.dumps({
                 "pairs": created, "clients": args.clients, "seconds": args.seconds, "workers": args.workers,
-                "threads": args.threads, "cores": os.cpu_count(),
-                "runs": [{"round": r, "mode": mode, "audit_on": pair[True], "audit_off": pair[False]}
-                         for r, mode, pair in rows]}, indent=2) + "\n")
+                "threads": args.threads, "machine": describe_machine(),
+                "runs": [{"round": r, "mode": mode, **pair} for r, mode, pair in rows]}, indent=2) + "\n")
         call_command("verify_audit")
         sys.exit(0 if verify(campaign, accepted, stored_before) else 1)
     server = start_server(args.workers, args.threads)

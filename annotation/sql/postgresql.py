@@ -70,6 +70,17 @@ def load_own_assignment(row: Sequence[Any], offset: int, user: User) -> Assignme
     return assignment
 
 
+@cache
+def campaign_and_member_sql() -> str:
+    """The campaign and the user's member row of it, locked (the lateral subquery locks the member row only)."""
+    campaigns, members = row_loader(Campaign, "c"), row_loader(CampaignMember, "m")
+    return (
+        f"SELECT {campaigns.columns}, {members.columns} FROM {Campaign._meta.db_table} c "  # noqa: S608
+        f"LEFT JOIN LATERAL (SELECT * FROM {CampaignMember._meta.db_table} x WHERE x.campaign_id = c.id "
+        f"AND x.user_id = %s FOR UPDATE) m ON true WHERE c.id = %s"
+    )
+
+
 # models.ComparisonItem.left_is_a_for in SQL: the first byte of sha256("seed:user:item"), even means A on the left.
 LEFT_IS_A_SQL = ("get_byte(sha256(convert_to(%(seed)s::bigint::text || ':' || %(user)s::bigint::text || ':' || "
                  "t.id::text, 'UTF8')), 0) & 1 = 0")
@@ -159,6 +170,16 @@ class PostgresAssignmentStore(AssignmentStore):
     def _locked_member_row(self, campaign: Campaign, user: User) -> CampaignMember | None:
         return row_loader(CampaignMember, "m").fetch_one(
             "FROM {table} m WHERE m.campaign_id = %s AND m.user_id = %s FOR UPDATE", [campaign.pk, user.pk])
+
+    def _campaign_and_locked_member(self, campaign_pk: int, user: User) -> tuple[Campaign, CampaignMember | None]:
+        campaigns, members = row_loader(Campaign, "c"), row_loader(CampaignMember, "m")
+        with prepared_cursor() as cursor:
+            cursor.execute(campaign_and_member_sql(), [user.pk, campaign_pk])
+            row = cursor.fetchone()
+        if row is None:
+            raise Campaign.DoesNotExist("No such campaign.")
+        member = None if row[campaigns.width] is None else members.load(row, campaigns.width)
+        return campaigns.load(row), member
 
     def _serve(self, campaign: Campaign, user: User, member: CampaignMember) -> Assignment | None:
         """One prepared statement after the member lock: the open assignment, or claim, take and assign an item."""

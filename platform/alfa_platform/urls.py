@@ -8,6 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from . import oidc, people, tokens, views
 
 urlpatterns = [
+    # The annotation page's two hot endpoints, tried first: one request per judgment, resolved at the first pattern
+    # instead of after the pages' (annotation/hot_urls.py; everything else under /api/ is further down).
+    path("api/annotation/", include("annotation.hot_urls")),
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     # POST only; also ends the session at the provider when the user signed in with it (alfa_platform.oidc).

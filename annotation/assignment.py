@@ -270,7 +270,8 @@ class AssignmentStore:
 
     This class runs them through the ORM on every database. A database's store (annotation.sql.<vendor>) may
     replace the statements behind them where measurements justify it, and only those: `_locked_member_row`,
-    `_campaign_and_locked_member`, `_serve`, `_store_submission`, `fetch_campaign` and `fetch_own_assignment`.
+    `_campaign_and_locked_member`, `_serve`, `_store_submission`, `fetch_campaign`, `fetch_own_assignment` and
+    `token_user_with_own_assignment`.
     The rules (who may work, the
     campaign's state, qualification, quotas, gold interleaving, the audit record) stay here, for every store.
     """
@@ -285,6 +286,13 @@ class AssignmentStore:
     def fetch_own_assignment(self, user: User, pk: int) -> Assignment | None:
         """The user's assignment `pk` with its item and campaign, or None (also for other users' assignments)."""
         return Assignment.objects.select_related("item", "campaign").filter(pk=pk, annotator=user).first()
+
+    def token_user_with_own_assignment(self, key: str, pk: int
+                                       ) -> "tuple[tuple[User, list[str], datetime] | None, Assignment | None]":
+        """(alfa_platform.sql's token_user(key), the token user's own assignment `pk` or None): what the submit
+        endpoint's token authentication reads. Use the assignment only once the user's role has been checked."""
+        found = backend("alfa_platform.sql").token_user(key)
+        return found, None if found is None else self.fetch_own_assignment(found[0], pk)
 
     def next_item(self, campaign: Campaign, user: User) -> Assignment | None:
         """The user's current assignment, or the least-annotated eligible item served now; None when done.

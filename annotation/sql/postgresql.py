@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
+from alfa_platform.sql.postgresql import load_token_user, token_sql, user_loader
 from alfa_platform.sql.prepared import RowLoader, prepared_cursor
 from audit.recording import is_enabled
 from audit.sql.postgresql import chain_cte, submission_sql_params
@@ -68,6 +69,13 @@ def load_own_assignment(row: Sequence[Any], offset: int, user: User) -> Assignme
     assignment.item.campaign = assignment.campaign
     assignment.annotator = user
     return assignment
+
+
+@cache
+def token_with_assignment_sql() -> str:
+    """alfa_platform's token statement and the token user's own assignment (own_assignment_sql), in one."""
+    columns, tables = own_assignment_sql()
+    return token_sql(f", {columns}") + f" LEFT JOIN ({tables}) ON a.id = %s AND a.annotator_id = u.id WHERE t.key = %s"
 
 
 @cache
@@ -166,6 +174,16 @@ class PostgresAssignmentStore(AssignmentStore):
                            [pk, user.pk])
             row = cursor.fetchone()
         return None if row is None else load_own_assignment(row, 0, user)
+
+    def token_user_with_own_assignment(self, key: str, pk: int
+                                       ) -> tuple[tuple[User, list[str], datetime] | None, Assignment | None]:
+        with prepared_cursor() as cursor:
+            cursor.execute(token_with_assignment_sql(), [pk, key])
+            row = cursor.fetchone()
+        if row is None:
+            return None, None
+        found = load_token_user(row)
+        return found, load_own_assignment(row, user_loader().width + 2, found[0])
 
     def _locked_member_row(self, campaign: Campaign, user: User) -> CampaignMember | None:
         return row_loader(CampaignMember, "m").fetch_one(

@@ -42,7 +42,11 @@ class TokenAuthenticationWithRoles(TokenAuthentication):
     """
 
     def authenticate_credentials(self, key: str) -> tuple[User, Token]:
-        found = backend("alfa_platform.sql").token_user(key)
+        return self.admit(key, backend("alfa_platform.sql").token_user(key))
+
+    @staticmethod
+    def admit(key: str, found: "tuple[User, list[str], datetime] | None") -> tuple[User, Token]:
+        """DRF's (user, token) for what token_user found for `key`; AuthenticationFailed as DRF's checks fail."""
         if found is None:
             raise AuthenticationFailed("Invalid token.")
         user, groups, created = found

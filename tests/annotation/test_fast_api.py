@@ -88,12 +88,12 @@ def test_it_needs_few_statements_per_judgment(make_campaign, annotator):
     with CaptureQueriesContext(connection) as queries:
         item = post(client, f"{API}/assignments/{item['assignment']}/submit/", answers(item)).json()["item"]
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    # the token with its user's roles; the assignment with its item and campaign; submit (and member lock, and
-    # audit record); claim and assign
-    assert len(statements) == 4, statements
+    # auth with roles and the assignment with its item and campaign; submit (and member lock, and audit record);
+    # claim and assign
+    assert len(statements) == 3, statements
     with CaptureQueriesContext(connection) as queries:
         post(client, f"{API}/assignments/{item['assignment']}/submit/", answers(item, want_next=False))
-    assert len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]) == 3
+    assert len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]) == 2
 
 
 @postgres_only
@@ -201,6 +201,19 @@ def test_it_loads_rows_as_the_orm_does(make_campaign, annotator, admin_user):
         assert roles_of(mine) == set(reference.user.groups.values_list("name", flat=True)) | (
             {Role.ADMIN} if user.is_superuser else set())
     assert Role.ADMIN in roles_of(mine)
+    from annotation.assignment import AssignmentStore
+    from annotation.sql.postgresql import PostgresAssignmentStore
+
+    key = Token.objects.get(user=annotator).key
+    for pk in (item["assignment"], 999_999):  # the token statement with the assignment, against the ORM's two
+        (user, groups, created), own = PostgresAssignmentStore().token_user_with_own_assignment(key, pk)
+        (_, orm_groups, orm_created), orm_own = AssignmentStore().token_user_with_own_assignment(key, pk)
+        assert (user.pk, groups, created) == (annotator.pk, orm_groups, orm_created)
+        assert (own and own.pk, own and own.item.pk, own and own.campaign.pk) == (
+            orm_own and orm_own.pk, orm_own and orm_own.item.pk, orm_own and orm_own.campaign.pk)
+    _, stolen = PostgresAssignmentStore().token_user_with_own_assignment(Token.objects.get(user=admin_user).key,
+                                                                         item["assignment"])
+    assert stolen is None  # another user's assignment is never read with a token
 
 
 @postgres_only

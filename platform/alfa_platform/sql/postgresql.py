@@ -1,5 +1,6 @@
 """PostgreSQL: a token, its user and the user's roles in one prepared statement; the connection's URL."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -16,30 +17,41 @@ NOT_READ = ("password", "last_login", "date_joined")  # the request's user never
 
 
 @cache
-def _users() -> RowLoader[User]:
+def user_loader() -> RowLoader[User]:
+    """The request user's columns (the ones a request reads) and loading them."""
     return RowLoader(get_user_model(), "u", NOT_READ)
 
 
 @cache
-def _token_sql() -> str:
-    users = _users()
-    groups, memberships = Group._meta.db_table, users.model.groups.through._meta.db_table
+def token_sql(more_columns: str = "") -> str:
+    """SELECT the token's user (user_loader() columns), the names of the user's groups, the token's issue time and
+    `more_columns` FROM the user `u` joined to its token `t`: callers add their WHERE (and may join more tables)."""
+    loader = user_loader()
+    groups, memberships = Group._meta.db_table, loader.model.groups.through._meta.db_table
     return (
-        f"SELECT {users.columns}, ARRAY(SELECT g.name FROM {groups} g JOIN {memberships} ug "  # noqa: S608
-        f"ON ug.group_id = g.id WHERE ug.user_id = u.id), t.created FROM {users.model._meta.db_table} u "
-        f"JOIN {Token._meta.db_table} t ON t.user_id = u.id WHERE t.key = %s"
+        f"SELECT {loader.columns}, ARRAY(SELECT g.name FROM {groups} g JOIN {memberships} ug "  # noqa: S608
+        f"ON ug.group_id = g.id WHERE ug.user_id = u.id), t.created{more_columns} FROM {loader.model._meta.db_table} u "
+        f"JOIN {Token._meta.db_table} t ON t.user_id = u.id"
     )
+
+
+@cache
+def _token_by_key_sql() -> str:
+    return token_sql() + " WHERE t.key = %s"
 
 
 def token_user(key: str) -> tuple[User, list[str], datetime] | None:
     """(the token's user, the names of the user's groups, when the token was issued), or None for no such token."""
     with prepared_cursor() as cursor:
-        cursor.execute(_token_sql(), [key])
+        cursor.execute(_token_by_key_sql(), [key])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    users = _users()
-    return users.load(row), list(row[users.width]), row[users.width + 1]
+    return None if row is None else load_token_user(row)
+
+
+def load_token_user(row: Sequence[Any]) -> tuple[User, list[str], datetime]:
+    """token_user's result from a row that starts with token_sql's columns."""
+    loader = user_loader()
+    return loader.load(row), list(row[loader.width]), row[loader.width + 1]
 
 
 def database_url(settings_dict: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -22,7 +23,7 @@ from rest_framework.serializers import BaseSerializer
 
 from alfa_platform.auth_requests import AuthenticatedRequest
 from alfa_platform.authentication import TokenAuthenticationWithRoles
-from alfa_platform.params import parse_id
+from alfa_platform.params import parse_flag, parse_id
 from alfa_platform.plain_data import validated_data
 from alfa_platform.roles import IsAnnotator, IsLead, IsReviewer, Role, has_role
 from corpus.models import MultipleChoiceCase
@@ -52,7 +53,16 @@ from .assignment import (
     do_undo_last_submission,
     fetch_campaign,
 )
-from .models import Adjudication, Assignment, BenchmarkRelease, Campaign, CampaignMember, GoldLabel, Judgment
+from .models import (
+    Adjudication,
+    Assignment,
+    BenchmarkRelease,
+    Campaign,
+    CampaignMember,
+    ComparisonItem,
+    GoldLabel,
+    Judgment,
+)
 from .pairs import PairSelection
 from .permissions import campaigns_for_user, get_assignment_for_user, items_judged_by, judges_campaign
 from .quality import campaign_quality, disagreements
@@ -74,6 +84,7 @@ from .serializers import (
     ImportReportSerializer,
     ImportUploadSerializer,
     InitialInfoSerializer,
+    ItemSerializer,
     JobQueuedSerializer,
     JudgmentSerializer,
     MemberChangeSerializer,
@@ -94,7 +105,16 @@ if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission
 
 LEAD_ACTIONS = {"create", "update", "partial_update", "import_items", "set_status", "quality", "add_pairs", "members",
-                "change_member"}
+                "change_member", "items"}
+
+
+class ItemPagination(CursorPagination):
+    """A campaign's items in id order, 50 a page (up to 500 with ?page_size=): no COUNT over 100,000 rows."""
+
+    ordering = "id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
 
 
 AUTHENTICATION = [SessionAuthentication, TokenAuthenticationWithRoles]
@@ -305,6 +325,22 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         if attribute is not None and len(attribute) > 32:  # a snapshot's column: PostgreSQL refused it (a 500)
             raise ValidationError({"attribute": ["Ensure this field has no more than 32 characters."]})
         return Response(campaign_quality(self.get_object(), attribute, allow_stale=True))
+
+    @extend_schema(parameters=[OpenApiParameter("attribute", str), OpenApiParameter("gold", bool),
+                               OpenApiParameter("judged", bool, description="only items with a submitted judgment")],
+                   responses=ItemSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=ItemPagination)
+    def items(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
+        """The campaign's comparison items with their counters, for its leads (annotators never list them)."""
+        rows = ComparisonItem.objects.filter(campaign=self.get_object()).only(*ItemSerializer.Meta.fields)
+        if request.query_params.get("attribute"):
+            rows = rows.filter(attribute=request.query_params["attribute"][:32])
+        for name, condition in (("gold", Q(is_gold=True)), ("judged", Q(submitted_count__gt=0))):
+            flag = request.query_params.get(name)
+            if flag is not None:
+                rows = rows.filter(condition) if parse_flag(name, flag) else rows.exclude(condition)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ItemSerializer(page, many=True).data)
 
     @extend_schema(responses=MemberSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)  # a campaign's members: one short list

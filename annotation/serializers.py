@@ -62,6 +62,17 @@ class CampaignLeadSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "status", "item_count", "selection", "created_at"]
 
 
+class ItemSerializer(serializers.ModelSerializer):
+    """A campaign's comparison item as its leads list it: the two questions, sources, gold answer and counters."""
+
+    class Meta:
+        model = ComparisonItem
+        fields = ["id", "external_id", "position", "attribute", "question_a", "question_b", "source_a", "source_b",
+                  "split", "is_gold", "is_qualification", "gold_choice", "active_count", "submitted_count",
+                  "created_at"]
+        read_only_fields = fields
+
+
 class ImportErrorSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     field = serializers.CharField(allow_blank=True)

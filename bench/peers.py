@@ -29,8 +29,9 @@ Where the platform's model differs from Label Studio's:
 - W4 freezes the campaign's judgments into an expert-judgments dataset version and exports it as JSONL (two jobs,
   polled every 0.1 s, then the download): every judgment with its item's questions, not every item; Label Studio
   exports all tasks with their annotations in one synchronous request.
-- W5 is the first page of the campaign's judgments list (GET /api/annotation/judgments/?campaign=, 50 rows):
-  the platform has no list API of a campaign's items; "project detail" is GET /api/annotation/campaigns/{id}/.
+- W5 is the first page of the campaign's item list (GET /api/annotation/campaigns/{id}/items/?page_size=30, the
+  page size of Label Studio's task list), with each item's counters; "project detail" is GET
+  /api/annotation/campaigns/{id}/.
 - Annotation counts come from the database (judgments and distinct items), not from an API.
 
 RSS is the sum over the server's processes (gunicorn master and workers plus the Celery worker); "largest process"
@@ -257,7 +258,7 @@ class PlatformAdapter(PEER.Adapter):
             time.sleep(POLL_S)
 
     def task_list_page(self, project, session):
-        response = self._ok(self.lead.get(self._api("annotation/judgments/"), params={"campaign": project},
+        response = self._ok(self.lead.get(self._api(f"annotation/campaigns/{project}/items/"), params={"page_size": 30},
                                           timeout=self.timeout))
         return len(response.json()["results"])
 
@@ -557,7 +558,7 @@ FIGURES = [
     ("W4 annotations / annotated tasks in export", lambda r: None if not export_entry(r).get("annotations_in_export")
      else f"{export_entry(r)['annotations_in_export']} / {export_entry(r)['tasks_with_annotations_in_export']}", "",
      "", None),
-    ("W5 first list page, median of 5 (ours: judgments, 50 rows)",
+    ("W5 first list page, median of 5 (ours: items, 30 rows)",
      lambda r: None if dig(r, "W5_task_list", "latency_s", "median") is None
      else r["W5_task_list"]["latency_s"]["median"] * 1000, "ms", "lower", 2),
     ("W5 project / campaign detail, median", lambda r: None

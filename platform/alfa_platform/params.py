@@ -14,3 +14,16 @@ def parse_id(value: object) -> int | None:
         return None
     number = int(text)
     return number if number <= MAX_ID else None
+
+
+FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def parse_flag(name: str, value: str) -> bool:
+    """A yes/no query parameter (true/false, 1/0, yes/no); a ValidationError (400) naming it otherwise."""
+    from rest_framework.exceptions import ValidationError
+
+    try:
+        return FLAGS[value.strip().lower()]
+    except KeyError:
+        raise ValidationError({name: ["Use true or false."]}) from None

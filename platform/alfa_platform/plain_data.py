@@ -65,22 +65,14 @@ def _plain_choice(field: serializers.ChoiceField) -> Check:
     return check
 
 
-def _plain_integer(field: serializers.IntegerField) -> Check:
+def _plain_scalar(field: serializers.IntegerField | serializers.BooleanField, kind: type) -> Check:
+    """An int (not a bool) within the field's bounds, or a bool: values of exactly the type the field returns."""
+    low, high = getattr(field, "min_value", None), getattr(field, "max_value", None)
+
     def check(value: Any) -> tuple[bool, Any]:
-        if type(value) is not int:
+        if type(value) is not kind:
             return (value is None and field.allow_null, None)
-        low = field.min_value is None or value >= field.min_value
-        high = field.max_value is None or value <= field.max_value
-        return (low and high, value)
-
-    return check
-
-
-def _plain_boolean(field: serializers.BooleanField) -> Check:
-    def check(value: Any) -> tuple[bool, Any]:
-        if type(value) is not bool:
-            return (value is None and field.allow_null, None)
-        return (True, value)
+        return ((low is None or value >= low) and (high is None or value <= high), value)
 
     return check
 
@@ -139,9 +131,9 @@ def _compile(field: serializers.Field) -> Check:
     if kind is serializers.ChoiceField:
         return _plain_choice(field)  # type: ignore[arg-type]
     if kind is serializers.IntegerField:
-        return _plain_integer(field)  # type: ignore[arg-type]
+        return _plain_scalar(field, int)  # type: ignore[arg-type]
     if kind is serializers.BooleanField:
-        return _plain_boolean(field)  # type: ignore[arg-type]
+        return _plain_scalar(field, bool)  # type: ignore[arg-type]
     if kind is serializers.ListField:
         return _plain_list(field, _compile(field.child))  # type: ignore[arg-type,attr-defined]
     if kind is serializers.ListSerializer:

@@ -1,4 +1,4 @@
-"""GET /api/annotation/campaigns/{id}/items/: a campaign's items for its leads, paged by cursor, never for annotators."""
+"""GET /api/annotation/campaigns/{id}/items/: a campaign's items for its leads, by cursor; never for annotators."""
 
 import pytest
 

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -129,6 +130,15 @@ def growing_layer_class() -> type["DynamicLayer"]:
     return GrowingLayer
 
 
+def default_prefix_cache_tokens(device: str) -> int:
+    """The prefix store's budget when the caller sets none: ALFA_PREFIX_CACHE_TOKENS (0 turns it off), else
+    DEFAULT_PREFIX_CACHE_TOKENS on a CPU and none on a GPU (whose batched prefill the row-by-row path would lose)."""
+    configured = os.environ.get("ALFA_PREFIX_CACHE_TOKENS", "").strip()
+    if configured:
+        return max(0, int(configured))
+    return DEFAULT_PREFIX_CACHE_TOKENS if device == "cpu" else 0
+
+
 def full_attention(config: "PretrainedConfig") -> bool:
     """Whether every layer attends to the whole context (no sliding window): its keys and values can grow in place
     and be reused for any later prompt with the same start."""
@@ -202,7 +212,7 @@ class TransformersBackend(GenerationBackend):
             use_grouped_query_sdpa(self.model)
         self._prepare_tokenizer()
         if prefix_cache_tokens is None:
-            prefix_cache_tokens = DEFAULT_PREFIX_CACHE_TOKENS if self.device == "cpu" else 0
+            prefix_cache_tokens = default_prefix_cache_tokens(self.device)
         self.prefix_store = (PrefixStore(prefix_cache_tokens)
                              if prefix_cache_tokens > 0 and full_attention(self.model.config) else None)
         # Prompt tokens the prefix-store path ran through the model, and those it took from the store instead

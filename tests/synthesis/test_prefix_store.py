@@ -44,6 +44,13 @@ def test_the_default_store_is_on_for_a_cpu_backend(plain):
     assert default.prefix_store is not None and default.prefix_store.budget > 0
 
 
+@pytest.mark.parametrize(("configured", "budget"), [("1024", 1024), ("0", None)])
+def test_alfa_prefix_cache_tokens_sets_the_default_budget(plain, monkeypatch, configured, budget):
+    monkeypatch.setenv("ALFA_PREFIX_CACHE_TOKENS", configured)
+    store = TransformersBackend(plain.settings, model=plain.model, tokenizer=plain.tokenizer).prefix_store
+    assert (store and store.budget) == budget
+
+
 def test_it_writes_the_same_greedy_text_with_the_store_as_without(plain):
     backend = stored(plain)
     for requests in turns():

@@ -65,6 +65,9 @@ class CampaignLeadSerializer(serializers.ModelSerializer):
 class ItemSerializer(serializers.ModelSerializer):
     """A campaign's comparison item as its leads list it: the two questions, sources, gold answer and counters."""
 
+    gold_choice = serializers.ChoiceField(choices=Choice.choices, allow_blank=True, read_only=True,
+                                          help_text="The known answer of a gold item; empty on the others.")
+
     class Meta:
         model = ComparisonItem
         fields = ["id", "external_id", "position", "attribute", "question_a", "question_b", "source_a", "source_b",

@@ -272,6 +272,7 @@ SPECTACULAR_SETTINGS = {
         "DatasetKindEnum": "dataversions.models.DatasetKind",
         "PairTypeEnum": "synthesis.models.PairType",  # pair_type, and a dataset version's pair_types
         "VerdictEnum": "synthesis.models.Verdict",
+        "ChoiceEnum": "annotation.models.Choice",  # a judgment's choice, an item's gold answer
         "DatasetVerdictEnum": ["filtered", "unfiltered"],  # a dataset version's filter on the judge's verdict
     },
 }

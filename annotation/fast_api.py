@@ -46,8 +46,8 @@ def _drf_view(name: str) -> Callable[..., HttpResponseBase]:
 
 class TokenAuthenticationWithOwnAssignment(TokenAuthenticationWithRoles):
     """The submit endpoint's token authentication: the viewset's, reading the token user's own assignment `pk` in
-    the same statement (one round trip per judgment instead of two on PostgreSQL). The assignment is read only
-    once the user's role has been checked."""
+    the same statement (one round trip per judgment instead of two on PostgreSQL). The assignment is used only
+    once the user's role has been checked, and never for anyone but its own annotator."""
 
     def __init__(self, pk: int) -> None:
         self.pk = pk
@@ -83,10 +83,10 @@ def _annotator_request(request: HttpRequest, viewset: type[GenericViewSet],
         renderer, _media = DefaultContentNegotiation().select_renderer(
             drf, [renderer() for renderer in viewset.renderer_classes])
         user = drf.user  # DRF's authenticators: the session (with its CSRF check), then the token
+        admitted = isinstance(renderer, JSONRenderer) and IsAnnotator().has_permission(drf, None)  # type: ignore[arg-type]  # no view: none is read
     except APIException:
-        user = None
-    if (not isinstance(user, User) or not isinstance(renderer, JSONRenderer)
-            or not IsAnnotator().has_permission(drf, None)):  # type: ignore[arg-type]  # no view: the check reads none
+        admitted = False
+    if not admitted or not isinstance(user, User):
         request.user = session_user
         return None
     return drf, user
